@@ -1,0 +1,116 @@
+"""Command-line tools: `flask users`, `flask demo`, `flask people`."""
+
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.models import Account, Role
+
+users_cli = AppGroup("users", help="Akun pengguna.")
+demo_cli = AppGroup("demo", help="Data contoh Kecamatan Rakumpit.")
+people_cli = AppGroup("people", help="Impor dan ekspor unit kerja dan pegawai (CSV).")
+
+
+@users_cli.command("create-admin")
+@click.option("--email", prompt="Email", help="Email untuk masuk.")
+@click.option("--name", default="Administrator", show_default=True, help="Nama tampilan.")
+@click.password_option("--password", prompt="Kata sandi", confirmation_prompt="Ulangi kata sandi")
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create a system administrator account (no employee record)."""
+    from app.services import accounts
+
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.BadParameter("email tidak valid", param_hint="--email")
+    if db.session.scalar(sa.select(Account).where(Account.email == email)):
+        raise click.ClickException(f"Akun dengan email {email} sudah ada.")
+    problem = accounts.password_problem(None, password)
+    if problem:
+        raise click.ClickException(problem)
+    accounts.create_system_account(email, name, password, {Role.ADMIN})
+    db.session.commit()
+    click.echo(f"Administrator {email} dibuat.")
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Create (or complete) the demo agency and print its logins."""
+    from app.demo import load_demo
+
+    logins = load_demo()
+    click.echo("Data contoh Kecamatan Rakumpit siap. Akun untuk mencoba:")
+    width = max(len(login.role) for login in logins)
+    for login in logins:
+        click.echo(f"  {login.role:<{width}}  {login.login:<40}  {login.password}   ({login.name})")
+
+
+def _kind_option(func):
+    return click.option(
+        "--kind",
+        type=click.Choice(["employees", "units"]),
+        default="employees",
+        show_default=True,
+        help="Isi berkas: pegawai (employees) atau unit kerja (units).",
+    )(func)
+
+
+@people_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_kind_option
+@click.option("--dry-run", is_flag=True, help="Periksa saja, jangan simpan.")
+def people_import(file: Path, kind: str, dry_run: bool) -> None:
+    """Import units or employees from a CSV file, all or nothing."""
+    from app.services import csv_io
+
+    data = file.read_bytes()
+    with click.progressbar(length=max(data.count(b"\n"), 1), label="Memeriksa", file=sys.stderr) as bar:
+        done = 0
+
+        def progress(rows: int) -> None:
+            nonlocal done
+            bar.update(rows - done)
+            done = rows
+
+        plan = csv_io.plan_import(kind, data, progress=progress)
+    if not plan.ok:
+        for error in plan.errors:
+            where = f"baris {error.line}: " if error.line else ""
+            click.echo(f"{where}{error.message}", err=True)
+        raise click.ClickException(f"{len(plan.errors)} kesalahan; tidak ada yang disimpan.")
+    summary = f"{plan.created} baru, {plan.updated} diubah, {plan.unchanged} tidak berubah"
+    if dry_run:
+        click.echo(f"Pemeriksaan lolos ({summary}); tidak disimpan karena --dry-run.")
+        return
+    csv_io.apply_import(plan)
+    click.echo(f"Impor selesai: {summary}.")
+
+
+@people_cli.command("export")
+@_kind_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Berkas tujuan (bawaan: layar).")
+def people_export(kind: str, output: Path | None) -> None:
+    """Export units or employees as CSV (the import format)."""
+    from app.services import csv_io
+
+    chunks = [csv_io.export_units()] if kind == "units" else csv_io.iter_employees_csv()
+    stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        for chunk in chunks:
+            stream.write(chunk)
+    finally:
+        if output:
+            stream.close()
+    if output:
+        click.echo(f"Ditulis ke {output}.", err=True)
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the command groups to the app."""
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(people_cli)

@@ -1,0 +1,47 @@
+"""Org-unit and position forms."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from app.forms.base import Form, Select, strip
+from app.models import PositionKind
+
+
+class OrgUnitForm(Form):
+    """Create or edit an org unit."""
+
+    code = StringField(
+        _l("Kode unit"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Kode unit wajib diisi.")),
+            Length(max=32, message=_l("Kode unit paling banyak 32 karakter.")),
+            Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Kode unit hanya huruf, angka, titik, garis bawah atau tanda hubung.")),
+        ],
+    )
+    name = StringField(
+        _l("Nama unit"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Nama unit wajib diisi.")),
+            Length(max=200, message=_l("Nama unit paling banyak 200 karakter.")),
+        ],
+    )
+    parent_id = Select(_l("Unit induk"), coerce=int)
+
+
+class PositionForm(Form):
+    """Add a position."""
+
+    name = StringField(
+        _l("Nama jabatan"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Nama jabatan wajib diisi.")),
+            Length(max=200, message=_l("Nama jabatan paling banyak 200 karakter.")),
+        ],
+    )
+    kind = Select(
+        _l("Jenis jabatan"), choices=[(k.value, k.value) for k in PositionKind]
+    )

@@ -1,0 +1,86 @@
+"""Employee, account and import forms for HR."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from app.forms.base import Form, Select, strip
+from app.models import EmploymentType
+
+
+class EmployeeForm(Form):
+    """Create or edit an employee; the supervisor is given by NIP."""
+
+    nip = StringField(
+        _l("NIP"),
+        filters=[strip],
+        validators=[DataRequired(_l("NIP wajib diisi.")), Length(max=40, message=_l("Terlalu panjang."))],
+    )
+    name = StringField(
+        _l("Nama lengkap"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Nama wajib diisi.")),
+            Length(max=200, message=_l("Nama paling banyak 200 karakter.")),
+        ],
+    )
+    email = StringField(
+        _l("Email"),
+        filters=[strip, lambda v: v.lower() if isinstance(v, str) else v],
+        validators=[
+            DataRequired(_l("Email wajib diisi.")),
+            Length(max=254, message=_l("Email terlalu panjang.")),
+            Email(_l("Alamat email tidak valid."), check_deliverability=False),
+        ],
+    )
+    employment_type = Select(
+        _l("Jenis pegawai"),
+        choices=[(t.value, t.value) for t in EmploymentType],
+        validators=[DataRequired(_l("Pilih jenis pegawai."))],
+    )
+    unit_id = Select(
+        _l("Unit kerja"), coerce=int, validators=[DataRequired(_l("Pilih unit kerja."))]
+    )
+    position_id = Select(
+        _l("Jabatan"), coerce=int, validators=[DataRequired(_l("Pilih jabatan."))]
+    )
+    supervisor_nip = StringField(
+        _l("NIP atasan langsung"),
+        filters=[strip],
+        validators=[Optional(), Length(max=40, message=_l("Terlalu panjang."))],
+        description=_l("Kosongkan bila pegawai tidak memiliki atasan di instansi ini."),
+    )
+    version = HiddenField()
+
+
+class InitialPasswordForm(Form):
+    """HR sets a password that must be changed at first sign-in."""
+
+    password = PasswordField(
+        _l("Kata sandi awal"), validators=[DataRequired(_l("Isi kata sandi awal."))]
+    )
+
+
+class RolesForm(Form):
+    """Administrator grants HR or admin roles."""
+
+    hr = BooleanField(_l("Admin kepegawaian (HR)"))
+    admin = BooleanField(_l("Administrator sistem"))
+
+
+class ImportForm(Form):
+    """Upload a CSV of units or employees."""
+
+    kind = Select(
+        _l("Isi berkas"),
+        choices=[("employees", _l("Pegawai")), ("units", _l("Unit kerja"))],
+        validators=[DataRequired()],
+    )
+    file = FileField(_l("Berkas CSV"), validators=[FileRequired(_l("Pilih berkas CSV."))])
+
+
+class ImportConfirmForm(Form):
+    """Apply a previewed import."""
+
+    token = HiddenField(validators=[DataRequired()])

@@ -1,0 +1,124 @@
+"""Employees: create, edit, deactivate, set the supervisor; every change audited."""
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from app import audit
+from app.extensions import db
+from app.models import Employee, EmploymentType, OrgUnit, Position
+from app.nip import nip_problem, normalise_nip
+from app.services import Refused
+from app.services.hierarchy import would_loop
+
+AUDITED_FIELDS = ("nip", "name", "email", "employment_type", "unit_id", "position_id", "supervisor_id")
+
+
+def _snapshot(employee: Employee) -> dict:
+    return {field: str(getattr(employee, field)) if getattr(employee, field) is not None else None
+            for field in AUDITED_FIELDS}
+
+
+def check_supervisor(employee: Employee | None, supervisor: Employee | None) -> str | None:
+    """Why `supervisor` cannot supervise `employee`, or None."""
+    if supervisor is None:
+        return None
+    if employee is not None and supervisor.id == employee.id:
+        return _("Pegawai tidak dapat menjadi atasan dirinya sendiri.")
+    if not supervisor.active:
+        return _("Atasan %(name)s sudah tidak aktif.", name=supervisor.name)
+    if employee is not None and would_loop(Employee.supervisor_id, Employee.id, employee.id, supervisor.id):
+        return _(
+            "%(sup)s berada di bawah %(emp)s dalam rantai atasan; pilihan ini membuat lingkaran.",
+            sup=supervisor.name,
+            emp=employee.name,
+        )
+    return None
+
+
+def save_employee(employee: Employee | None, data: dict, *, expected_version: int | None = None) -> Employee:
+    """Create (employee None) or update an employee from validated form data; commits.
+
+    `data` has nip, name, email, employment_type, unit_id, position_id, supervisor_nip.
+    Raises Refused with per-field messages; nothing is written then.
+    """
+    errors: dict[str, str] = {}
+    nip = normalise_nip(data["nip"])
+    email = data["email"].strip().lower()
+    problem = nip_problem(nip, data["employment_type"])
+    if problem:
+        errors["nip"] = problem
+    else:
+        other = db.session.scalar(sa.select(Employee).where(Employee.nip == nip))
+        if other is not None and other is not employee:
+            errors["nip"] = _("NIP %(nip)s sudah dipakai oleh %(name)s.", nip=nip, name=other.name)
+    other = db.session.scalar(sa.select(Employee).where(Employee.email == email))
+    if other is not None and other is not employee:
+        errors["email"] = _("Email ini sudah dipakai oleh %(name)s.", name=other.name)
+    unit = db.session.get(OrgUnit, data["unit_id"])
+    if unit is None or not unit.active:
+        errors["unit_id"] = _("Unit kerja tidak ditemukan atau tidak aktif.")
+    if db.session.get(Position, data["position_id"]) is None:
+        errors["position_id"] = _("Jabatan tidak ditemukan.")
+    supervisor = None
+    if data.get("supervisor_nip"):
+        sup_nip = normalise_nip(data["supervisor_nip"])
+        supervisor = db.session.scalar(sa.select(Employee).where(Employee.nip == sup_nip))
+        if supervisor is None:
+            errors["supervisor_nip"] = _("Tidak ada pegawai dengan NIP %(nip)s.", nip=sup_nip)
+        else:
+            problem = check_supervisor(employee, supervisor)
+            if problem:
+                errors["supervisor_nip"] = problem
+    if employee is not None and expected_version is not None and employee.version != expected_version:
+        errors[""] = _(
+            "Data pegawai ini baru saja diubah oleh orang lain. Muat ulang halaman untuk melihat "
+            "perubahan itu; isian Anda masih ada di formulir."
+        )
+    if errors:
+        db.session.rollback()
+        raise Refused(errors)
+
+    created = employee is None
+    before = None if created else _snapshot(employee)
+    if created:
+        employee = Employee()
+        db.session.add(employee)
+    employee.nip = nip
+    employee.name = data["name"].strip()
+    employee.email = email
+    employee.employment_type = EmploymentType(data["employment_type"])
+    employee.unit_id = unit.id
+    employee.position_id = data["position_id"]
+    employee.supervisor = supervisor
+    db.session.flush()
+    after = _snapshot(employee)
+    if created:
+        audit.record("employee.created", employee, data=after)
+    else:
+        changes = {k: [before[k], after[k]] for k in AUDITED_FIELDS if before[k] != after[k]}
+        if changes:
+            audit.record("employee.updated", employee, data=changes)
+    db.session.commit()
+    return employee
+
+
+def set_active(employee: Employee, active: bool) -> None:
+    """Deactivate (leaves, retires) or reactivate an employee; commits."""
+    if employee.active == active:
+        return
+    if not active:
+        team = db.session.scalar(
+            sa.select(sa.func.count()).where(Employee.supervisor_id == employee.id, Employee.active)
+        )
+        if team:
+            raise Refused(
+                _(
+                    "%(name)s masih menjadi atasan %(n)d pegawai aktif. Pindahkan dulu bawahan "
+                    "tersebut ke atasan lain.",
+                    name=employee.name,
+                    n=team,
+                )
+            )
+    employee.active = active
+    audit.record("employee.activated" if active else "employee.deactivated", employee)
+    db.session.commit()

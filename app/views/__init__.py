@@ -1,0 +1,30 @@
+"""Thin routes, one module per blueprint: parse, authorise, call a service, render."""
+
+from flask import flash
+from flask_login import current_user
+
+from app.extensions import csrf
+
+
+def form_checks_csrf(view):
+    """Mark a view whose FlaskForm checks the CSRF token itself.
+
+    Such a view re-renders the form with a message when the token is missing or expired, so
+    the user keeps what they typed. Every other POST is checked by CSRFProtect before the view.
+    """
+    return csrf.exempt(view)
+
+
+def actor():
+    """The signed-in account (the real object, not the proxy)."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def apply_refusal(form, refusal) -> None:
+    """Put a service's refusal next to the fields it concerns; form-wide ones are flashed."""
+    for field_name, message in refusal.errors.items():
+        field = getattr(form, field_name, None) if field_name else None
+        if field is not None:
+            field.errors = list(field.errors) + [message]
+        else:
+            flash(message, "danger")

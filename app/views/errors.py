@@ -1,0 +1,56 @@
+"""Error pages in Bahasa Indonesia."""
+
+from flask import flash, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from app.extensions import db
+
+
+def register_error_handlers(app) -> None:
+    """Install the handlers for 400/CSRF, 403, 404, 405, 413 and 500."""
+
+    def page(code: int, title: str, message: str):
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return page(
+            400,
+            _("Permintaan ditolak"),
+            _(
+                "Token keamanan formulir tidak ada atau sudah kedaluwarsa, sehingga tidak ada "
+                "yang diubah. Kembali ke halaman sebelumnya, muat ulang, lalu coba lagi."
+            ),
+        )
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return page(400, _("Permintaan tidak valid"), _("Permintaan tidak dapat diproses."))
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return page(403, _("Akses ditolak"), _("Anda tidak berwenang membuka atau mengubah data ini."))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page(404, _("Halaman tidak ditemukan"), _("Halaman atau data yang Anda cari tidak ada."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return page(405, _("Metode tidak diizinkan"), _("Halaman ini tidak menerima permintaan seperti itu."))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        flash(_("Berkas terlalu besar. Ukuran maksimum %(mb)d MB.", mb=limit), "danger")
+        return redirect(request.path)
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return page(
+            500,
+            _("Terjadi kesalahan"),
+            _("Terjadi kesalahan di server; tidak ada perubahan yang tersimpan. Silakan coba lagi."),
+        )

@@ -1,0 +1,36 @@
+"""The home page and the health check."""
+
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, render_template
+from flask_login import login_required
+
+from app.extensions import db
+from app.models import Employee
+from app.views import actor
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@login_required
+def index():
+    """The signed-in person's start page: who they are, their supervisor and team."""
+    account = actor()
+    employee = account.employee
+    team_size = 0
+    if employee is not None:
+        team_size = db.session.scalar(
+            sa.select(sa.func.count()).where(Employee.supervisor_id == employee.id, Employee.active)
+        )
+    return render_template("main/index.html", account=account, employee=employee, team_size=team_size)
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness and database check for load balancers and operators."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+        db.session.rollback()
+        return jsonify(status="error", database=type(exc).__name__), 503
+    return jsonify(status="ok", database="ok")

@@ -1,0 +1,304 @@
+"""People for HR (list, create, edit, deactivate, passwords, roles, CSV), and a supervisor's team."""
+
+from pathlib import Path
+import secrets
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy.orm import aliased, joinedload
+
+from app import clock
+from app.extensions import db
+from app.forms.people import EmployeeForm, ImportConfirmForm, ImportForm, InitialPasswordForm, RolesForm
+from app.models import Account, Employee, OrgUnit, Position, Role
+from app.policy import Action, require
+from app.services import Refused, accounts, csv_io, people
+from app.views import actor, apply_refusal, form_checks_csrf
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+
+
+def get_employee(employee_id: int) -> Employee:
+    """The employee or 404."""
+    employee = db.session.get(Employee, employee_id)
+    if employee is None:
+        abort(404)
+    return employee
+
+
+def fill_choices(form: EmployeeForm) -> None:
+    """Units and positions to choose from."""
+    units = db.session.execute(
+        sa.select(OrgUnit.id, OrgUnit.name, OrgUnit.code).where(OrgUnit.active).order_by(OrgUnit.name)
+    )
+    form.unit_id.choices = [(0, _("— pilih unit —"))] + [(u.id, f"{u.name} ({u.code})") for u in units]
+    positions = db.session.execute(sa.select(Position.id, Position.name, Position.kind).order_by(Position.name))
+    form.position_id.choices = [(0, _("— pilih jabatan —"))] + [
+        (p.id, f"{p.name} ({p.kind.value})") for p in positions
+    ]
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Paginated, searchable employee list."""
+    require(actor(), Action.VIEW_PEOPLE_LIST)
+    q = request.args.get("q", "").strip()[:100]
+    unit_id = request.args.get("unit", type=int)
+    status = request.args.get("status", "active")
+    supervisor = aliased(Employee)
+    query = (
+        sa.select(Employee)
+        .outerjoin(supervisor, Employee.supervisor)
+        .options(
+            joinedload(Employee.unit),
+            joinedload(Employee.position),
+            joinedload(Employee.supervisor.of_type(supervisor)),
+        )
+        .order_by(Employee.name, Employee.id)
+    )
+    if q:
+        digits = "".join(ch for ch in q if ch.isdigit())
+        pattern = f"%{q.lower()}%"
+        conditions = [sa.func.lower(Employee.name).like(pattern), Employee.email.like(pattern)]
+        if digits and len(digits) == len(q.replace(" ", "")):
+            conditions.append(Employee.nip.like(f"{digits}%"))
+        query = query.where(sa.or_(*conditions))
+    if unit_id:
+        query = query.where(Employee.unit_id == unit_id)
+    if status == "active":
+        query = query.where(Employee.active)
+    elif status == "inactive":
+        query = query.where(~Employee.active)
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False, max_per_page=100)
+    units = db.session.execute(sa.select(OrgUnit.id, OrgUnit.name).order_by(OrgUnit.name)).all()
+    return render_template("people/index.html", page=page, q=q, unit_id=unit_id, status=status, units=units)
+
+
+@bp.route("/team")
+@login_required
+def team():
+    """The signed-in supervisor's direct subordinates."""
+    me = actor().employee
+    members = []
+    if me is not None:
+        members = db.session.scalars(
+            sa.select(Employee)
+            .where(Employee.supervisor_id == me.id, Employee.active)
+            .options(joinedload(Employee.unit), joinedload(Employee.position))
+            .order_by(Employee.name)
+        ).all()
+    return render_template("people/team.html", members=members, me=me)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@form_checks_csrf
+def create():
+    """HR adds an employee."""
+    require(actor(), Action.MANAGE_PEOPLE)
+    form = EmployeeForm()
+    fill_choices(form)
+    if form.validate_on_submit():
+        try:
+            employee = people.save_employee(None, form.data)
+        except Refused as refusal:
+            apply_refusal(form, refusal)
+        else:
+            flash(_("Pegawai %(name)s ditambahkan.", name=employee.name), "success")
+            return redirect(url_for("people.view", employee_id=employee.id))
+    return render_template("people/form.html", form=form, employee=None)
+
+
+@bp.route("/<int:employee_id>")
+@login_required
+def view(employee_id: int):
+    """One employee's profile."""
+    employee = get_employee(employee_id)
+    require(actor(), Action.VIEW_EMPLOYEE, employee)
+    return render_template(
+        "people/view.html",
+        employee=employee,
+        password_form=InitialPasswordForm(),
+        roles_form=roles_form_for(employee.account),
+    )
+
+
+@bp.route("/<int:employee_id>/edit", methods=["GET", "POST"])
+@login_required
+@form_checks_csrf
+def edit(employee_id: int):
+    """HR edits an employee, the supervisor included (with the loop check)."""
+    require(actor(), Action.MANAGE_PEOPLE)
+    employee = get_employee(employee_id)
+    form = EmployeeForm(obj=employee)
+    fill_choices(form)
+    if request.method == "GET":
+        form.supervisor_nip.data = employee.supervisor.nip if employee.supervisor else ""
+        form.version.data = str(employee.version)
+        form.employment_type.data = employee.employment_type.value
+    if form.validate_on_submit():
+        expected = int(form.version.data) if (form.version.data or "").isdigit() else None
+        try:
+            people.save_employee(employee, form.data, expected_version=expected)
+        except Refused as refusal:
+            apply_refusal(form, refusal)
+        else:
+            flash(_("Data %(name)s disimpan.", name=employee.name), "success")
+            return redirect(url_for("people.view", employee_id=employee.id))
+    return render_template("people/form.html", form=form, employee=employee)
+
+
+@bp.route("/<int:employee_id>/active", methods=["POST"])
+@login_required
+def set_active(employee_id: int):
+    """HR deactivates or reactivates an employee."""
+    require(actor(), Action.MANAGE_PEOPLE)
+    employee = get_employee(employee_id)
+    active = request.form.get("active") == "1"
+    try:
+        people.set_active(employee, active)
+    except Refused as refusal:
+        flash(refusal.errors[""], "danger")
+    else:
+        message = _("%(name)s diaktifkan kembali.") if active else _("%(name)s dinonaktifkan.")
+        flash(message % {"name": employee.name}, "success")
+    return redirect(url_for("people.view", employee_id=employee.id))
+
+
+@bp.route("/<int:employee_id>/password", methods=["POST"])
+@login_required
+@form_checks_csrf
+def set_password(employee_id: int):
+    """HR sets an initial password; the employee must change it at first sign-in."""
+    require(actor(), Action.MANAGE_PEOPLE)
+    employee = get_employee(employee_id)
+    form = InitialPasswordForm()
+    if form.validate_on_submit():
+        problem = accounts.password_problem(employee.account, form.password.data, employee.nip)
+        if problem is None:
+            accounts.set_initial_password(employee, form.password.data)
+            db.session.commit()
+            flash(
+                _("Kata sandi awal untuk %(name)s disimpan; ia wajib menggantinya saat masuk pertama.",
+                  name=employee.name),
+                "success",
+            )
+            return redirect(url_for("people.view", employee_id=employee.id))
+        form.password.errors = list(form.password.errors) + [problem]
+    return render_template(
+        "people/view.html", employee=employee, password_form=form, roles_form=roles_form_for(employee.account)
+    ), 400
+
+
+def roles_form_for(account: Account | None) -> RolesForm | None:
+    """The roles form, filled from the account, for administrators."""
+    if account is None:
+        return None
+    form = RolesForm()
+    if request.method == "GET":
+        form.hr.data = Role.HR in account.roles
+        form.admin.data = Role.ADMIN in account.roles
+    return form
+
+
+@bp.route("/<int:employee_id>/roles", methods=["POST"])
+@login_required
+def set_roles(employee_id: int):
+    """An administrator grants or withdraws the HR and admin roles."""
+    require(actor(), Action.MANAGE_ROLES)
+    employee = get_employee(employee_id)
+    if employee.account is None:
+        abort(404)
+    form = RolesForm()
+    if form.validate_on_submit():
+        roles = {Role.EMPLOYEE}
+        if form.hr.data:
+            roles.add(Role.HR)
+        if form.admin.data:
+            roles.add(Role.ADMIN)
+        if employee.account.id == actor().id and Role.ADMIN not in roles:
+            flash(_("Anda tidak dapat mencabut peran administrator Anda sendiri."), "danger")
+        else:
+            accounts.set_roles(employee.account, roles)
+            db.session.commit()
+            flash(_("Peran %(name)s disimpan.", name=employee.name), "success")
+    return redirect(url_for("people.view", employee_id=employee.id))
+
+
+def import_dir() -> Path:
+    """Where uploaded CSV files wait between preview and confirmation."""
+    path = Path(current_app.instance_path) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+@form_checks_csrf
+def import_upload():
+    """HR uploads a CSV and sees a preview of the changes; nothing is written yet."""
+    require(actor(), Action.MANAGE_PEOPLE)
+    form = ImportForm()
+    plan = confirm = None
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        plan = csv_io.plan_import(form.kind.data, data)
+        if plan.ok:
+            token = secrets.token_hex(16)
+            (import_dir() / f"{token}.{form.kind.data}.csv").write_bytes(data)
+            confirm = ImportConfirmForm(token=f"{token}.{form.kind.data}")
+    return render_template("people/import.html", form=form, plan=plan, confirm=confirm)
+
+
+@bp.route("/import/confirm", methods=["POST"])
+@login_required
+def import_confirm():
+    """Apply a previewed import, all or nothing."""
+    require(actor(), Action.MANAGE_PEOPLE)
+    form = ImportConfirmForm()
+    token = form.token.data or ""
+    name, _sep, kind = token.partition(".")
+    path = import_dir() / f"{name}.{kind}.csv"
+    if not form.validate_on_submit() or not name.isalnum() or kind not in csv_io.KINDS or not path.exists():
+        flash(_("Pratinjau impor tidak ditemukan atau sudah dipakai. Unggah ulang berkasnya."), "danger")
+        return redirect(url_for("people.import_upload"))
+    plan = csv_io.plan_import(kind, path.read_bytes())
+    try:
+        csv_io.apply_import(plan)
+    except Refused:
+        flash(_("Data berubah sejak pratinjau dan berkas kini tidak lolos pemeriksaan. Periksa pratinjau baru."), "danger")
+        return render_template("people/import.html", form=ImportForm(kind=kind), plan=plan, confirm=None)
+    finally:
+        path.unlink(missing_ok=True)
+    flash(
+        _("Impor selesai: %(c)d baru, %(u)d diubah, %(n)d tidak berubah.", c=plan.created, u=plan.updated, n=plan.unchanged),
+        "success",
+    )
+    return redirect(url_for("people.index" if kind == "employees" else "org.index"))
+
+
+@bp.route("/export.csv")
+@login_required
+def export_employees():
+    """Download every employee as CSV (the import format)."""
+    require(actor(), Action.MANAGE_PEOPLE)
+    stamp = clock.now().strftime("%Y%m%d-%H%M")
+    return Response(
+        stream_with_context(csv_io.iter_employees_csv()),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="pegawai-{stamp}.csv"'},
+    )

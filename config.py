@@ -1,0 +1,108 @@
+"""Configuration from the environment (a `.env` file is honoured).
+
+Every setting has a development default except SECRET_KEY in production, which must be set.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent
+load_dotenv(BASE_DIR / ".env")
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Read a yes/no environment variable."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "ya"}
+
+
+def env_int(name: str, default: int) -> int:
+    """Read an integer environment variable."""
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def instance_secret_key(instance_path: Path) -> str:
+    """Return the development secret key, generating it once into the instance folder."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Settings shared by every environment, read from the environment."""
+
+    ENV_NAME = os.environ.get("APP_ENV", "development")
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    INSTANCE_PATH = os.environ.get("INSTANCE_PATH")  # default: ./instance
+    DATABASE_URL = os.environ.get("DATABASE_URL")  # default: SQLite file in the instance folder
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Jakarta")
+    BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LANGUAGE", "id")
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    AGENCY_NAME = os.environ.get("AGENCY_NAME", "Pemerintah Kota Palangka Raya")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")  # empty: mail stays in the outbox
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "kinerja@localhost")
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WTF_CSRF_TIME_LIMIT = env_int("WTF_CSRF_TIME_LIMIT", 8 * 3600)
+
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+    PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 8)
+    LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+
+    MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 32) * 1024 * 1024
+    IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
+    PAGE_SIZE = env_int("PAGE_SIZE", 25)
+
+
+class ProductionConfig(Config):
+    """Production: secure cookies and a secret key that must come from the environment."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+class TestConfig(Config):
+    """Tests: a database of the suite's choosing and fast password hashing."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+CONFIGS = {"development": Config, "production": ProductionConfig, "testing": TestConfig}

@@ -1,0 +1,191 @@
+"""Fixtures: an app with a fresh database per test (SQLite, or PostgreSQL via TEST_DATABASE_URL).
+
+The schema comes from the real Alembic migrations, built once per session; every test then
+starts from an empty copy (SQLite: a copied file; PostgreSQL: all tables truncated).
+"""
+
+import itertools
+import os
+import re
+import shutil
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from app import clock, create_app
+from app.extensions import db as _db
+from app.models import Account, Employee, EmploymentType, OrgUnit, Position, PositionKind, Role
+from app.services.accounts import hash_password
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
+PASSWORD = "rahasia-123"
+
+
+def pytest_report_header(config):
+    """Say which database the suite runs on."""
+    return f"database: {'PostgreSQL ' + TEST_DATABASE_URL if ON_POSTGRES else 'SQLite (file per test)'}"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> str:
+    """Run the migrations once: into a template SQLite file, or into the PostgreSQL database."""
+    base = tmp_path_factory.mktemp("db")
+    if ON_POSTGRES:
+        engine = sa.create_engine(TEST_DATABASE_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+        url = TEST_DATABASE_URL
+    else:
+        url = f"sqlite:///{base / 'template.db'}"
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(base / "instance")})
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(migrated_template, tmp_path):
+    """The application bound to an empty, migrated database, with an app context pushed."""
+    if ON_POSTGRES:
+        url = migrated_template
+    else:
+        path = tmp_path / "test.db"
+        shutil.copy(migrated_template.removeprefix("sqlite:///"), path)
+        url = f"sqlite:///{path}"
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance")})
+    with app.app_context():
+        if ON_POSTGRES:
+            tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
+            _db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            _db.session.commit()
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+    clock.reset()
+
+
+@pytest.fixture
+def db(app):
+    """The Flask-SQLAlchemy handle."""
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner."""
+    return app.test_cli_runner()
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token of the client's session, read from a page as a browser would."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post_form(client, url: str, data: dict, *, token_from: str = "/login", **kwargs):
+    """POST a form with the session's CSRF token, as the page would."""
+    return client.post(url, data={"csrf_token": csrf_token(client, token_from), **data}, **kwargs)
+
+
+def login(client, identifier: str, password: str = PASSWORD):
+    """Sign in through the real form."""
+    return post_form(client, "/login", {"identifier": identifier, "password": password})
+
+
+class Factory:
+    """Builds units, positions, employees and accounts for tests."""
+
+    _seq = itertools.count(1)
+
+    def __init__(self, db):
+        self.db = db
+        self._hash = None
+
+    def unit(self, name: str | None = None, parent: OrgUnit | None = None, code: str | None = None) -> OrgUnit:
+        """An org unit."""
+        n = next(self._seq)
+        unit = OrgUnit(code=code or f"U{n}", name=name or f"Unit {n}", parent=parent)
+        self.db.session.add(unit)
+        self.db.session.flush()
+        return unit
+
+    def position(self, name: str | None = None, kind: PositionKind = PositionKind.PELAKSANA) -> Position:
+        """A position."""
+        position = Position(name=name or f"Jabatan {next(self._seq)}", kind=kind)
+        self.db.session.add(position)
+        self.db.session.flush()
+        return position
+
+    @staticmethod
+    def nip(n: int, sex: int = 1) -> str:
+        """A valid NIP numbered n."""
+        return f"1985{1 + n % 12:02d}{1 + n % 28:02d}2010{1 + n % 12:02d}{sex}{n % 1000:03d}"
+
+    def employee(
+        self,
+        name: str | None = None,
+        *,
+        supervisor: Employee | None = None,
+        unit: OrgUnit | None = None,
+        position: Position | None = None,
+        roles: set[Role] | None = None,
+        account: bool = True,
+        must_change_password: bool = False,
+    ) -> Employee:
+        """An employee with (by default) an account whose password is PASSWORD."""
+        n = next(self._seq)
+        employee = Employee(
+            nip=self.nip(n),
+            name=name or f"Pegawai {n}",
+            email=f"pegawai{n}@contoh.go.id",
+            employment_type=EmploymentType.PNS,
+            unit=unit or (supervisor.unit if supervisor else self.unit()),
+            position=position or self.position(),
+            supervisor=supervisor,
+        )
+        self.db.session.add(employee)
+        if account:
+            if self._hash is None:
+                self._hash = hash_password(PASSWORD)
+            acc = Account(employee=employee, password_hash=self._hash, must_change_password=must_change_password)
+            acc.set_roles(roles or {Role.EMPLOYEE})
+            self.db.session.add(acc)
+        self.db.session.commit()
+        return employee
+
+
+@pytest.fixture
+def make(db):
+    """The test data factory."""
+    return Factory(db)
+
+
+@pytest.fixture
+def hr(make):
+    """An HR officer (also an employee)."""
+    return make.employee("Petugas Kepegawaian", roles={Role.EMPLOYEE, Role.HR})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip PostgreSQL-only tests on SQLite."""
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
