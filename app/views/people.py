@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.extensions import db
@@ -59,14 +59,12 @@ def index():
     q = request.args.get("q", "").strip()[:100]
     unit_id = request.args.get("unit", type=int)
     status = request.args.get("status", "active")
-    supervisor = aliased(Employee)
     query = (
         sa.select(Employee)
-        .outerjoin(supervisor, Employee.supervisor)
         .options(
             joinedload(Employee.unit),
             joinedload(Employee.position),
-            joinedload(Employee.supervisor.of_type(supervisor)),
+            joinedload(Employee.supervisor),
         )
         .order_by(Employee.name, Employee.id)
     )
