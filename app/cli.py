@@ -41,8 +41,12 @@ def create_admin(email: str, name: str, password: str) -> None:
 def demo_load() -> None:
     """Create (or complete) the demo agency and print its logins."""
     from app.demo import load_demo
+    from app.services import Refused
 
-    logins = load_demo()
+    try:
+        logins = load_demo()
+    except Refused as refusal:
+        raise click.ClickException(str(refusal)) from refusal
     click.echo("Data contoh Kecamatan Rakumpit siap. Akun untuk mencoba:")
     width = max(len(login.role) for login in logins)
     for login in logins:

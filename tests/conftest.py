@@ -4,6 +4,7 @@ The schema comes from the real Alembic migrations, built once per session; every
 starts from an empty copy (SQLite: a copied file; PostgreSQL: all tables truncated).
 """
 
+import contextvars
 import itertools
 import os
 import re
@@ -11,6 +12,7 @@ import shutil
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from app import clock, create_app
@@ -48,6 +50,18 @@ def migrated_template(tmp_path_factory) -> str:
     return url
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The test body keeps an app context pushed for its own queries; without this, requests
+    would reuse it and share `g` (the signed-in user) and the database session with the test.
+    """
+
+    def open(self, *args, **kwargs):
+        """Run the request outside the test's context variables."""
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app(migrated_template, tmp_path):
     """The application bound to an empty, migrated database, with an app context pushed."""
@@ -58,6 +72,7 @@ def app(migrated_template, tmp_path):
         shutil.copy(migrated_template.removeprefix("sqlite:///"), path)
         url = f"sqlite:///{path}"
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance")})
+    app.test_client_class = IsolatedClient
     with app.app_context():
         if ON_POSTGRES:
             tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)

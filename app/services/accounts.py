@@ -55,6 +55,7 @@ def _dummy_hash(method: str) -> str:
 def authenticate(identifier: str, password: str) -> Account | None:
     """Check the credentials, counting failures and locking the account; commits the audit."""
     config = current_app.config
+    identifier = identifier or ""
     account = find_account(identifier)
     now = clock.utcnow()
     if account is None or not account.password_hash:
