@@ -58,7 +58,8 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        """Run the request outside the test's context variables."""
+        """Run the request (body included) outside the test's context variables."""
+        kwargs.setdefault("buffered", True)
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
@@ -134,14 +135,14 @@ class Factory:
         n = next(self._seq)
         unit = OrgUnit(code=code or f"U{n}", name=name or f"Unit {n}", parent=parent)
         self.db.session.add(unit)
-        self.db.session.flush()
+        self.db.session.commit()
         return unit
 
     def position(self, name: str | None = None, kind: PositionKind = PositionKind.PELAKSANA) -> Position:
         """A position."""
         position = Position(name=name or f"Jabatan {next(self._seq)}", kind=kind)
         self.db.session.add(position)
-        self.db.session.flush()
+        self.db.session.commit()
         return position
 
     @staticmethod

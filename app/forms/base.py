@@ -3,7 +3,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
-from wtforms.validators import ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import StopValidation
 
 CSRF_MESSAGE = _l(
     "Formulir ini sudah kedaluwarsa atau tidak sah. Isian Anda tetap ada; "
@@ -40,9 +41,28 @@ class Select(SelectField):
         except ValueError as exc:
             raise ValueError(str(INVALID_CHOICE)) from exc
 
-    def pre_validate(self, form):
-        """Refuse a value that is not among the choices."""
-        try:
-            super().pre_validate(form)
-        except ValidationError as exc:
-            raise ValidationError(str(INVALID_CHOICE)) from exc
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("invalid_choice_message", INVALID_CHOICE)
+        super().__init__(*args, **kwargs)
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Select choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class Chosen:
+    """A select must have a real choice (not the "— pilih —" placeholder, value 0 or empty).
+
+    Unlike DataRequired, it keeps an earlier error such as "Pilihan tidak valid".
+    """
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field):
+        """Stop with the message when nothing was chosen."""
+        if field.errors:
+            raise StopValidation()
+        if not field.data:
+            raise StopValidation(str(self.message))

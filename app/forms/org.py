@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from app.forms.base import Form, Select, strip
+from app.forms.base import Form, Select, options, strip
 from app.models import PositionKind
 
 
@@ -43,5 +43,5 @@ class PositionForm(Form):
         ],
     )
     kind = Select(
-        _l("Jenis jabatan"), choices=[(k.value, k.value) for k in PositionKind]
+        _l("Jenis jabatan"), choices=options((k.value, k.value) for k in PositionKind)
     )

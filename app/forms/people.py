@@ -5,7 +5,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from app.forms.base import Form, Select, strip
+from app.forms.base import Chosen, Form, Select, options, strip
 from app.models import EmploymentType
 
 
@@ -36,14 +36,14 @@ class EmployeeForm(Form):
     )
     employment_type = Select(
         _l("Jenis pegawai"),
-        choices=[(t.value, t.value) for t in EmploymentType],
-        validators=[DataRequired(_l("Pilih jenis pegawai."))],
+        choices=options((t.value, t.value) for t in EmploymentType),
+        validators=[Chosen(_l("Pilih jenis pegawai."))],
     )
     unit_id = Select(
-        _l("Unit kerja"), coerce=int, validators=[DataRequired(_l("Pilih unit kerja."))]
+        _l("Unit kerja"), coerce=int, validators=[Chosen(_l("Pilih unit kerja."))]
     )
     position_id = Select(
-        _l("Jabatan"), coerce=int, validators=[DataRequired(_l("Pilih jabatan."))]
+        _l("Jabatan"), coerce=int, validators=[Chosen(_l("Pilih jabatan."))]
     )
     supervisor_nip = StringField(
         _l("NIP atasan langsung"),
@@ -74,7 +74,7 @@ class ImportForm(Form):
 
     kind = Select(
         _l("Isi berkas"),
-        choices=[("employees", _l("Pegawai")), ("units", _l("Unit kerja"))],
+        choices=options([("employees", _l("Pegawai")), ("units", _l("Unit kerja"))]),
         validators=[DataRequired()],
     )
     file = FileField(_l("Berkas CSV"), validators=[FileRequired(_l("Pilih berkas CSV."))])

@@ -7,6 +7,7 @@ from flask_login import login_required
 
 from app import clock
 from app.extensions import db
+from app.forms.base import options
 from app.forms.org import OrgUnitForm, PositionForm
 from app.models import Employee, OrgUnit, Position
 from app.policy import Action, require
@@ -41,7 +42,7 @@ def parent_choices(form: OrgUnitForm, exclude: OrgUnit | None = None) -> None:
     for unit, depth, _staff in unit_tree():
         if unit.active and unit is not exclude:
             choices.append((unit.id, "\u2003" * depth + unit.name))
-    form.parent_id.choices = choices
+    form.parent_id.choices = options(choices)
 
 
 @bp.route("/")

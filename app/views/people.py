@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.extensions import db
+from app.forms.base import options
 from app.forms.people import EmployeeForm, ImportConfirmForm, ImportForm, InitialPasswordForm, RolesForm
 from app.models import Account, Employee, OrgUnit, Position, Role
 from app.policy import Action, require
@@ -44,11 +45,11 @@ def fill_choices(form: EmployeeForm) -> None:
     units = db.session.execute(
         sa.select(OrgUnit.id, OrgUnit.name, OrgUnit.code).where(OrgUnit.active).order_by(OrgUnit.name)
     )
-    form.unit_id.choices = [(0, _("— pilih unit —"))] + [(u.id, f"{u.name} ({u.code})") for u in units]
+    form.unit_id.choices = options([(0, _("— pilih unit —"))] + [(u.id, f"{u.name} ({u.code})") for u in units])
     positions = db.session.execute(sa.select(Position.id, Position.name, Position.kind).order_by(Position.name))
-    form.position_id.choices = [(0, _("— pilih jabatan —"))] + [
-        (p.id, f"{p.name} ({p.kind.value})") for p in positions
-    ]
+    form.position_id.choices = options(
+        [(0, _("— pilih jabatan —"))] + [(p.id, f"{p.name} ({p.kind.value})") for p in positions]
+    )
 
 
 @bp.route("/")
@@ -149,7 +150,8 @@ def edit(employee_id: int):
         form.version.data = str(employee.version)
         form.employment_type.data = employee.employment_type.value
     if form.validate_on_submit():
-        expected = int(form.version.data) if (form.version.data or "").isdigit() else None
+        version = str(form.version.data or "")
+        expected = int(version) if version.isdigit() else None
         try:
             people.save_employee(employee, form.data, expected_version=expected)
         except Refused as refusal:
