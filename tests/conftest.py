@@ -105,7 +105,7 @@ def runner(app):
 
 def csrf_token(client, path: str = "/login") -> str:
     """The CSRF token of the client's session, read from a page as a browser would."""
-    html = client.get(path).get_data(as_text=True)
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
     match = re.search(r'name="csrf-token" content="([^"]+)"', html)
     assert match, f"no CSRF token on {path}"
     return match.group(1)
