@@ -96,7 +96,9 @@ def people_import(file: Path, kind: str, dry_run: bool) -> None:
 
 @people_cli.command("export")
 @_kind_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Berkas tujuan (bawaan: layar).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Berkas tujuan (bawaan: layar)."
+)
 def people_export(kind: str, output: Path | None) -> None:
     """Export units or employees as CSV (the import format)."""
     from app.services import csv_io

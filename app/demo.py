@@ -92,94 +92,307 @@ class Person(NamedTuple):
 # Employees. The employment type follows from the NIP: a "21" in digits 13–14 marks PPPK.
 EMPLOYEES: tuple[Person, ...] = (
     # The camat heads the demo instansi and has no rater inside the system.
-    Person("berto.nahan", "Berto Tuah Nahan, S.STP, M.AP.", "19790417 200112 1 002",
-           "RKP", "Camat", None),
+    Person("berto.nahan", "Berto Tuah Nahan, S.STP, M.AP.", "19790417 200112 1 002", "RKP", "Camat", None),
     # Sekretariat and Subbagian Umum dan Kepegawaian.
-    Person("rahmawati", "Hj. Rahmawati, S.Sos., M.Si.", "19750822 199903 2 004",
-           "RKP-SEK", "Sekretaris Camat", "berto.nahan"),
-    Person("natalia.sahay", "Natalia Sahay, S.E.", "19841103 200904 2 001",
-           "RKP-UMPEG", "Kepala Subbagian Umum dan Kepegawaian", "rahmawati"),
-    Person("muhammad.rizani", "Muhammad Rizani, S.Kom.", "19910214 201503 1 003",
-           "RKP-UMPEG", "Pengelola Kepegawaian", "natalia.sahay"),
-    Person("siti.norhasanah", "Siti Norhasanah, A.Md.", "19880609 201101 2 005",
-           "RKP-UMPEG", "Bendahara", "natalia.sahay"),
-    Person("yulius.ranying", "Yulius Ranying", "19901201 2022 21 1 004",
-           "RKP-UMPEG", "Pengadministrasi Umum", "natalia.sahay"),
+    Person(
+        "rahmawati",
+        "Hj. Rahmawati, S.Sos., M.Si.",
+        "19750822 199903 2 004",
+        "RKP-SEK",
+        "Sekretaris Camat",
+        "berto.nahan",
+    ),
+    Person(
+        "natalia.sahay",
+        "Natalia Sahay, S.E.",
+        "19841103 200904 2 001",
+        "RKP-UMPEG",
+        "Kepala Subbagian Umum dan Kepegawaian",
+        "rahmawati",
+    ),
+    Person(
+        "muhammad.rizani",
+        "Muhammad Rizani, S.Kom.",
+        "19910214 201503 1 003",
+        "RKP-UMPEG",
+        "Pengelola Kepegawaian",
+        "natalia.sahay",
+    ),
+    Person(
+        "siti.norhasanah",
+        "Siti Norhasanah, A.Md.",
+        "19880609 201101 2 005",
+        "RKP-UMPEG",
+        "Bendahara",
+        "natalia.sahay",
+    ),
+    Person(
+        "yulius.ranying",
+        "Yulius Ranying",
+        "19901201 2022 21 1 004",
+        "RKP-UMPEG",
+        "Pengadministrasi Umum",
+        "natalia.sahay",
+    ),
     # Seksi Pemerintahan.
-    Person("agustinus.lambung", "Agustinus Lambung, S.H.", "19800725 200502 1 003",
-           "RKP-PEM", "Kepala Seksi Pemerintahan", "berto.nahan"),
-    Person("dwi.lestari", "Dwi Lestari, S.Kom.", "19930530 201903 2 011",
-           "RKP-PEM", "Pengolah Data", "agustinus.lambung"),
-    Person("rusdiansyah", "Rusdiansyah, S.IP.", "19920918 202101 1 006",
-           "RKP-PEM", "Analis Kebijakan Ahli Pertama", "agustinus.lambung"),
+    Person(
+        "agustinus.lambung",
+        "Agustinus Lambung, S.H.",
+        "19800725 200502 1 003",
+        "RKP-PEM",
+        "Kepala Seksi Pemerintahan",
+        "berto.nahan",
+    ),
+    Person(
+        "dwi.lestari",
+        "Dwi Lestari, S.Kom.",
+        "19930530 201903 2 011",
+        "RKP-PEM",
+        "Pengolah Data",
+        "agustinus.lambung",
+    ),
+    Person(
+        "rusdiansyah",
+        "Rusdiansyah, S.IP.",
+        "19920918 202101 1 006",
+        "RKP-PEM",
+        "Analis Kebijakan Ahli Pertama",
+        "agustinus.lambung",
+    ),
     # Seksi Ketenteraman dan Ketertiban Umum.
-    Person("hairul.anwar", "Hairul Anwar, S.Sos.", "19770311 200603 1 009",
-           "RKP-TRANTIB", "Kepala Seksi Ketenteraman dan Ketertiban Umum", "berto.nahan"),
-    Person("ardianto.bungai", "Ardianto Bungai", "19891005 201012 1 002",
-           "RKP-TRANTIB", "Polisi Pamong Praja Terampil", "hairul.anwar"),
-    Person("ahmad.fauzi", "Ahmad Fauzi", "19870120 2023 21 1 012",
-           "RKP-TRANTIB", "Pengadministrasi Umum", "hairul.anwar"),
+    Person(
+        "hairul.anwar",
+        "Hairul Anwar, S.Sos.",
+        "19770311 200603 1 009",
+        "RKP-TRANTIB",
+        "Kepala Seksi Ketenteraman dan Ketertiban Umum",
+        "berto.nahan",
+    ),
+    Person(
+        "ardianto.bungai",
+        "Ardianto Bungai",
+        "19891005 201012 1 002",
+        "RKP-TRANTIB",
+        "Polisi Pamong Praja Terampil",
+        "hairul.anwar",
+    ),
+    Person(
+        "ahmad.fauzi",
+        "Ahmad Fauzi",
+        "19870120 2023 21 1 012",
+        "RKP-TRANTIB",
+        "Pengadministrasi Umum",
+        "hairul.anwar",
+    ),
     # Seksi Pemberdayaan Masyarakat dan Kesejahteraan Sosial.
-    Person("ririn.toendan", "Ririn Anggraini Toendan, S.AP.", "19831228 200812 2 002",
-           "RKP-PMKS", "Kepala Seksi Pemberdayaan Masyarakat dan Kesejahteraan Sosial",
-           "berto.nahan"),
-    Person("eko.prasetyo", "Eko Prasetyo, S.E.", "19900407 201412 1 004",
-           "RKP-PMKS", "Pengelola Program dan Kegiatan", "ririn.toendan"),
-    Person("mahfuzah", "Mahfuzah", "19950815 2023 21 2 007",
-           "RKP-PMKS", "Pengolah Data", "ririn.toendan"),
+    Person(
+        "ririn.toendan",
+        "Ririn Anggraini Toendan, S.AP.",
+        "19831228 200812 2 002",
+        "RKP-PMKS",
+        "Kepala Seksi Pemberdayaan Masyarakat dan Kesejahteraan Sosial",
+        "berto.nahan",
+    ),
+    Person(
+        "eko.prasetyo",
+        "Eko Prasetyo, S.E.",
+        "19900407 201412 1 004",
+        "RKP-PMKS",
+        "Pengelola Program dan Kegiatan",
+        "ririn.toendan",
+    ),
+    Person("mahfuzah", "Mahfuzah", "19950815 2023 21 2 007", "RKP-PMKS", "Pengolah Data", "ririn.toendan"),
     # Kelurahan.
-    Person("samsudin.tundjan", "Samsudin Tundjan, S.Sos.", "19760602 200211 1 004",
-           "RKP-MGB", "Lurah", "berto.nahan"),
-    Person("lina.marlina", "Lina Marlina", "19850219 200901 2 006",
-           "RKP-MGB", "Pengadministrasi Umum", "samsudin.tundjan"),
-    Person("petrus.nyahu", "Petrus Nyahu", "19890505 2024 21 1 010",
-           "RKP-MGB", "Pengadministrasi Umum", "samsudin.tundjan"),
-    Person("elisabeth.kaharap", "Elisabeth Kaharap, S.IP.", "19811010 200604 2 010",
-           "RKP-PTB", "Lurah", "berto.nahan"),
-    Person("budi.santoso", "Budi Santoso", "19861123 2022 21 1 015",
-           "RKP-PTB", "Pengadministrasi Umum", "elisabeth.kaharap"),
-    Person("akhmad.zaini", "Akhmad Zaini, S.AP.", "19790130 200503 1 008",
-           "RKP-BKS", "Lurah", "berto.nahan"),
-    Person("nurul.hidayah", "Nurul Hidayah, A.Md.", "19940303 202012 2 003",
-           "RKP-BKS", "Pengolah Data", "akhmad.zaini"),
+    Person(
+        "samsudin.tundjan",
+        "Samsudin Tundjan, S.Sos.",
+        "19760602 200211 1 004",
+        "RKP-MGB",
+        "Lurah",
+        "berto.nahan",
+    ),
+    Person(
+        "lina.marlina",
+        "Lina Marlina",
+        "19850219 200901 2 006",
+        "RKP-MGB",
+        "Pengadministrasi Umum",
+        "samsudin.tundjan",
+    ),
+    Person(
+        "petrus.nyahu",
+        "Petrus Nyahu",
+        "19890505 2024 21 1 010",
+        "RKP-MGB",
+        "Pengadministrasi Umum",
+        "samsudin.tundjan",
+    ),
+    Person(
+        "elisabeth.kaharap",
+        "Elisabeth Kaharap, S.IP.",
+        "19811010 200604 2 010",
+        "RKP-PTB",
+        "Lurah",
+        "berto.nahan",
+    ),
+    Person(
+        "budi.santoso",
+        "Budi Santoso",
+        "19861123 2022 21 1 015",
+        "RKP-PTB",
+        "Pengadministrasi Umum",
+        "elisabeth.kaharap",
+    ),
+    Person("akhmad.zaini", "Akhmad Zaini, S.AP.", "19790130 200503 1 008", "RKP-BKS", "Lurah", "berto.nahan"),
+    Person(
+        "nurul.hidayah",
+        "Nurul Hidayah, A.Md.",
+        "19940303 202012 2 003",
+        "RKP-BKS",
+        "Pengolah Data",
+        "akhmad.zaini",
+    ),
     # Puskesmas Rakumpit: the head (a doctor) and everyone who works there reports to him.
-    Person("yohanes.dehen", "dr. Yohanes Dehen", "19820808 201003 1 005",
-           "PKM-RKP", "Kepala Puskesmas", "berto.nahan"),
-    Person("sri.wahyuni", "dr. Sri Wahyuni", "19860512 201412 2 001",
-           "PKM-RKP", "Dokter Ahli Muda", "yohanes.dehen"),
-    Person("fikri.ramadhan", "dr. Muhammad Fikri Ramadhan", "19940226 202101 1 001",
-           "PKM-RKP", "Dokter Ahli Pertama", "yohanes.dehen"),
-    Person("anisa.tambun", "drg. Anisa Putri Tambun", "19930714 202101 2 002",
-           "PKM-RKP", "Dokter Gigi Ahli Pertama", "yohanes.dehen"),
+    Person(
+        "yohanes.dehen",
+        "dr. Yohanes Dehen",
+        "19820808 201003 1 005",
+        "PKM-RKP",
+        "Kepala Puskesmas",
+        "berto.nahan",
+    ),
+    Person(
+        "sri.wahyuni",
+        "dr. Sri Wahyuni",
+        "19860512 201412 2 001",
+        "PKM-RKP",
+        "Dokter Ahli Muda",
+        "yohanes.dehen",
+    ),
+    Person(
+        "fikri.ramadhan",
+        "dr. Muhammad Fikri Ramadhan",
+        "19940226 202101 1 001",
+        "PKM-RKP",
+        "Dokter Ahli Pertama",
+        "yohanes.dehen",
+    ),
+    Person(
+        "anisa.tambun",
+        "drg. Anisa Putri Tambun",
+        "19930714 202101 2 002",
+        "PKM-RKP",
+        "Dokter Gigi Ahli Pertama",
+        "yohanes.dehen",
+    ),
     # The nurse of the walkthrough, and her colleagues.
-    Person("debora.yuliani", "Debora Yuliani, S.Kep., Ners", "19921219 201903 2 004",
-           "PKM-RKP", "Perawat Ahli Pertama", "yohanes.dehen"),
-    Person("rabiatul.adawiyah", "Rabiatul Adawiyah, A.Md.Kep.", "19900909 201412 2 003",
-           "PKM-RKP", "Perawat Terampil", "yohanes.dehen"),
-    Person("mardiana", "Hj. Mardiana, S.Kep., Ners", "19780317 200212 2 002",
-           "PKM-RKP", "Perawat Ahli Muda", "yohanes.dehen"),
-    Person("apriyanto.tuah", "Apriyanto Tuah, S.Kep., Ners", "19950421 2022 21 1 003",
-           "PKM-RKP", "Perawat Ahli Pertama", "yohanes.dehen"),
-    Person("gusti.saputra", "Gusti Randa Saputra, A.Md.Kep.", "19931111 2023 21 1 009",
-           "PKM-RKP", "Perawat Terampil", "yohanes.dehen"),
-    Person("wulandari", "Wulandari, A.Md.Keb.", "19910707 201803 2 001",
-           "PKM-RKP", "Bidan Terampil", "yohanes.dehen"),
-    Person("noor.jannah", "Noor Jannah, S.Tr.Keb., Bd.", "19941025 2022 21 2 011",
-           "PKM-RKP", "Bidan Ahli Pertama", "yohanes.dehen"),
-    Person("yessy.ngabe", "Yessy Natalia Ngabe, A.Md.Keb.", "19960115 2023 21 2 014",
-           "PKM-RKP", "Bidan Terampil", "yohanes.dehen"),
-    Person("rina.kartika", "Rina Kartika, A.Md.Farm.", "19920606 201903 2 009",
-           "PKM-RKP", "Asisten Apoteker Terampil", "yohanes.dehen"),
-    Person("fransiska.tiwi", "Fransiska Tiwi, A.Md.AK.", "19951202 2023 21 2 006",
-           "PKM-RKP", "Pranata Laboratorium Kesehatan Terampil", "yohanes.dehen"),
-    Person("joko.susilo", "Joko Susilo, A.Md.KL.", "19880818 201101 1 010",
-           "PKM-RKP", "Sanitarian Terampil", "yohanes.dehen"),
-    Person("desi.ratnasari", "Desi Ratnasari, S.Gz.", "19940628 2022 21 2 008",
-           "PKM-RKP", "Nutrisionis Ahli Pertama", "yohanes.dehen"),
-    Person("syahrani", "Syahrani", "19840404 200812 1 007",
-           "PKM-RKP", "Pengadministrasi Umum", "yohanes.dehen"),
-    Person("fitri.handayani", "Fitri Handayani, S.Kom.", "19970308 2023 21 2 002",
-           "PKM-RKP", "Pengolah Data", "yohanes.dehen"),
+    Person(
+        "debora.yuliani",
+        "Debora Yuliani, S.Kep., Ners",
+        "19921219 201903 2 004",
+        "PKM-RKP",
+        "Perawat Ahli Pertama",
+        "yohanes.dehen",
+    ),
+    Person(
+        "rabiatul.adawiyah",
+        "Rabiatul Adawiyah, A.Md.Kep.",
+        "19900909 201412 2 003",
+        "PKM-RKP",
+        "Perawat Terampil",
+        "yohanes.dehen",
+    ),
+    Person(
+        "mardiana",
+        "Hj. Mardiana, S.Kep., Ners",
+        "19780317 200212 2 002",
+        "PKM-RKP",
+        "Perawat Ahli Muda",
+        "yohanes.dehen",
+    ),
+    Person(
+        "apriyanto.tuah",
+        "Apriyanto Tuah, S.Kep., Ners",
+        "19950421 2022 21 1 003",
+        "PKM-RKP",
+        "Perawat Ahli Pertama",
+        "yohanes.dehen",
+    ),
+    Person(
+        "gusti.saputra",
+        "Gusti Randa Saputra, A.Md.Kep.",
+        "19931111 2023 21 1 009",
+        "PKM-RKP",
+        "Perawat Terampil",
+        "yohanes.dehen",
+    ),
+    Person(
+        "wulandari",
+        "Wulandari, A.Md.Keb.",
+        "19910707 201803 2 001",
+        "PKM-RKP",
+        "Bidan Terampil",
+        "yohanes.dehen",
+    ),
+    Person(
+        "noor.jannah",
+        "Noor Jannah, S.Tr.Keb., Bd.",
+        "19941025 2022 21 2 011",
+        "PKM-RKP",
+        "Bidan Ahli Pertama",
+        "yohanes.dehen",
+    ),
+    Person(
+        "yessy.ngabe",
+        "Yessy Natalia Ngabe, A.Md.Keb.",
+        "19960115 2023 21 2 014",
+        "PKM-RKP",
+        "Bidan Terampil",
+        "yohanes.dehen",
+    ),
+    Person(
+        "rina.kartika",
+        "Rina Kartika, A.Md.Farm.",
+        "19920606 201903 2 009",
+        "PKM-RKP",
+        "Asisten Apoteker Terampil",
+        "yohanes.dehen",
+    ),
+    Person(
+        "fransiska.tiwi",
+        "Fransiska Tiwi, A.Md.AK.",
+        "19951202 2023 21 2 006",
+        "PKM-RKP",
+        "Pranata Laboratorium Kesehatan Terampil",
+        "yohanes.dehen",
+    ),
+    Person(
+        "joko.susilo",
+        "Joko Susilo, A.Md.KL.",
+        "19880818 201101 1 010",
+        "PKM-RKP",
+        "Sanitarian Terampil",
+        "yohanes.dehen",
+    ),
+    Person(
+        "desi.ratnasari",
+        "Desi Ratnasari, S.Gz.",
+        "19940628 2022 21 2 008",
+        "PKM-RKP",
+        "Nutrisionis Ahli Pertama",
+        "yohanes.dehen",
+    ),
+    Person(
+        "syahrani", "Syahrani", "19840404 200812 1 007", "PKM-RKP", "Pengadministrasi Umum", "yohanes.dehen"
+    ),
+    Person(
+        "fitri.handayani",
+        "Fitri Handayani, S.Kom.",
+        "19970308 2023 21 2 002",
+        "PKM-RKP",
+        "Pengolah Data",
+        "yohanes.dehen",
+    ),
 )
 
 # Employees whose account also gets the HR role (admin kepegawaian).
@@ -253,8 +466,7 @@ def _ensure_units() -> tuple[dict[str, OrgUnit], int]:
     """Units by code, the missing ones created under their parent; and how many were new."""
     codes = [code for code, _name, _parent in UNITS]
     units = {
-        unit.code: unit
-        for unit in db.session.scalars(sa.select(OrgUnit).where(OrgUnit.code.in_(codes)))
+        unit.code: unit for unit in db.session.scalars(sa.select(OrgUnit).where(OrgUnit.code.in_(codes)))
     }
     created = 0
     for code, name, parent_code in UNITS:
@@ -297,9 +509,7 @@ def _ensure_employees(
         )
     }
     email_owner = dict(
-        db.session.execute(
-            sa.select(Employee.email, Employee.nip).where(Employee.email.in_(emails))
-        ).all()
+        db.session.execute(sa.select(Employee.email, Employee.nip).where(Employee.email.in_(emails))).all()
     )
     employees: dict[str, Employee] = {}
     new: list[Person] = []
@@ -311,8 +521,7 @@ def _ensure_employees(
             if owner is not None:
                 raise Refused(
                     _(
-                        "Email %(email)s sudah dipakai pegawai dengan NIP %(nip)s; "
-                        "data contoh tidak dimuat.",
+                        "Email %(email)s sudah dipakai pegawai dengan NIP %(nip)s; data contoh tidak dimuat.",
                         email=email_of(person),
                         nip=owner,
                     )
@@ -342,9 +551,7 @@ def _ensure_accounts(employees: dict[str, Employee]) -> int:
         return 0
     password_hash = hash_password(demo_password())  # once for all: scrypt is slow
     for key in missing:
-        account = Account(
-            employee=employees[key], password_hash=password_hash, must_change_password=False
-        )
+        account = Account(employee=employees[key], password_hash=password_hash, must_change_password=False)
         account.set_roles({Role.EMPLOYEE, Role.HR} if key in HR_OFFICERS else {Role.EMPLOYEE})
         db.session.add(account)
     if admin is not None:
@@ -365,9 +572,7 @@ def _logins() -> list[DemoLogin]:
     people = {person.key: person for person in EMPLOYEES}
     nips = [normalise_nip(people[key].nip) for _label, key in DEMO_LOGINS if key != ADMIN]
     names = dict(
-        db.session.execute(
-            sa.select(Employee.nip, Employee.name).where(Employee.nip.in_(nips))
-        ).all()
+        db.session.execute(sa.select(Employee.nip, Employee.name).where(Employee.nip.in_(nips))).all()
     )
     password = demo_password()
     logins = []

@@ -37,11 +37,7 @@ def is_hr(actor: Account | None) -> bool:
 
 def is_supervisor_of(actor: Account | None, employee: Employee) -> bool:
     """Whether the actor is the employee's direct supervisor (rater)."""
-    return (
-        actor is not None
-        and actor.employee_id is not None
-        and employee.supervisor_id == actor.employee_id
-    )
+    return actor is not None and actor.employee_id is not None and employee.supervisor_id == actor.employee_id
 
 
 def is_second_level_of(actor: Account | None, employee: Employee) -> bool:

@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -51,7 +50,7 @@ def render_item(type_, obj, autogen_context):
     if type_ == "type" and obj.__class__.__module__.startswith("app."):
         impl = obj.impl if hasattr(obj, "impl") else obj
         autogen_context.imports.add("import sqlalchemy as sa")
-        return "sa.%r" % (impl,)
+        return f"sa.{impl!r}"
     return False
 
 

@@ -130,7 +130,9 @@ class Factory:
         self.db = db
         self._hash = None
 
-    def unit(self, name: str | None = None, parent: OrgUnit | None = None, code: str | None = None) -> OrgUnit:
+    def unit(
+        self, name: str | None = None, parent: OrgUnit | None = None, code: str | None = None
+    ) -> OrgUnit:
         """An org unit."""
         n = next(self._seq)
         unit = OrgUnit(code=code or f"U{n}", name=name or f"Unit {n}", parent=parent)
@@ -176,7 +178,9 @@ class Factory:
         if account:
             if self._hash is None:
                 self._hash = hash_password(PASSWORD)
-            acc = Account(employee=employee, password_hash=self._hash, must_change_password=must_change_password)
+            acc = Account(
+                employee=employee, password_hash=self._hash, must_change_password=must_change_password
+            )
             acc.set_roles(roles or {Role.EMPLOYEE})
             self.db.session.add(acc)
         self.db.session.commit()
@@ -203,8 +207,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords:
             item.add_marker(skip)
-
-
 
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

@@ -99,7 +99,10 @@ def test_expired_csrf_token_keeps_what_was_typed(client, make, db, monkeypatch):
     page = response.get_data(as_text=True)
     assert "Formulir ini sudah kedaluwarsa" in page
     assert 'value="Seksi Baru"' in page and 'value="SEKSI-X"' in page
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(OrgUnit).where(OrgUnit.code == "SEKSI-X")) == 0
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(OrgUnit).where(OrgUnit.code == "SEKSI-X"))
+        == 0
+    )
 
 
 def test_change_password_rules(client, make, db):
@@ -172,7 +175,14 @@ def test_session_cookie_is_httponly_and_samesite(client, make):
 
 def test_account_row_is_untouched_by_a_failed_forged_post(client, make, db):
     employee = make.employee()
-    before = db.session.scalar(sa.select(Account.password_hash).join(Employee).where(Employee.id == employee.id))
-    client.post("/account/password", data={"current_password": PASSWORD, "new_password": "x" * 12, "confirm": "x" * 12})
-    after = db.session.scalar(sa.select(Account.password_hash).join(Employee).where(Employee.id == employee.id))
+    before = db.session.scalar(
+        sa.select(Account.password_hash).join(Employee).where(Employee.id == employee.id)
+    )
+    client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "x" * 12, "confirm": "x" * 12},
+    )
+    after = db.session.scalar(
+        sa.select(Account.password_hash).join(Employee).where(Employee.id == employee.id)
+    )
     assert before == after

@@ -159,8 +159,9 @@ def test_accounts_roles_hr_and_admin(app, db):
 def test_the_returned_logins_sign_in(app, db):
     """Each printed login signs in with the printed password."""
     logins = load_demo()
-    assert {"Admin kepegawaian (HR)", "Administrator sistem", "Camat", "Kepala Puskesmas",
-            "Perawat"} <= {login.role for login in logins}
+    assert {"Admin kepegawaian (HR)", "Administrator sistem", "Camat", "Kepala Puskesmas", "Perawat"} <= {
+        login.role for login in logins
+    }
     for login in logins:
         account = authenticate(login.login, login.password)
         assert account is not None, login.role
@@ -177,8 +178,12 @@ def test_loading_twice_changes_nothing(app, db):
     assert {model: count(db, model) for model in models} == before
     loaded = sa.select(AuditEvent).where(AuditEvent.action == "demo.loaded")
     event = db.session.scalars(loaded).one()
-    assert event.data == {"units": before[OrgUnit], "positions": before[Position],
-                          "employees": len(EMPLOYEES), "accounts": len(EMPLOYEES) + 1}
+    assert event.data == {
+        "units": before[OrgUnit],
+        "positions": before[Position],
+        "employees": len(EMPLOYEES),
+        "accounts": len(EMPLOYEES) + 1,
+    }
 
 
 def test_a_rerun_completes_missing_accounts_and_keeps_changed_passwords(app, db):

@@ -92,7 +92,7 @@ def test_bad_employee_input_is_refused_keeping_what_was_typed(client, make, hr, 
         response = post_form(client, "/people/new", data, token_from="/people/new")
         page = response.get_data(as_text=True)
         assert response.status_code == 200, override
-        assert message in page, (override, __import__("re").findall(r'invalid-feedback[^<]*>([^<]*)<', page))
+        assert message in page, (override, __import__("re").findall(r"invalid-feedback[^<]*>([^<]*)<", page))
         if data["name"] and len(data["name"]) < 300:
             assert f'value="{data["name"]}"' in page, override
     assert count(db, Employee) == before
@@ -114,7 +114,12 @@ def test_supervisor_loop_is_refused(client, make, hr, db):
     bottom = make.employee("Staf", supervisor=middle)
     login(client, hr.nip)
     data = employee_form(
-        make, nip=top.nip, name=top.name, email=top.email, unit=top.unit, position=top.position,
+        make,
+        nip=top.nip,
+        name=top.name,
+        email=top.email,
+        unit=top.unit,
+        position=top.position,
         supervisor_nip=bottom.nip,
     )
     data["version"] = str(top.version)
@@ -128,8 +133,13 @@ def test_nobody_supervises_themselves(client, make, hr, db):
     someone = make.employee("Mandiri")
     login(client, hr.nip)
     data = employee_form(
-        make, nip=someone.nip, name=someone.name, email=someone.email, unit=someone.unit,
-        position=someone.position, supervisor_nip=someone.nip,
+        make,
+        nip=someone.nip,
+        name=someone.name,
+        email=someone.email,
+        unit=someone.unit,
+        position=someone.position,
+        supervisor_nip=someone.nip,
     )
     page = post_form(client, f"/people/{someone.id}/edit", data, token_from="/").get_data(as_text=True)
     assert "tidak dapat menjadi atasan dirinya sendiri" in page
@@ -142,7 +152,11 @@ def test_concurrent_edit_is_refused_and_the_form_kept(client, make, hr, db):
     someone.name = "Diubah Orang Lain"
     db.session.commit()
     data = employee_form(
-        make, nip=someone.nip, name="Nama Baru Saya", email=someone.email, unit=someone.unit,
+        make,
+        nip=someone.nip,
+        name="Nama Baru Saya",
+        email=someone.email,
+        unit=someone.unit,
         position=someone.position,
     )
     data["version"] = str(stale_version)
@@ -157,7 +171,11 @@ def test_edit_saves_and_audits_the_changed_fields(client, make, hr, db):
     someone = make.employee("Nama Lama")
     login(client, hr.nip)
     data = employee_form(
-        make, nip=someone.nip, name="Nama Baru", email=someone.email, unit=someone.unit,
+        make,
+        nip=someone.nip,
+        name="Nama Baru",
+        email=someone.email,
+        unit=someone.unit,
         position=someone.position,
     )
     data["version"] = str(someone.version)

@@ -18,7 +18,9 @@ def org(make):
     staff = make.employee("Staf Seksi", supervisor=kasi)
     hr = make.employee("HR", roles={Role.EMPLOYEE, Role.HR})
     admin = make.employee("Admin", roles={Role.EMPLOYEE, Role.ADMIN})
-    return dict(camat=camat, head=head, nurse=nurse, colleague=colleague, kasi=kasi, staff=staff, hr=hr, admin=admin)
+    return dict(
+        camat=camat, head=head, nurse=nurse, colleague=colleague, kasi=kasi, staff=staff, hr=hr, admin=admin
+    )
 
 
 def test_viewing_an_employee(org):
@@ -93,7 +95,18 @@ def test_state_changing_routes_refuse_non_hr(app, org, route, data, who):
         assert response.status_code == 403, (who, url)
 
 
-@pytest.mark.parametrize("route", ["/people/", "/people/new", "/people/import", "/people/export.csv", "/org/", "/org/new", "/org/export.csv"])
+@pytest.mark.parametrize(
+    "route",
+    [
+        "/people/",
+        "/people/new",
+        "/people/import",
+        "/people/export.csv",
+        "/org/",
+        "/org/new",
+        "/org/export.csv",
+    ],
+)
 def test_hr_pages_refuse_employees(client, org, route):
     login(client, org["nurse"].nip)
     assert client.get(route).status_code == 403

@@ -18,9 +18,7 @@ class LoginForm(Form):
             Length(max=254, message=_l("Terlalu panjang.")),
         ],
     )
-    password = PasswordField(
-        _l("Kata sandi"), validators=[DataRequired(_l("Isi kata sandi."))]
-    )
+    password = PasswordField(_l("Kata sandi"), validators=[DataRequired(_l("Isi kata sandi."))])
 
 
 class ChangePasswordForm(Form):
@@ -29,9 +27,7 @@ class ChangePasswordForm(Form):
     current_password = PasswordField(
         _l("Kata sandi saat ini"), validators=[DataRequired(_l("Isi kata sandi saat ini."))]
     )
-    new_password = PasswordField(
-        _l("Kata sandi baru"), validators=[DataRequired(_l("Isi kata sandi baru."))]
-    )
+    new_password = PasswordField(_l("Kata sandi baru"), validators=[DataRequired(_l("Isi kata sandi baru."))])
     confirm = PasswordField(
         _l("Ulangi kata sandi baru"),
         validators=[

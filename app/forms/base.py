@@ -7,8 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
 CSRF_MESSAGE = _l(
-    "Formulir ini sudah kedaluwarsa atau tidak sah. Isian Anda tetap ada; "
-    "periksa lalu kirim ulang."
+    "Formulir ini sudah kedaluwarsa atau tidak sah. Isian Anda tetap ada; periksa lalu kirim ulang."
 )
 
 INVALID_CHOICE = _l("Pilihan tidak valid; pilih salah satu dari daftar.")

@@ -17,7 +17,10 @@ class OrgUnitForm(Form):
         validators=[
             DataRequired(_l("Kode unit wajib diisi.")),
             Length(max=32, message=_l("Kode unit paling banyak 32 karakter.")),
-            Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Kode unit hanya huruf, angka, titik, garis bawah atau tanda hubung.")),
+            Regexp(
+                r"^[A-Za-z0-9._-]+$",
+                message=_l("Kode unit hanya huruf, angka, titik, garis bawah atau tanda hubung."),
+            ),
         ],
     )
     name = StringField(
@@ -42,6 +45,4 @@ class PositionForm(Form):
             Length(max=200, message=_l("Nama jabatan paling banyak 200 karakter.")),
         ],
     )
-    kind = Select(
-        _l("Jenis jabatan"), choices=options((k.value, k.value) for k in PositionKind)
-    )
+    kind = Select(_l("Jenis jabatan"), choices=options((k.value, k.value) for k in PositionKind))

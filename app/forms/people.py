@@ -39,12 +39,8 @@ class EmployeeForm(Form):
         choices=options((t.value, t.value) for t in EmploymentType),
         validators=[Chosen(_l("Pilih jenis pegawai."))],
     )
-    unit_id = Select(
-        _l("Unit kerja"), coerce=int, validators=[Chosen(_l("Pilih unit kerja."))]
-    )
-    position_id = Select(
-        _l("Jabatan"), coerce=int, validators=[Chosen(_l("Pilih jabatan."))]
-    )
+    unit_id = Select(_l("Unit kerja"), coerce=int, validators=[Chosen(_l("Pilih unit kerja."))])
+    position_id = Select(_l("Jabatan"), coerce=int, validators=[Chosen(_l("Pilih jabatan."))])
     supervisor_nip = StringField(
         _l("NIP atasan langsung"),
         filters=[strip],
@@ -57,9 +53,7 @@ class EmployeeForm(Form):
 class InitialPasswordForm(Form):
     """HR sets a password that must be changed at first sign-in."""
 
-    password = PasswordField(
-        _l("Kata sandi awal"), validators=[DataRequired(_l("Isi kata sandi awal."))]
-    )
+    password = PasswordField(_l("Kata sandi awal"), validators=[DataRequired(_l("Isi kata sandi awal."))])
 
 
 class RolesForm(Form):

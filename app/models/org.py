@@ -22,9 +22,7 @@ class OrgUnit(db.Model):
     """A unit kerja; units form a tree through `parent_id`."""
 
     __tablename__ = "org_unit"
-    __table_args__ = (
-        sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
-    )
+    __table_args__ = (sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
@@ -33,9 +31,7 @@ class OrgUnit(db.Model):
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     parent: Mapped["OrgUnit | None"] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list["OrgUnit"]] = relationship(
-        back_populates="parent", order_by="OrgUnit.name"
-    )
+    children: Mapped[list["OrgUnit"]] = relationship(back_populates="parent", order_by="OrgUnit.name")
 
     def __repr__(self) -> str:
         return f"<OrgUnit {self.code}>"

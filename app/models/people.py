@@ -45,33 +45,25 @@ class Employee(db.Model):
 
     __tablename__ = "employee"
     __table_args__ = (
-        sa.CheckConstraint(
-            "supervisor_id IS NULL OR supervisor_id <> id", name="not_own_supervisor"
-        ),
+        sa.CheckConstraint("supervisor_id IS NULL OR supervisor_id <> id", name="not_own_supervisor"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nip: Mapped[str] = mapped_column(sa.String(18), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200), index=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
-    employment_type: Mapped[EmploymentType] = mapped_column(
-        _enum(EmploymentType, "employment_type", 8)
-    )
+    employment_type: Mapped[EmploymentType] = mapped_column(_enum(EmploymentType, "employment_type", 8))
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_unit.id"), index=True)
     position_id: Mapped[int] = mapped_column(sa.ForeignKey("position.id"), index=True)
     supervisor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("employee.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=clock.utcnow, onupdate=clock.utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow, onupdate=clock.utcnow)
 
     unit: Mapped[OrgUnit] = relationship()
     position: Mapped[Position] = relationship()
-    supervisor: Mapped["Employee | None"] = relationship(
-        remote_side=[id], back_populates="subordinates"
-    )
+    supervisor: Mapped["Employee | None"] = relationship(remote_side=[id], back_populates="subordinates")
     subordinates: Mapped[list["Employee"]] = relationship(
         back_populates="supervisor", order_by="Employee.name"
     )
@@ -100,16 +92,12 @@ class Account(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    session_nonce: Mapped[str] = mapped_column(
-        sa.String(32), default=lambda: secrets.token_hex(8)
-    )
+    session_nonce: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(8))
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
 
     employee: Mapped[Employee | None] = relationship(back_populates="account")
-    role_rows: Mapped[list["AccountRole"]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_rows: Mapped[list["AccountRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     def get_id(self) -> str:
         """Flask-Login id; the nonce makes a password change end other sessions."""
@@ -156,7 +144,5 @@ class AccountRole(db.Model):
 
     __tablename__ = "account_role"
 
-    account_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
-    )
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[Role] = mapped_column(_enum(Role, "role", 16), primary_key=True)

@@ -34,9 +34,7 @@ def find_account(identifier: str) -> Account | None:
         return None
     if "@" in identifier:
         email = identifier.lower()
-        account = db.session.scalar(
-            sa.select(Account).join(Account.employee).where(Employee.email == email)
-        )
+        account = db.session.scalar(sa.select(Account).join(Account.employee).where(Employee.email == email))
         return account or db.session.scalar(sa.select(Account).where(Account.email == email))
     nip = normalise_nip(identifier)
     return db.session.scalar(sa.select(Account).join(Account.employee).where(Employee.nip == nip))

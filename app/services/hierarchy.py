@@ -17,7 +17,9 @@ def ancestor_ids(column_parent: sa.Column, column_id: sa.Column, start_id: int) 
     return set(db.session.scalars(sa.select(chain.c.id)))
 
 
-def would_loop(column_parent: sa.Column, column_id: sa.Column, node_id: int | None, new_parent_id: int | None) -> bool:
+def would_loop(
+    column_parent: sa.Column, column_id: sa.Column, node_id: int | None, new_parent_id: int | None
+) -> bool:
     """Whether linking `node_id` under `new_parent_id` makes a loop."""
     if node_id is None or new_parent_id is None:
         return False

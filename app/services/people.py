@@ -14,8 +14,10 @@ AUDITED_FIELDS = ("nip", "name", "email", "employment_type", "unit_id", "positio
 
 
 def _snapshot(employee: Employee) -> dict:
-    return {field: str(getattr(employee, field)) if getattr(employee, field) is not None else None
-            for field in AUDITED_FIELDS}
+    return {
+        field: str(getattr(employee, field)) if getattr(employee, field) is not None else None
+        for field in AUDITED_FIELDS
+    }
 
 
 def check_supervisor(employee: Employee | None, supervisor: Employee | None) -> str | None:

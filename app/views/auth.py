@@ -7,8 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.forms.auth import ChangePasswordForm, LoginForm
-from app.services import accounts
-from app.services import Refused
+from app.services import Refused, accounts
 from app.views import actor, apply_refusal, form_checks_csrf
 
 bp = Blueprint("auth", __name__)

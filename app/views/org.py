@@ -51,7 +51,9 @@ def index():
     """The unit tree with staff counts, and the positions."""
     require(actor(), Action.MANAGE_ORG)
     positions = db.session.scalars(sa.select(Position).order_by(Position.kind, Position.name)).all()
-    return render_template("org/index.html", tree=unit_tree(), positions=positions, position_form=PositionForm())
+    return render_template(
+        "org/index.html", tree=unit_tree(), positions=positions, position_form=PositionForm()
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

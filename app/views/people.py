@@ -1,7 +1,7 @@
 """People for HR (list, create, edit, deactivate, passwords, roles, CSV), and a supervisor's team."""
 
-from pathlib import Path
 import secrets
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import (
@@ -45,8 +45,12 @@ def fill_choices(form: EmployeeForm) -> None:
     units = db.session.execute(
         sa.select(OrgUnit.id, OrgUnit.name, OrgUnit.code).where(OrgUnit.active).order_by(OrgUnit.name)
     )
-    form.unit_id.choices = options([(0, _("— pilih unit —"))] + [(u.id, f"{u.name} ({u.code})") for u in units])
-    positions = db.session.execute(sa.select(Position.id, Position.name, Position.kind).order_by(Position.name))
+    form.unit_id.choices = options(
+        [(0, _("— pilih unit —"))] + [(u.id, f"{u.name} ({u.code})") for u in units]
+    )
+    positions = db.session.execute(
+        sa.select(Position.id, Position.name, Position.kind).order_by(Position.name)
+    )
     form.position_id.choices = options(
         [(0, _("— pilih jabatan —"))] + [(p.id, f"{p.name} ({p.kind.value})") for p in positions]
     )
@@ -193,8 +197,10 @@ def set_password(employee_id: int):
             accounts.set_initial_password(employee, form.password.data)
             db.session.commit()
             flash(
-                _("Kata sandi awal untuk %(name)s disimpan; ia wajib menggantinya saat masuk pertama.",
-                  name=employee.name),
+                _(
+                    "Kata sandi awal untuk %(name)s disimpan; ia wajib menggantinya saat masuk pertama.",
+                    name=employee.name,
+                ),
                 "success",
             )
             return redirect(url_for("people.view", employee_id=employee.id))
@@ -280,12 +286,23 @@ def import_confirm():
     try:
         csv_io.apply_import(plan)
     except Refused:
-        flash(_("Data berubah sejak pratinjau dan berkas kini tidak lolos pemeriksaan. Periksa pratinjau baru."), "danger")
+        flash(
+            _(
+                "Data berubah sejak pratinjau dan berkas kini tidak lolos pemeriksaan. "
+                "Periksa pratinjau baru."
+            ),
+            "danger",
+        )
         return render_template("people/import.html", form=ImportForm(kind=kind), plan=plan, confirm=None)
     finally:
         path.unlink(missing_ok=True)
     flash(
-        _("Impor selesai: %(c)d baru, %(u)d diubah, %(n)d tidak berubah.", c=plan.created, u=plan.updated, n=plan.unchanged),
+        _(
+            "Impor selesai: %(c)d baru, %(u)d diubah, %(n)d tidak berubah.",
+            c=plan.created,
+            u=plan.updated,
+            n=plan.unchanged,
+        ),
         "success",
     )
     return redirect(url_for("people.index" if kind == "employees" else "org.index"))

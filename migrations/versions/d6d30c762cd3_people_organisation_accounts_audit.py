@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-28 04:56:57.140464
 
 """
+import sqlalchemy as sa
 from alembic import op
-import sqlalchemy as sa
-import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd6d30c762cd3'
