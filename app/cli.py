@@ -4,12 +4,11 @@ import sys
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
 from app.extensions import db
-from app.models import Account, Role
+from app.models import Role
 
 users_cli = AppGroup("users", help="Akun pengguna.")
 demo_cli = AppGroup("demo", help="Data contoh Kecamatan Rakumpit.")
@@ -22,17 +21,18 @@ people_cli = AppGroup("people", help="Impor dan ekspor unit kerja dan pegawai (C
 @click.password_option("--password", prompt="Kata sandi", confirmation_prompt="Ulangi kata sandi")
 def create_admin(email: str, name: str, password: str) -> None:
     """Create a system administrator account (no employee record)."""
-    from app.services import accounts
+    from app.services import Refused, accounts
 
     email = email.strip().lower()
     if "@" not in email:
         raise click.BadParameter("email tidak valid", param_hint="--email")
-    if db.session.scalar(sa.select(Account).where(Account.email == email)):
-        raise click.ClickException(f"Akun dengan email {email} sudah ada.")
     problem = accounts.password_problem(None, password)
     if problem:
         raise click.ClickException(problem)
-    accounts.create_system_account(email, name, password, {Role.ADMIN})
+    try:
+        accounts.create_system_account(email, name, password, {Role.ADMIN})
+    except Refused as refusal:
+        raise click.ClickException(str(refusal)) from refusal
     db.session.commit()
     click.echo(f"Administrator {email} dibuat.")
 

@@ -41,4 +41,6 @@ def nip_problem(nip: str, employment_type: str | None = None, *, today: date | N
         return _("Tahun pengangkatan dalam NIP (digit 9–12) tidak mungkin.")
     if nip[14] not in "12":
         return _("Digit ke-15 NIP (jenis kelamin) harus 1 atau 2.")
+    if nip[15:] == "000":
+        return _("Nomor urut dalam NIP (digit 16–18) tidak boleh 000.")
     return None

@@ -149,7 +149,13 @@ def set_roles(account: Account, roles: set[Role]) -> None:
 
 def create_system_account(email: str, name: str, password: str, roles: set[Role]) -> Account:
     """An account without an employee record (e.g. the administrator)."""
-    account = Account(email=email.strip().lower(), display_name=name)
+    email = email.strip().lower()
+    taken = db.session.scalar(sa.select(Employee.id).where(Employee.email == email)) or db.session.scalar(
+        sa.select(Account.id).where(Account.email == email)
+    )
+    if taken:
+        raise Refused({"email": _("Email %(email)s sudah dipakai.", email=email)})
+    account = Account(email=email, display_name=name)
     account.set_roles(roles)
     _set_password(account, password, must_change=False)
     db.session.add(account)

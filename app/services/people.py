@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from app import audit
 from app.extensions import db
-from app.models import Employee, EmploymentType, OrgUnit, Position
+from app.models import Account, Employee, EmploymentType, OrgUnit, Position
 from app.nip import nip_problem, normalise_nip
 from app.services import Refused
 from app.services.hierarchy import would_loop
@@ -56,6 +56,8 @@ def save_employee(employee: Employee | None, data: dict, *, expected_version: in
     other = db.session.scalar(sa.select(Employee).where(Employee.email == email))
     if other is not None and other is not employee:
         errors["email"] = _("Email ini sudah dipakai oleh %(name)s.", name=other.name)
+    elif db.session.scalar(sa.select(Account.id).where(Account.email == email)):
+        errors["email"] = _("Email ini sudah dipakai oleh akun sistem.")
     unit = db.session.get(OrgUnit, data["unit_id"])
     if unit is None or not unit.active:
         errors["unit_id"] = _("Unit kerja tidak ditemukan atau tidak aktif.")
