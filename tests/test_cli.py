@@ -60,7 +60,8 @@ def test_people_import_and_export_round_trip(runner, db, tmp_path):
     people.write_text(
         "nip,nama,email,jenis_pegawai,kode_unit,jabatan,jenis_jabatan,nip_atasan\n"
         "198208082010031005,dr. Yohanes,yohanes@contoh.go.id,PNS,PKM,Kepala Puskesmas,Fungsional,\n"
-        "199212192019032004,Debora,debora@contoh.go.id,PNS,PKM,Perawat Ahli Pertama,Fungsional,198208082010031005\n",
+        "199212192019032004,Debora,debora@contoh.go.id,PNS,PKM,Perawat Ahli Pertama,Fungsional,"
+        "198208082010031005\n",
         encoding="utf-8",
     )
     result = runner.invoke(args=["people", "import", str(units), "--kind", "units"])
