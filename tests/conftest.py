@@ -19,6 +19,7 @@ from app import clock, create_app
 from app.extensions import db as _db
 from app.models import Account, Employee, EmploymentType, OrgUnit, Position, PositionKind, Role
 from app.services.accounts import hash_password
+from config import normalise_database_url
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
@@ -35,7 +36,7 @@ def migrated_template(tmp_path_factory) -> str:
     """Run the migrations once: into a template SQLite file, or into the PostgreSQL database."""
     base = tmp_path_factory.mktemp("db")
     if ON_POSTGRES:
-        engine = sa.create_engine(TEST_DATABASE_URL)
+        engine = sa.create_engine(normalise_database_url(TEST_DATABASE_URL))
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
             conn.execute(sa.text("CREATE SCHEMA public"))
@@ -150,7 +151,7 @@ class Factory:
     @staticmethod
     def nip(n: int, sex: int = 1) -> str:
         """A valid NIP numbered n."""
-        return f"1985{1 + n % 12:02d}{1 + n % 28:02d}2010{1 + n % 12:02d}{sex}{n % 1000:03d}"
+        return f"1985{1 + n % 12:02d}{1 + n % 28:02d}2010{1 + n % 12:02d}{sex}{1 + n % 999:03d}"
 
     def employee(
         self,

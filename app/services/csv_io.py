@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit, clock
 from app.extensions import db
-from app.models import Employee, EmploymentType, OrgUnit, Position, PositionKind
+from app.models import Account, Employee, EmploymentType, OrgUnit, Position, PositionKind
 from app.nip import nip_problem, normalise_nip
 from app.services import Refused
 
@@ -107,6 +107,7 @@ class _FileError(Exception):
     """A problem with the whole file; reading stops."""
 
     def __init__(self, message: str):
+        """Keep the Indonesian message to report on line 0."""
         super().__init__(message)
         self.message = message
 
@@ -132,9 +133,7 @@ def _decode(data: bytes) -> str:
             )
         )
     if b"\x00" in data:
-        raise _FileError(
-            _("Berkas ini bukan berkas teks CSV (berisi data biner). Unggah berkas .csv.")
-        )
+        raise _FileError(_("Berkas ini bukan berkas teks CSV (berisi data biner). Unggah berkas .csv."))
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
@@ -190,7 +189,7 @@ def _read_rows(
     text = _decode(data)
     if not text.strip():
         raise _FileError(_("Berkas kosong: tidak berisi data."))
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    first_line = next(line for line in io.StringIO(text) if line.strip()).rstrip("\r\n")
     skip_sep_line = False
     if first_line.lower().startswith("sep=") and len(first_line) == 5:
         # Excel's "sep=;" hint line names the separator; the header follows it.
@@ -201,18 +200,20 @@ def _read_rows(
     limit = current_app.config["IMPORT_MAX_ROWS"]
     rows: list[tuple[int, dict[str, str]]] = []
     index: dict[str, int] = {}
+    known: list[tuple[str, int]] = []
     previous = 0
     try:
-        if skip_sep_line:
-            next(reader, None)
-            previous = reader.line_num
         for record in reader:
             # A quoted field may span lines: the record starts after the previous one ended.
             line, previous = previous + 1, reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
+            if skip_sep_line:
+                skip_sep_line = False
+                continue
             if not index:
                 index = _header_index(record, required)
+                known = [(name, i) for name, i in index.items() if name in columns]
                 continue
             if len(rows) >= limit:
                 raise _FileError(
@@ -225,11 +226,7 @@ def _read_rows(
             rows.append(
                 (
                     line,
-                    {
-                        name: _clean(record[i]) if i < len(record) else ""
-                        for name, i in index.items()
-                        if name in columns
-                    },
+                    {name: _clean(record[i]) if i < len(record) else "" for name, i in known},
                 )
             )
             if progress is not None and len(rows) % PROGRESS_EVERY == 0:
@@ -237,8 +234,7 @@ def _read_rows(
     except csv.Error:
         raise _FileError(
             _(
-                'Format CSV rusak di sekitar baris %(line)d: periksa tanda kutip (") yang tidak '
-                "berpasangan.",
+                'Format CSV rusak di sekitar baris %(line)d: periksa tanda kutip (") yang tidak berpasangan.',
                 line=reader.line_num,
             )
         ) from None
@@ -340,11 +336,6 @@ def _finish(plan: ImportPlan, errors: list[RowError]) -> ImportPlan:
     return plan
 
 
-def _shown(value: object) -> str:
-    """A value in a change description; empty shows as a dash."""
-    return "—" if value in (None, "") else str(value)
-
-
 # --------------------------------------------------------------------------- planning
 
 
@@ -354,9 +345,7 @@ def plan_import(kind: str, data: bytes, progress: Progress | None = None) -> Imp
         raise ValueError(f"unknown import kind {kind!r}")
     plan = ImportPlan(kind=kind)
     columns, required = (
-        (EMPLOYEE_COLUMNS, EMPLOYEE_REQUIRED)
-        if kind == "employees"
-        else (UNIT_COLUMNS, UNIT_REQUIRED)
+        (EMPLOYEE_COLUMNS, EMPLOYEE_REQUIRED) if kind == "employees" else (UNIT_COLUMNS, UNIT_REQUIRED)
     )
     try:
         present, rows = _read_rows(data, columns, required, progress)
@@ -377,9 +366,7 @@ def _plan_units(
     errors: list[RowError] = []
     existing = {
         row.code: row
-        for row in db.session.execute(
-            sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.parent_id)
-        )
+        for row in db.session.execute(sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.parent_id))
     }
     code_of_id = {row.id: row.code for row in existing.values()}
     lower_codes = {code.lower(): code for code in existing}
@@ -410,8 +397,7 @@ def _plan_units(
                 RowError(
                     line,
                     _(
-                        "Kode unit %(code)s muncul lebih dari sekali: baris %(first)d dan baris "
-                        "%(line)d.",
+                        "Kode unit %(code)s muncul lebih dari sekali: baris %(first)d dan baris %(line)d.",
                         code=code,
                         first=line_of[code],
                         line=line,
@@ -438,9 +424,7 @@ def _plan_units(
         wanted[code] = {"line": line, "name": name, "parent": parent or None}
 
     # Parents: from the file when the column is there, else the database keeps its own.
-    parent_of: dict[str, str | None] = {
-        code: code_of_id.get(row.parent_id) for code, row in existing.items()
-    }
+    parent_of: dict[str, str | None] = {code: code_of_id.get(row.parent_id) for code, row in existing.items()}
     for code, row in wanted.items():
         parent = row["parent"]
         if not has_parent_column:
@@ -449,15 +433,12 @@ def _plan_units(
         if parent is None:
             parent_of[code] = None
         elif parent == code:
-            errors.append(
-                RowError(row["line"], _("Unit tidak dapat menjadi induk dirinya sendiri."))
-            )
+            errors.append(RowError(row["line"], _("Unit tidak dapat menjadi induk dirinya sendiri.")))
             parent_of[code] = None
         elif parent not in existing and parent not in wanted:
             hint = lower_codes.get(parent.lower())
             message = _(
-                "Unit induk dengan kode %(code)s tidak ditemukan di basis data maupun di "
-                "berkas ini.",
+                "Unit induk dengan kode %(code)s tidak ditemukan di basis data maupun di berkas ini.",
                 code=parent,
             )
             if hint:
@@ -485,24 +466,18 @@ def _plan_units(
             inserts.append({"code": code, "name": row["name"]})
             if row["parent"]:
                 parents.append((code, row["parent"]))
-            _add_preview(
-                plan,
-                row["line"],
-                "baru",
-                code,
-                row["name"],
-                _("induk: %(parent)s", parent=_shown(row["parent"])),
-            )
+            parent = row["parent"]
+            if _room(plan):
+                text = _("induk: %(parent)s", parent=parent or "—")
+                plan.preview.append(ChangeRow(row["line"], "baru", code, row["name"], text))
             continue
-        changes = []
+        changes: list[tuple[str, object, object]] = []
         name_changed = _one_line(old.name) != row["name"]
         if name_changed:
-            changes.append(_("nama: %(old)s → %(new)s", old=old.name, new=row["name"]))
+            changes.append(("name", old.name, row["name"]))
         old_parent = code_of_id.get(old.parent_id)
         if old_parent != row["parent"]:
-            changes.append(
-                _("induk: %(old)s → %(new)s", old=_shown(old_parent), new=_shown(row["parent"]))
-            )
+            changes.append(("parent", old_parent, row["parent"]))
             parents.append((code, row["parent"]))
         if not changes:
             plan.unchanged += 1
@@ -510,473 +485,444 @@ def _plan_units(
         plan.updated += 1
         if name_changed:
             updates.append({"b_id": old.id, "b_name": row["name"]})
-        _add_preview(plan, row["line"], "ubah", code, row["name"], "; ".join(changes))
+        if _room(plan):
+            text = _describe(changes)
+            plan.preview.append(ChangeRow(row["line"], "ubah", code, row["name"], text))
     plan._work = {"inserts": inserts, "updates": updates, "parents": parents}
     return errors
 
 
-def _add_preview(plan: ImportPlan, line: int, action: str, key: str, name: str, text: str) -> None:
-    """Add a preview row while there is room."""
-    if len(plan.preview) < MAX_PREVIEW:
-        plan.preview.append(ChangeRow(line, action, key, name, text))
+def _room(plan: ImportPlan) -> bool:
+    """Whether the preview takes another row (its text is only built then)."""
+    return len(plan.preview) < MAX_PREVIEW
 
 
 def _plan_employees(
     plan: ImportPlan, present: set[str], rows: list[tuple[int, dict[str, str]]]
 ) -> list[RowError]:
     """Check employee rows against the file and the database; prepare the writes."""
-    errors: list[RowError] = []
-    table = Employee.__table__.c
-    existing = {
-        row.nip: row
-        for row in db.session.execute(
-            sa.select(
-                table.id,
-                table.nip,
-                table.name,
-                table.email,
-                table.employment_type,
-                table.unit_id,
-                table.position_id,
-                table.supervisor_id,
-                table.active,
-                table.version,
-            )
-        )
-    }
-    nip_of_id = {row.id: row.nip for row in existing.values()}
-    email_owner = {row.email.lower(): row.nip for row in existing.values()}
-    units = {
-        row.code: row
-        for row in db.session.execute(sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.active))
-    }
-    unit_code_of_id = {row.id: row.code for row in units.values()}
-    lower_units = {code.lower(): code for code in units}
-    positions = {}
-    for row in db.session.execute(sa.select(Position.id, Position.name, Position.kind)):
-        positions.setdefault(row.name.lower(), row)
-    position_name_of_id = {row.id: row.name for row in positions.values()}
-    kinds = {kind.value.lower(): kind for kind in PositionKind}
-    has_active_column = "aktif" in present
-
-    line_of: dict[str, int] = {}
-    email_line: dict[str, int] = {}
-    new_positions: dict[str, tuple[str, PositionKind, int]] = {}
-    wanted: dict[str, dict] = {}
+    check = _EmployeeCheck(has_active_column="aktif" in present)
     for line, cells in rows:
-        row_errors: list[str] = []
-        etype = None
-        raw_type = cells["jenis_pegawai"].upper()
-        if not raw_type:
-            row_errors.append(_("Jenis pegawai wajib diisi (PNS atau PPPK)."))
-        elif raw_type not in EmploymentType.__members__:
-            row_errors.append(
-                _(
-                    'Jenis pegawai harus PNS atau PPPK, bukan "%(value)s".',
-                    value=cells["jenis_pegawai"],
-                )
-            )
-        else:
-            etype = EmploymentType[raw_type]
+        check.row(line, cells)
+    check.references()
+    check.inactive_supervisors()
+    check.loops()
+    if not check.errors:
+        check.prepare(plan)
+    return check.errors
 
-        nip, problem = _nip_cell(cells["nip"], "nip")
-        if problem is None:
-            problem = nip_problem(nip, etype.value if etype else None)
-        if problem is None and nip in line_of:
-            problem = _(
-                "NIP %(nip)s muncul lebih dari sekali: baris %(first)d dan baris %(line)d.",
-                nip=nip,
-                first=line_of[nip],
-                line=line,
-            )
-            nip_ok = False
-        else:
-            nip_ok = problem is None
-        if problem:
-            row_errors.append(problem)
 
+class _EmployeeCheck:
+    """The state of checking one employee file: what the database holds, what the file wants."""
+
+    def __init__(self, *, has_active_column: bool):
+        """Load what the checks need from the database, one query per table."""
+        table = Employee.__table__.c
+        columns = (table.id, table.nip, table.name, table.email, table.employment_type)
+        columns += (table.unit_id, table.position_id, table.supervisor_id, table.active)
+        self.existing = {row.nip: row for row in db.session.execute(sa.select(*columns, table.version))}
+        self.nip_of_id = {row.id: row.nip for row in self.existing.values()}
+        self.email_owner = {row.email.lower(): row.nip for row in self.existing.values()}
+        self.system_emails = set(
+            db.session.scalars(sa.select(Account.email).where(Account.email.is_not(None)))
+        )
+        self.units = {
+            row.code: row for row in db.session.execute(sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.active))
+        }
+        self.unit_code_of_id = {row.id: row.code for row in self.units.values()}
+        self.lower_units = {code.lower(): code for code in self.units}
+        self.positions: dict[str, Any] = {}
+        for row in db.session.execute(sa.select(Position.id, Position.name, Position.kind)):
+            self.positions.setdefault(row.name.lower(), row)
+        self.has_active_column = has_active_column
+        self.errors: list[RowError] = []
+        self.line_of: dict[str, int] = {}
+        self.email_line: dict[str, int] = {}
+        self.new_positions: dict[str, tuple[str, PositionKind, int]] = {}
+        # NIP → the row's checked values, kept even when other cells are bad so that
+        # references to the NIP still resolve and only the real culprit is reported.
+        self.wanted: dict[str, dict] = {}
+
+    def row(self, line: int, cells: dict[str, str]) -> None:
+        """Check the cells of one row on their own and against earlier rows."""
+        problems: list[str] = []
+        etype = self._employment_type(cells["jenis_pegawai"], problems)
+        nip, nip_ok = self._nip(line, cells["nip"], etype, problems)
         name = _one_line(cells["nama"])
         if not name:
-            row_errors.append(_("Nama wajib diisi."))
+            problems.append(_("Nama wajib diisi."))
         elif len(name) > NAME_MAX:
-            row_errors.append(
+            problems.append(
                 _(
                     "Nama terlalu panjang (%(n)d karakter; paling banyak %(max)d).",
                     n=len(name),
                     max=NAME_MAX,
                 )
             )
-
-        email = None
-        raw_email = cells["email"]
-        if not raw_email:
-            row_errors.append(_("Email wajib diisi."))
-        else:
-            try:
-                email = validate_email(raw_email, check_deliverability=False).normalized.lower()
-            except EmailNotValidError:
-                row_errors.append(_("Email %(email)s tidak valid.", email=raw_email))
-            else:
-                if email in email_line:
-                    row_errors.append(
-                        _(
-                            "Email %(email)s juga dipakai di baris %(other)d.",
-                            email=email,
-                            other=email_line[email],
-                        )
-                    )
-                    email = None
-                else:
-                    email_line[email] = line
-
-        unit = None
-        code = cells["kode_unit"]
-        if not code:
-            row_errors.append(_("Kode unit wajib diisi."))
-        elif code not in units:
-            message = _("Unit kerja dengan kode %(code)s tidak ditemukan.", code=code)
-            if code.lower() in lower_units:
-                message += " " + _("Maksud Anda %(code)s?", code=lower_units[code.lower()])
-            row_errors.append(message)
-        else:
-            unit = units[code]
-
-        position_key = None
-        position_name = _one_line(cells["jabatan"])
-        kind = kinds.get(cells["jenis_jabatan"].lower())
-        if not cells["jenis_jabatan"]:
-            row_errors.append(_("Jenis jabatan wajib diisi."))
-        elif kind is None:
-            row_errors.append(
-                _(
-                    'Jenis jabatan harus salah satu dari %(kinds)s, bukan "%(value)s".',
-                    kinds=", ".join(k.value for k in PositionKind),
-                    value=cells["jenis_jabatan"],
-                )
-            )
-        if not position_name:
-            row_errors.append(_("Jabatan wajib diisi."))
-        elif len(position_name) > NAME_MAX:
-            row_errors.append(
-                _(
-                    "Nama jabatan terlalu panjang (%(n)d karakter; paling banyak %(max)d).",
-                    n=len(position_name),
-                    max=NAME_MAX,
-                )
-            )
-        elif kind is not None:
-            key = position_name.lower()
-            known = positions.get(key)
-            if known is not None and known.kind != kind:
-                row_errors.append(
-                    _(
-                        'Jabatan "%(name)s" sudah terdaftar dengan jenis %(kind)s, '
-                        "bukan %(given)s.",
-                        name=known.name,
-                        kind=known.kind.value,
-                        given=kind.value,
-                    )
-                )
-            elif known is None and key in new_positions and new_positions[key][1] != kind:
-                first_name, first_kind, first_line = new_positions[key]
-                row_errors.append(
-                    _(
-                        'Jabatan "%(name)s" di baris %(other)d berjenis %(kind)s, bukan %(given)s.',
-                        name=first_name,
-                        other=first_line,
-                        kind=first_kind.value,
-                        given=kind.value,
-                    )
-                )
-            else:
-                position_key = key
-                if known is None and key not in new_positions:
-                    new_positions[key] = (position_name, kind, line)
-
-        supervisor = None
-        raw_sup = cells["nip_atasan"]
-        if raw_sup:
-            supervisor, problem = _nip_cell(raw_sup, "nip_atasan")
-            if problem is None:
-                problem = nip_problem(supervisor)
-                if problem:
-                    problem = _("NIP atasan tidak valid: %(problem)s", problem=problem)
-            if problem:
-                row_errors.append(problem)
-                supervisor = None
-            elif supervisor == nip:
-                row_errors.append(_("Pegawai tidak dapat menjadi atasan dirinya sendiri."))
-                supervisor = None
-
-        active = None
-        if has_active_column:
-            flag = cells["aktif"].lower()
-            if flag in ("", *YES):
-                active = True
-            elif flag in NO:
-                active = False
-            else:
-                row_errors.append(
-                    _(
-                        'Kolom aktif harus "ya" atau "tidak", bukan "%(value)s".',
-                        value=cells["aktif"],
-                    )
-                )
-
-        errors.extend(RowError(line, message) for message in row_errors)
+        email = self._email(line, cells["email"], self.existing.get(nip) if nip_ok else None, problems)
+        unit = self._unit(cells["kode_unit"], problems)
+        position = self._position(line, cells["jabatan"], cells["jenis_jabatan"], problems)
+        supervisor = self._supervisor(cells["nip_atasan"], nip, problems)
+        active = self._active(cells["aktif"], problems) if self.has_active_column else None
+        self.errors.extend(RowError(line, problem) for problem in problems)
         if nip_ok:
-            # Kept even when other cells are bad, so references to this NIP still resolve.
-            line_of[nip] = line
-            wanted[nip] = {
+            self.line_of[nip] = line
+            old = self.existing.get(nip)
+            if active is None:
+                active = old.active if old is not None else True
+            self.wanted[nip] = {
                 "line": line,
-                "ok": not row_errors,
                 "name": name,
                 "email": email,
                 "etype": etype,
                 "unit": unit,
-                "position": position_key,
+                "position": position,
                 "supervisor": supervisor,
-                "raw_supervisor": raw_sup,
                 "active": active,
             }
 
-    # Final state after the import: the file's values over the database's.
-    def final_active(nip: str) -> bool:
-        row = wanted.get(nip)
-        if row is not None and row["active"] is not None:
-            return row["active"]
-        old = existing.get(nip)
-        return old.active if old is not None else True
+    def _employment_type(self, raw: str, problems: list[str]) -> EmploymentType | None:
+        """PNS or PPPK, in any case."""
+        if not raw:
+            problems.append(_("Jenis pegawai wajib diisi (PNS atau PPPK)."))
+        elif raw.upper() not in EmploymentType.__members__:
+            problems.append(_('Jenis pegawai harus PNS atau PPPK, bukan "%(value)s".', value=raw))
+        else:
+            return EmploymentType[raw.upper()]
+        return None
 
-    for nip, row in wanted.items():
-        old = existing.get(nip)
-        if row["active"] is None:
-            row["active"] = old.active if old is not None else True
-        email = row["email"]
-        owner = email_owner.get(email) if email else None
-        if owner is not None and owner != nip and owner not in wanted:
-            holder = existing[owner]
-            errors.append(
-                RowError(
-                    row["line"],
-                    _(
-                        "Email %(email)s sudah dipakai oleh %(name)s (NIP %(nip)s).",
-                        email=email,
-                        name=holder.name,
-                        nip=owner,
-                    ),
-                )
+    def _nip(
+        self, line: int, raw: str, etype: EmploymentType | None, problems: list[str]
+    ) -> tuple[str, bool]:
+        """The normalised NIP and whether it is valid and new in this file."""
+        nip, problem = _nip_cell(raw, "nip")
+        if problem is None:
+            problem = nip_problem(nip, etype.value if etype else None)
+        if problem is None and nip in self.line_of:
+            problem = _(
+                "NIP %(nip)s muncul lebih dari sekali: baris %(first)d dan baris %(line)d.",
+                nip=nip,
+                first=self.line_of[nip],
+                line=line,
             )
-        unit = row["unit"]
-        if unit is not None and not unit.active and (old is None or old.unit_id != unit.id):
-            errors.append(
-                RowError(row["line"], _("Unit kerja %(code)s tidak aktif.", code=unit.code))
-            )
-        supervisor = row["supervisor"]
-        if supervisor is not None and supervisor not in existing and supervisor not in wanted:
-            errors.append(
-                RowError(
-                    row["line"],
-                    _(
-                        "Atasan dengan NIP %(nip)s tidak ditemukan di basis data maupun di "
-                        "berkas ini.",
-                        nip=supervisor,
-                    ),
-                )
-            )
-            row["supervisor"] = None
+        if problem:
+            problems.append(problem)
+        return nip, problem is None
 
-    errors += _inactive_supervisor_errors(wanted, existing, nip_of_id, final_active)
-
-    parent_of: dict[str, str | None] = {
-        nip: nip_of_id.get(row.supervisor_id) for nip, row in existing.items()
-    }
-    for nip, row in wanted.items():
-        parent_of[nip] = row["supervisor"]
-    errors += _loop_errors(
-        _cycles(wanted, parent_of),
-        line_of,
-        lambda chain: _(
-            "Rantai atasan membentuk lingkaran: %(chain)s (setiap NIP diikuti NIP atasannya).",
-            chain=chain,
-        ),
-    )
-    if errors:
-        return errors
-
-    _prepare_employee_writes(
-        plan,
-        wanted,
-        existing,
-        nip_of_id,
-        unit_code_of_id,
-        positions,
-        position_name_of_id,
-        new_positions,
-    )
-    return errors
-
-
-def _inactive_supervisor_errors(
-    wanted: dict[str, dict],
-    existing: dict[str, Any],
-    nip_of_id: dict[int, str],
-    final_active: Callable[[str], bool],
-) -> list[RowError]:
-    """Active employees may not end under an inactive supervisor through this file.
-
-    Either side can cause it: a row that links to (or reactivates under) an inactive
-    supervisor is reported on its own line; a row that deactivates a supervisor who keeps
-    active subordinates is reported once on the supervisor's line, as in people.set_active.
-    """
-    errors = []
-    deactivated = {
-        nip
-        for nip, row in wanted.items()
-        if not row["active"] and (nip not in existing or existing[nip].active)
-    }
-    team_left: dict[str, int] = {}
-    for nip, row in wanted.items():
-        supervisor = row["supervisor"]
-        if supervisor is None or not row["active"] or final_active(supervisor):
-            continue
-        old = existing.get(nip)
-        touched = old is None or nip_of_id.get(old.supervisor_id) != supervisor or not old.active
-        if touched:
-            errors.append(
-                RowError(
-                    row["line"],
-                    _("Atasan dengan NIP %(nip)s tidak aktif.", nip=supervisor),
-                )
-            )
-        elif supervisor in deactivated:
-            team_left[supervisor] = team_left.get(supervisor, 0) + 1
-    if deactivated:
-        ids = {existing[nip].id: nip for nip in deactivated if nip in existing}
-        for nip, old in existing.items():
-            if nip not in wanted and old.active and old.supervisor_id in ids:
-                boss = ids[old.supervisor_id]
-                team_left[boss] = team_left.get(boss, 0) + 1
-    for nip, count in team_left.items():
-        row = wanted[nip]
-        errors.append(
-            RowError(
-                row["line"],
+    def _email(self, line: int, raw: str, old: Any, problems: list[str]) -> str | None:
+        """The lower-cased address, valid and not used by an earlier row."""
+        if not raw:
+            problems.append(_("Email wajib diisi."))
+            return None
+        if old is not None and old.email.lower() == raw.lower():
+            email = raw.lower()  # unchanged: the (slow) validator accepted it before
+        else:
+            try:
+                email = validate_email(raw, check_deliverability=False).normalized.lower()
+            except EmailNotValidError:
+                problems.append(_("Email %(email)s tidak valid.", email=raw))
+                return None
+        if email in self.email_line:
+            problems.append(
                 _(
-                    "%(name)s masih menjadi atasan %(n)d pegawai aktif; pindahkan dulu bawahan "
-                    "tersebut ke atasan lain sebelum menonaktifkan.",
-                    name=row["name"] or nip,
-                    n=count,
-                ),
+                    "Email %(email)s juga dipakai di baris %(other)d.",
+                    email=email,
+                    other=self.email_line[email],
+                )
             )
-        )
-    return errors
+            return None
+        self.email_line[email] = line
+        return email
 
+    def _unit(self, code: str, problems: list[str]) -> Any:
+        """The unit with this code, with a hint when only the letter case differs."""
+        if not code:
+            problems.append(_("Kode unit wajib diisi."))
+            return None
+        unit = self.units.get(code)
+        if unit is None:
+            message = _("Unit kerja dengan kode %(code)s tidak ditemukan.", code=code)
+            hint = self.lower_units.get(code.lower())
+            if hint:
+                message += " " + _("Maksud Anda %(code)s?", code=hint)
+            problems.append(message)
+        return unit
 
-def _prepare_employee_writes(
-    plan: ImportPlan,
-    wanted: dict[str, dict],
-    existing: dict[str, Any],
-    nip_of_id: dict[int, str],
-    unit_code_of_id: dict[int, str],
-    positions: dict[str, Any],
-    position_name_of_id: dict[int, str],
-    new_positions: dict[str, tuple[str, PositionKind, int]],
-) -> None:
-    """Sort checked rows into inserts, updates and unchanged; fill counts and preview."""
-    inserts, updates, supervisors = [], [], []
-    claimed_emails = {row["email"]: nip for nip, row in wanted.items()}
-    placeholders = []
-    for nip, row in wanted.items():
-        known = positions.get(row["position"])
-        position_id = known.id if known is not None else None
-        position_name = known.name if known is not None else new_positions[row["position"]][0]
-        values = {
-            "name": row["name"],
-            "email": row["email"],
-            "employment_type": row["etype"],
-            "unit_id": row["unit"].id,
-            "position": row["position"],
-            "active": row["active"],
+    def _position(self, line: int, raw_name: str, raw_kind: str, problems: list[str]) -> str | None:
+        """The position's lower-cased name; new names are noted for creation."""
+        name = _one_line(raw_name)
+        kind = next((k for k in PositionKind if k.value.lower() == raw_kind.lower()), None)
+        if not raw_kind:
+            problems.append(_("Jenis jabatan wajib diisi."))
+        elif kind is None:
+            problems.append(
+                _(
+                    'Jenis jabatan harus salah satu dari %(kinds)s, bukan "%(value)s".',
+                    kinds=", ".join(k.value for k in PositionKind),
+                    value=raw_kind,
+                )
+            )
+        if not name:
+            problems.append(_("Jabatan wajib diisi."))
+            return None
+        if len(name) > NAME_MAX:
+            problems.append(
+                _(
+                    "Nama jabatan terlalu panjang (%(n)d karakter; paling banyak %(max)d).",
+                    n=len(name),
+                    max=NAME_MAX,
+                )
+            )
+            return None
+        if kind is None:
+            return None
+        key = name.lower()
+        known = self.positions.get(key)
+        if known is not None and known.kind != kind:
+            problems.append(
+                _(
+                    'Jabatan "%(name)s" sudah terdaftar dengan jenis %(kind)s, bukan %(given)s.',
+                    name=known.name,
+                    kind=known.kind.value,
+                    given=kind.value,
+                )
+            )
+            return None
+        first = self.new_positions.get(key)
+        if known is None and first is not None and first[1] != kind:
+            problems.append(
+                _(
+                    'Jabatan "%(name)s" di baris %(other)d berjenis %(kind)s, bukan %(given)s.',
+                    name=first[0],
+                    other=first[2],
+                    kind=first[1].value,
+                    given=kind.value,
+                )
+            )
+            return None
+        if known is None and first is None:
+            self.new_positions[key] = (name, kind, line)
+        return key
+
+    def _supervisor(self, raw: str, nip: str, problems: list[str]) -> str | None:
+        """The supervisor's NIP as written (existence is checked once every row is read)."""
+        if not raw:
+            return None
+        supervisor, problem = _nip_cell(raw, "nip_atasan")
+        if problem is None:
+            problem = nip_problem(supervisor)
+            if problem:
+                problem = _("NIP atasan tidak valid: %(problem)s", problem=problem)
+        if problem is None and supervisor == nip:
+            problem = _("Pegawai tidak dapat menjadi atasan dirinya sendiri.")
+        if problem:
+            problems.append(problem)
+            return None
+        return supervisor
+
+    def _active(self, raw: str, problems: list[str]) -> bool | None:
+        """ya/tidak/1/0/true/false; empty means ya."""
+        flag = raw.lower()
+        if flag in YES or not flag:
+            return True
+        if flag in NO:
+            return False
+        problems.append(_('Kolom aktif harus "ya" atau "tidak", bukan "%(value)s".', value=raw))
+        return None
+
+    def references(self) -> None:
+        """Checks that need the whole file: e-mail owners, inactive units, known supervisors."""
+        for nip, row in self.wanted.items():
+            line, old = row["line"], self.existing.get(nip)
+            owner = self.email_owner.get(row["email"]) if row["email"] else None
+            # An address held in the database by someone not in the file stays theirs; one
+            # whose holder is in the file is free, as that row gives it up (or is a duplicate).
+            if owner is not None and owner != nip and owner not in self.wanted:
+                self.errors.append(
+                    RowError(
+                        line,
+                        _(
+                            "Email %(email)s sudah dipakai oleh %(name)s (NIP %(nip)s).",
+                            email=row["email"],
+                            name=self.existing[owner].name,
+                            nip=owner,
+                        ),
+                    )
+                )
+            if row["email"] in self.system_emails:
+                self.errors.append(
+                    RowError(line, _("Email %(email)s sudah dipakai oleh akun sistem.", email=row["email"]))
+                )
+            unit = row["unit"]
+            # An inactive unit only blocks moves into it, so an export still re-imports.
+            if unit is not None and not unit.active and (old is None or old.unit_id != unit.id):
+                self.errors.append(RowError(line, _("Unit kerja %(code)s tidak aktif.", code=unit.code)))
+            supervisor = row["supervisor"]
+            if supervisor and supervisor not in self.existing and supervisor not in self.wanted:
+                self.errors.append(
+                    RowError(
+                        line,
+                        _(
+                            "Atasan dengan NIP %(nip)s tidak ditemukan di basis data maupun di berkas ini.",
+                            nip=supervisor,
+                        ),
+                    )
+                )
+                row["supervisor"] = None
+
+    def _final_active(self, nip: str) -> bool:
+        """Whether `nip` is active after the import."""
+        row = self.wanted.get(nip)
+        return row["active"] if row is not None else self.existing[nip].active
+
+    def inactive_supervisors(self) -> None:
+        """Active employees may not end under an inactive supervisor through this file.
+
+        Either side can cause it: a row that links to (or reactivates under) an inactive
+        supervisor is reported on its own line; a row that deactivates a supervisor who keeps
+        active subordinates is reported once on the supervisor's line, as people.set_active does.
+        """
+        deactivated = {
+            nip
+            for nip, row in self.wanted.items()
+            if not row["active"] and (nip not in self.existing or self.existing[nip].active)
         }
-        old = existing.get(nip)
-        if old is None:
-            plan.created += 1
-            inserts.append({"nip": nip, **values})
-            if row["supervisor"]:
+        team_left: dict[str, int] = {}
+        for nip, row in self.wanted.items():
+            supervisor = row["supervisor"]
+            if supervisor is None or not row["active"] or self._final_active(supervisor):
+                continue
+            old = self.existing.get(nip)
+            if old is None or self.nip_of_id.get(old.supervisor_id) != supervisor or not old.active:
+                self.errors.append(
+                    RowError(row["line"], _("Atasan dengan NIP %(nip)s tidak aktif.", nip=supervisor))
+                )
+            elif supervisor in deactivated:
+                team_left[supervisor] = team_left.get(supervisor, 0) + 1
+        ids = {self.existing[nip].id: nip for nip in deactivated if nip in self.existing}
+        if ids:
+            for nip, old in self.existing.items():
+                if nip not in self.wanted and old.active and old.supervisor_id in ids:
+                    boss = ids[old.supervisor_id]
+                    team_left[boss] = team_left.get(boss, 0) + 1
+        for nip, count in team_left.items():
+            row = self.wanted[nip]
+            self.errors.append(
+                RowError(
+                    row["line"],
+                    _(
+                        "%(name)s masih menjadi atasan %(n)d pegawai aktif; pindahkan dulu "
+                        "bawahan tersebut ke atasan lain sebelum menonaktifkan.",
+                        name=row["name"] or nip,
+                        n=count,
+                    ),
+                )
+            )
+
+    def loops(self) -> None:
+        """No supervisor loop once the file is merged into the database."""
+        parent_of: dict[str, str | None] = {
+            nip: self.nip_of_id.get(row.supervisor_id) for nip, row in self.existing.items()
+        }
+        for nip, row in self.wanted.items():
+            parent_of[nip] = row["supervisor"]
+        self.errors += _loop_errors(
+            _cycles(self.wanted, parent_of),
+            self.line_of,
+            lambda chain: _(
+                "Rantai atasan membentuk lingkaran: %(chain)s (setiap NIP diikuti NIP atasannya).",
+                chain=chain,
+            ),
+        )
+
+    def prepare(self, plan: ImportPlan) -> None:
+        """Sort checked rows into inserts, updates and unchanged; fill counts and preview."""
+        inserts, updates, supervisors, placeholders = [], [], [], []
+        claimed_emails = {row["email"]: nip for nip, row in self.wanted.items()}
+        position_name_of_id = {row.id: row.name for row in self.positions.values()}
+        for nip, row in self.wanted.items():
+            known = self.positions.get(row["position"])
+            position_id = known.id if known is not None else None
+            position_name = known.name if known else self.new_positions[row["position"]][0]
+            unit = row["unit"]
+            values = {
+                "name": row["name"],
+                "email": row["email"],
+                "employment_type": row["etype"],
+                "unit_id": unit.id,
+                "position": row["position"],
+                "active": row["active"],
+            }
+            old = self.existing.get(nip)
+            if old is None:
+                plan.created += 1
+                inserts.append({"nip": nip, **values})
+                if row["supervisor"]:
+                    supervisors.append((nip, row["supervisor"]))
+                if _room(plan):
+                    text = _("%(position)s, unit %(unit)s", position=position_name, unit=unit.code)
+                    plan.preview.append(ChangeRow(row["line"], "baru", nip, row["name"], text))
+                continue
+            changes: list[tuple[str, object, object]] = []
+            if _one_line(old.name) != row["name"]:
+                changes.append(("name", old.name, row["name"]))
+            if old.email.lower() != row["email"]:
+                changes.append(("email", old.email, row["email"]))
+                if claimed_emails.get(old.email.lower(), nip) != nip:
+                    # Another row takes this address: free it first so the unique index holds.
+                    placeholders.append(old.id)
+            if old.employment_type != row["etype"]:
+                changes.append(("employment_type", old.employment_type.value, row["etype"].value))
+            if old.unit_id != unit.id:
+                changes.append(("unit", self.unit_code_of_id.get(old.unit_id), unit.code))
+            if old.position_id != position_id:
+                changes.append(("position", position_name_of_id.get(old.position_id), position_name))
+            old_supervisor = self.nip_of_id.get(old.supervisor_id)
+            if old_supervisor != row["supervisor"]:
+                changes.append(("supervisor", old_supervisor, row["supervisor"]))
                 supervisors.append((nip, row["supervisor"]))
-            _add_preview(
-                plan,
-                row["line"],
-                "baru",
-                nip,
-                row["name"],
-                _("%(position)s, unit %(unit)s", position=position_name, unit=row["unit"].code),
-            )
-            continue
-        changes = []
-        if _one_line(old.name) != row["name"]:
-            changes.append(_("nama: %(old)s → %(new)s", old=old.name, new=row["name"]))
-        if old.email.lower() != row["email"]:
-            changes.append(_("email: %(old)s → %(new)s", old=old.email, new=row["email"]))
-            if claimed_emails.get(old.email.lower(), nip) != nip:
-                # Another row takes this address: free it first so the unique index holds.
-                placeholders.append(old.id)
-        if old.employment_type != row["etype"]:
-            changes.append(
-                _(
-                    "jenis pegawai: %(old)s → %(new)s",
-                    old=old.employment_type.value,
-                    new=row["etype"].value,
-                )
-            )
-        if old.unit_id != row["unit"].id:
-            changes.append(
-                _(
-                    "unit: %(old)s → %(new)s",
-                    old=_shown(unit_code_of_id.get(old.unit_id)),
-                    new=row["unit"].code,
-                )
-            )
-        if old.position_id != position_id:
-            changes.append(
-                _(
-                    "jabatan: %(old)s → %(new)s",
-                    old=_shown(position_name_of_id.get(old.position_id)),
-                    new=position_name,
-                )
-            )
-        old_supervisor = nip_of_id.get(old.supervisor_id)
-        if old_supervisor != row["supervisor"]:
-            changes.append(
-                _(
-                    "atasan: %(old)s → %(new)s",
-                    old=_shown(old_supervisor),
-                    new=_shown(row["supervisor"]),
-                )
-            )
-            supervisors.append((nip, row["supervisor"]))
-        if old.active != row["active"]:
-            changes.append(
-                _(
-                    "aktif: %(old)s → %(new)s",
-                    old=_("ya") if old.active else _("tidak"),
-                    new=_("ya") if row["active"] else _("tidak"),
-                )
-            )
-        if not changes:
-            plan.unchanged += 1
-            continue
-        plan.updated += 1
-        updates.append({"id": old.id, "version": old.version, **values})
-        _add_preview(plan, row["line"], "ubah", nip, row["name"], "; ".join(changes))
-    plan._work = {
-        "new_positions": [(name, kind) for name, kind, _line in new_positions.values()],
-        "inserts": inserts,
-        "updates": updates,
-        "supervisors": supervisors,
-        "placeholders": placeholders,
+            if old.active != row["active"]:
+                changes.append(("active", old.active, row["active"]))
+            if not changes:
+                plan.unchanged += 1
+                continue
+            plan.updated += 1
+            updates.append({"id": old.id, "version": old.version, **values})
+            if _room(plan):
+                text = _describe(changes)
+                plan.preview.append(ChangeRow(row["line"], "ubah", nip, row["name"], text))
+        plan._work = {
+            "new_positions": [(name, kind) for name, kind, _line in self.new_positions.values()],
+            "inserts": inserts,
+            "updates": updates,
+            "supervisors": supervisors,
+            "placeholders": placeholders,
+        }
+
+
+def _describe(changes: list[tuple[str, object, object]]) -> str:
+    """The preview text of changed fields, e.g. "email: a@x → b@x; unit: U1 → U2"."""
+    labels = {
+        "name": _("nama"),
+        "email": _("email"),
+        "employment_type": _("jenis pegawai"),
+        "unit": _("unit"),
+        "position": _("jabatan"),
+        "supervisor": _("atasan"),
+        "active": _("aktif"),
+        "parent": _("induk"),
     }
+
+    def shown(value: object) -> str:
+        """A value as the preview shows it: ya/tidak for flags, a dash for nothing."""
+        if isinstance(value, bool):
+            return _("ya") if value else _("tidak")
+        return "—" if value in (None, "") else str(value)
+
+    return "; ".join(
+        _("%(field)s: %(old)s → %(new)s", field=labels[name], old=shown(old), new=shown(new))
+        for name, old, new in changes
+    )
 
 
 # --------------------------------------------------------------------------- applying
@@ -1054,14 +1000,12 @@ def _apply_units(work: dict) -> None:
         [{"code": row["code"], "name": row["name"], "active": True} for row in work["inserts"]],
     )
     _execute_many(
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("b_id"))
-        .values(name=sa.bindparam("b_name")),
+        sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(name=sa.bindparam("b_name")),
         work["updates"],
         expect_rows=True,
     )
     if work["parents"]:
-        id_of = dict(db.session.execute(sa.select(table.c.code, table.c.id)).tuples())
+        id_of = {key: id_ for key, id_ in db.session.execute(sa.select(table.c.code, table.c.id))}
         _execute_many(
             sa.update(table)
             .where(table.c.id == sa.bindparam("b_id"))
@@ -1090,9 +1034,7 @@ def _apply_employees(work: dict) -> None:
 
     table = Employee.__table__
     _execute_many(
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("b_id"))
-        .values(email=sa.bindparam("b_email")),
+        sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(email=sa.bindparam("b_email")),
         [
             {"b_id": id_, "b_email": f"import-{id_}-{secrets.token_hex(4)}@placeholder.invalid"}
             for id_ in work["placeholders"]
@@ -1147,7 +1089,7 @@ def _apply_employees(work: dict) -> None:
         expect_rows=True,
     )
     if work["supervisors"]:
-        id_of = dict(db.session.execute(sa.select(table.c.nip, table.c.id)).tuples())
+        id_of = {key: id_ for key, id_ in db.session.execute(sa.select(table.c.nip, table.c.id))}
         _execute_many(
             sa.update(table)
             .where(table.c.id == sa.bindparam("b_id"))

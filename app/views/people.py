@@ -252,6 +252,13 @@ def import_dir() -> Path:
     return path
 
 
+def stash_for_confirmation(kind: str, data: bytes) -> ImportConfirmForm:
+    """Keep an uploaded file until HR confirms its preview; the form carries its token."""
+    token = secrets.token_hex(16)
+    (import_dir() / f"{token}.{kind}.csv").write_bytes(data)
+    return ImportConfirmForm(token=f"{token}.{kind}")
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @login_required
 @form_checks_csrf
@@ -264,9 +271,7 @@ def import_upload():
         data = form.file.data.read()
         plan = csv_io.plan_import(form.kind.data, data)
         if plan.ok:
-            token = secrets.token_hex(16)
-            (import_dir() / f"{token}.{form.kind.data}.csv").write_bytes(data)
-            confirm = ImportConfirmForm(token=f"{token}.{form.kind.data}")
+            confirm = stash_for_confirmation(form.kind.data, data)
     return render_template("people/import.html", form=form, plan=plan, confirm=confirm)
 
 
@@ -282,20 +287,17 @@ def import_confirm():
     if not form.validate_on_submit() or not name.isalnum() or kind not in csv_io.KINDS or not path.exists():
         flash(_("Pratinjau impor tidak ditemukan atau sudah dipakai. Unggah ulang berkasnya."), "danger")
         return redirect(url_for("people.import_upload"))
-    plan = csv_io.plan_import(kind, path.read_bytes())
+    data = path.read_bytes()
+    path.unlink(missing_ok=True)
+    plan = csv_io.plan_import(kind, data)
     try:
         csv_io.apply_import(plan)
     except Refused:
-        flash(
-            _(
-                "Data berubah sejak pratinjau dan berkas kini tidak lolos pemeriksaan. "
-                "Periksa pratinjau baru."
-            ),
-            "danger",
-        )
-        return render_template("people/import.html", form=ImportForm(kind=kind), plan=plan, confirm=None)
-    finally:
-        path.unlink(missing_ok=True)
+        # The data changed between the preview and now: show what the file would do today.
+        flash(_("Data pegawai berubah sejak pratinjau. Periksa pratinjau baru lalu simpan lagi."), "warning")
+        fresh = csv_io.plan_import(kind, data)
+        confirm = stash_for_confirmation(kind, data) if fresh.ok else None
+        return render_template("people/import.html", form=ImportForm(kind=kind), plan=fresh, confirm=confirm)
     flash(
         _(
             "Impor selesai: %(c)d baru, %(u)d diubah, %(n)d tidak berubah.",
