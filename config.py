@@ -86,6 +86,7 @@ class Config:
     MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 32) * 1024 * 1024
     IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
     PAGE_SIZE = env_int("PAGE_SIZE", 25)
+    EVIDENCE_MAX_MB = env_int("EVIDENCE_MAX_MB", 5)
 
 
 class ProductionConfig(Config):

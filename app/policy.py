@@ -20,9 +20,13 @@ class Action(enum.StrEnum):
     MANAGE_ORG = "org.manage"
     MANAGE_ROLES = "account.roles"
     VIEW_AUDIT = "audit.view"
+    MANAGE_CYCLES = "cycle.manage"
+    VIEW_EVALUATION = "evaluation.view"
+    VIEW_RESULTS = "results.view"
 
 
 HR_ACTIONS = {
+    Action.MANAGE_CYCLES,
     Action.VIEW_PEOPLE_LIST,
     Action.MANAGE_PEOPLE,
     Action.MANAGE_ORG,
@@ -50,6 +54,34 @@ def is_second_level_of(actor: Account | None, employee: Employee) -> bool:
     )
 
 
+PARTIES = ("employee", "rater", "appeal_handler")
+
+
+def acts_as(actor: Account | None, evaluation, role: str) -> bool:
+    """Whether the actor plays `role` (employee, rater, appeal_handler, hr, system) on the evaluation.
+
+    The rater and appeal handler are those recorded on the evaluation when it was created; the
+    HR role grants no right to act as rater or appeal handler. "system" is the scheduler and the
+    bulk phase changes, never a person.
+    """
+    if role == "system":
+        return actor is None
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return False
+    if role == "hr":
+        return is_hr(actor)
+    me = actor.employee_id
+    if me is None:
+        return False
+    if role == "employee":
+        return evaluation.employee_id == me
+    if role == "rater":
+        return evaluation.rater_id == me and evaluation.employee_id != me
+    if role == "appeal_handler":
+        return evaluation.appeal_handler_id == me and evaluation.employee_id != me
+    return False
+
+
 def can(actor: Account | None, action: Action | str, target=None) -> bool:
     """Answer whether `actor` may do `action` to `target`."""
     if actor is None or not getattr(actor, "is_authenticated", False):
@@ -59,6 +91,10 @@ def can(actor: Account | None, action: Action | str, target=None) -> bool:
         return is_hr(actor)
     if action is Action.MANAGE_ROLES:
         return Role.ADMIN in actor.roles
+    if action is Action.VIEW_RESULTS:
+        return True
+    if action is Action.VIEW_EVALUATION:
+        return is_hr(actor) or any(acts_as(actor, target, role) for role in PARTIES)
     if action is Action.VIEW_EMPLOYEE:
         if is_hr(actor) or actor.employee_id == target.id:
             return True

@@ -1,10 +1,51 @@
 """The tables, one module per concept; importing this package registers them all."""
 
 from app.models.audit import AuditEvent
+from app.models.cycle import (
+    Cycle,
+    CycleKind,
+    CycleState,
+    DistributionBand,
+    PublicationMode,
+    UnitPredikat,
+    cycle_unit,
+)
+from app.models.evaluation import (
+    Appeal,
+    AppealOutcome,
+    BehaviourNote,
+    Comment,
+    Evaluation,
+    EvaluationState,
+    Evidence,
+    Indicator,
+    Rhk,
+    RhkKind,
+)
 from app.models.org import OrgUnit, Position, PositionKind
+from app.models.outbox import MessageState, OutboxMessage
 from app.models.people import Account, AccountRole, Employee, EmploymentType, Role
 
 __all__ = [
+    "Appeal",
+    "AppealOutcome",
+    "BehaviourNote",
+    "Comment",
+    "Cycle",
+    "CycleKind",
+    "CycleState",
+    "DistributionBand",
+    "Evaluation",
+    "EvaluationState",
+    "Evidence",
+    "Indicator",
+    "MessageState",
+    "OutboxMessage",
+    "PublicationMode",
+    "Rhk",
+    "RhkKind",
+    "UnitPredikat",
+    "cycle_unit",
     "Account",
     "AccountRole",
     "AuditEvent",

@@ -1,0 +1,254 @@
+"""The cycle machine and the evaluation machine, as data.
+
+Each transition names its trigger, sources, destination, who may fire it, the cycle phases in
+which it may be fired, whether the phase deadline binds it, and its guards (checked by
+app.workflow.guards, each giving its reason in Bahasa Indonesia). Bulk phase changes take their
+sources and destinations from here too (`CYCLE_EFFECTS`).
+"""
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from transitions import Machine
+
+from app.models import CycleState as C
+from app.models import EvaluationState as E
+
+EMPLOYEE, RATER, APPEAL_HANDLER, HR, SYSTEM = "employee", "rater", "appeal_handler", "hr", "system"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One arrow of a machine."""
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    actor: str
+    label: object
+    phases: tuple[str, ...] = ()
+    deadline: bool = False
+    guards: tuple[str, ...] = field(default_factory=tuple)
+
+
+CYCLE_STATE_LABELS = {
+    C.DRAFT: _l("Draf"),
+    C.TARGET_SETTING: _l("Penyusunan SKP"),
+    C.SELF_ASSESSMENT: _l("Penilaian mandiri"),
+    C.SUPERVISOR_REVIEW: _l("Penilaian atasan"),
+    C.APPEAL: _l("Keberatan"),
+    C.PUBLISHED: _l("Diumumkan"),
+    C.CLOSED: _l("Ditutup"),
+}
+
+CYCLE_TRANSITIONS = [
+    Transition("open", (C.DRAFT,), C.TARGET_SETTING, HR, _l("Buka periode"), guards=("annual", "has_scope")),
+    Transition(
+        "open", (C.DRAFT,), C.SELF_ASSESSMENT, HR, _l("Buka periode"), guards=("periodic", "has_scope")
+    ),
+    Transition("advance", (C.TARGET_SETTING,), C.SELF_ASSESSMENT, HR, _l("Lanjut ke penilaian mandiri")),
+    Transition("advance", (C.SELF_ASSESSMENT,), C.SUPERVISOR_REVIEW, HR, _l("Lanjut ke penilaian atasan")),
+    Transition("advance", (C.SUPERVISOR_REVIEW,), C.APPEAL, HR, _l("Lanjut ke masa keberatan")),
+    Transition(
+        "reopen",
+        (C.SELF_ASSESSMENT,),
+        C.TARGET_SETTING,
+        HR,
+        _l("Buka kembali penyusunan SKP"),
+        guards=("annual", "next_phase_untouched"),
+    ),
+    Transition(
+        "reopen",
+        (C.SUPERVISOR_REVIEW,),
+        C.SELF_ASSESSMENT,
+        HR,
+        _l("Buka kembali penilaian mandiri"),
+        guards=("next_phase_untouched",),
+    ),
+    Transition("publish", (C.APPEAL,), C.PUBLISHED, HR, _l("Umumkan hasil"), guards=("nothing_pending",)),
+    Transition("close", (C.PUBLISHED,), C.CLOSED, HR, _l("Tutup periode")),
+]
+
+EVALUATION_STATE_LABELS = {
+    E.TARGETS_DRAFT: _l("SKP disusun"),
+    E.TARGETS_SUBMITTED: _l("SKP diajukan"),
+    E.TARGETS_APPROVED: _l("SKP ditetapkan"),
+    E.TARGETS_LOCKED: _l("SKP terkunci (lewat tenggat)"),
+    E.ASSESSMENT_DRAFT: _l("Penilaian mandiri disusun"),
+    E.ASSESSMENT_SUBMITTED: _l("Penilaian mandiri diajukan"),
+    E.ASSESSMENT_LOCKED: _l("Penilaian mandiri terkunci (lewat tenggat)"),
+    E.REVIEWED: _l("Dinilai atasan"),
+    E.APPEALED: _l("Keberatan diajukan"),
+    E.DECIDED: _l("Keberatan diputus"),
+    E.FINAL: _l("Final"),
+    E.PUBLISHED: _l("Diumumkan"),
+}
+
+REVIEW_PHASES = (C.SELF_ASSESSMENT, C.SUPERVISOR_REVIEW, C.APPEAL)
+
+EVALUATION_TRANSITIONS = [
+    Transition(
+        "submit_targets",
+        (E.TARGETS_DRAFT,),
+        E.TARGETS_SUBMITTED,
+        EMPLOYEE,
+        _l("Ajukan SKP"),
+        phases=(C.TARGET_SETTING,),
+        deadline=True,
+        guards=("targets_complete",),
+    ),
+    Transition(
+        "return_targets",
+        (E.TARGETS_SUBMITTED,),
+        E.TARGETS_DRAFT,
+        RATER,
+        _l("Kembalikan SKP"),
+        phases=(C.TARGET_SETTING, C.SELF_ASSESSMENT),
+        guards=("comment_given",),
+    ),
+    Transition(
+        "approve_targets",
+        (E.TARGETS_SUBMITTED,),
+        E.TARGETS_APPROVED,
+        RATER,
+        _l("Tetapkan SKP"),
+        phases=(C.TARGET_SETTING, C.SELF_ASSESSMENT),
+        guards=("targets_complete",),
+    ),
+    Transition("lock_targets", (E.TARGETS_DRAFT,), E.TARGETS_LOCKED, SYSTEM, _l("Kunci SKP (tenggat lewat)")),
+    Transition(
+        "unlock_targets", (E.TARGETS_LOCKED,), E.TARGETS_DRAFT, HR, _l("Buka kunci SKP (perpanjangan)")
+    ),
+    Transition(
+        "open_assessment", (E.TARGETS_APPROVED,), E.ASSESSMENT_DRAFT, SYSTEM, _l("Buka penilaian mandiri")
+    ),
+    Transition(
+        "reopen_targets", (E.ASSESSMENT_DRAFT,), E.TARGETS_APPROVED, SYSTEM, _l("Kembali ke penyusunan SKP")
+    ),
+    Transition(
+        "submit_assessment",
+        (E.ASSESSMENT_DRAFT,),
+        E.ASSESSMENT_SUBMITTED,
+        EMPLOYEE,
+        _l("Ajukan penilaian mandiri"),
+        phases=(C.SELF_ASSESSMENT,),
+        deadline=True,
+        guards=("realisations_complete",),
+    ),
+    Transition(
+        "return_assessment",
+        (E.ASSESSMENT_SUBMITTED,),
+        E.ASSESSMENT_DRAFT,
+        RATER,
+        _l("Kembalikan penilaian mandiri"),
+        phases=REVIEW_PHASES,
+        guards=("comment_given",),
+    ),
+    Transition(
+        "lock_assessment",
+        (E.ASSESSMENT_DRAFT,),
+        E.ASSESSMENT_LOCKED,
+        SYSTEM,
+        _l("Kunci penilaian mandiri (tenggat lewat)"),
+    ),
+    Transition(
+        "unlock_assessment",
+        (E.ASSESSMENT_LOCKED,),
+        E.ASSESSMENT_DRAFT,
+        HR,
+        _l("Buka kunci penilaian mandiri (perpanjangan)"),
+    ),
+    Transition(
+        "reopen_assessment",
+        (E.ASSESSMENT_LOCKED,),
+        E.ASSESSMENT_DRAFT,
+        SYSTEM,
+        _l("Kembali ke penilaian mandiri"),
+    ),
+    Transition(
+        "review",
+        (E.ASSESSMENT_SUBMITTED,),
+        E.REVIEWED,
+        RATER,
+        _l("Beri penilaian"),
+        phases=REVIEW_PHASES,
+        guards=("ratings_given", "feedback_for_below"),
+    ),
+    Transition(
+        "file_appeal",
+        (E.REVIEWED,),
+        E.APPEALED,
+        EMPLOYEE,
+        _l("Ajukan keberatan"),
+        phases=REVIEW_PHASES,
+        guards=("within_appeal_window", "reasons_given"),
+    ),
+    Transition(
+        "decide_appeal",
+        (E.APPEALED,),
+        E.DECIDED,
+        APPEAL_HANDLER,
+        _l("Putuskan keberatan"),
+        phases=REVIEW_PHASES,
+        guards=("decision_reasons_given", "feedback_for_below"),
+    ),
+    Transition(
+        "finalise",
+        (E.REVIEWED,),
+        E.FINAL,
+        SYSTEM,
+        _l("Final (masa keberatan berakhir)"),
+        guards=("appeal_window_closed",),
+    ),
+    Transition("finalise", (E.DECIDED,), E.FINAL, SYSTEM, _l("Final (keberatan diputus)")),
+    Transition("publish", (E.FINAL,), E.PUBLISHED, SYSTEM, _l("Diumumkan")),
+]
+
+# What a cycle transition does to its evaluations, in order: (cycle trigger, cycle source) ->
+# evaluation triggers applied in bulk to every evaluation of the cycle in that trigger's sources.
+CYCLE_EFFECTS = {
+    ("advance", C.TARGET_SETTING): ("lock_targets", "open_assessment"),
+    ("advance", C.SELF_ASSESSMENT): ("lock_assessment",),
+    ("reopen", C.SELF_ASSESSMENT): ("reopen_targets",),
+    ("reopen", C.SUPERVISOR_REVIEW): ("reopen_assessment",),
+    ("publish", C.APPEAL): ("finalise", "publish"),
+}
+
+
+def transitions_of(machine: list[Transition], trigger: str) -> list[Transition]:
+    """Every declared arrow of a trigger."""
+    return [t for t in machine if t.trigger == trigger]
+
+
+def sources_of(machine: list[Transition], trigger: str) -> tuple[str, ...]:
+    """The states a trigger may fire from."""
+    return tuple(s for t in transitions_of(machine, trigger) for s in t.sources)
+
+
+def build_machine(machine: list[Transition], states, model, initial: str) -> Machine:
+    """A `transitions` machine for one model, from the declaration (guards checked separately)."""
+    return Machine(
+        model=model,
+        states=[s.value for s in states],
+        transitions=[
+            {"trigger": t.trigger, "source": [str(s) for s in t.sources], "dest": str(t.dest)}
+            for t in machine
+        ],
+        initial=initial,
+        auto_transitions=False,
+        send_event=False,
+    )
+
+
+def mermaid(machine: list[Transition], states, labels: dict, current: str | None = None) -> str:
+    """The machine as a Mermaid state diagram (current state highlighted)."""
+    lines = ["stateDiagram-v2"]
+    for state in states:
+        lines.append(f"    {state.value}: {labels[state]}")
+    for t in machine:
+        for source in t.sources:
+            lines.append(f"    {source} --> {t.dest}: {t.trigger}")
+    if current:
+        lines.append("    classDef current fill:#0d6efd,color:#fff")
+        lines.append(f"    class {current} current")
+    return "\n".join(lines)

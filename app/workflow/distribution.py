@@ -1,0 +1,110 @@
+"""The distribution of predikat per unit against its kurva distribusi (bands are data)."""
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from app.domain import OrgPredikat, Predikat
+from app.extensions import db
+from app.models import Cycle, DistributionBand, Evaluation, EvaluationState, OrgUnit, UnitPredikat
+
+RATED_STATES = [
+    EvaluationState.REVIEWED,
+    EvaluationState.APPEALED,
+    EvaluationState.DECIDED,
+    EvaluationState.FINAL,
+    EvaluationState.PUBLISHED,
+]
+
+
+@dataclass
+class UnitDistribution:
+    """Counts of predikat in one unit, its org predikat and what breaks the curve."""
+
+    unit_id: int
+    unit_name: str
+    counts: dict = field(default_factory=lambda: {p: 0 for p in Predikat})
+    unrated: int = 0
+    org_predikat: OrgPredikat | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def rated(self) -> int:
+        """Evaluations with a predikat."""
+        return sum(self.counts.values())
+
+    def share(self, predikat: Predikat) -> float:
+        """Percentage of rated evaluations with this predikat."""
+        return 100.0 * self.counts[predikat] / self.rated if self.rated else 0.0
+
+
+@dataclass
+class Violation:
+    """A unit whose distribution breaks its curve."""
+
+    unit_name: str
+    message: str
+
+
+def distribution(cycle: Cycle) -> list[UnitDistribution]:
+    """Per unit: counts per predikat (one grouped query), org predikat, and curve problems."""
+    units: dict[int, UnitDistribution] = {}
+    rows = db.session.execute(
+        sa.select(Evaluation.unit_id, OrgUnit.name, Evaluation.predikat, Evaluation.state, sa.func.count())
+        .join(OrgUnit, OrgUnit.id == Evaluation.unit_id)
+        .where(Evaluation.cycle_id == cycle.id)
+        .group_by(Evaluation.unit_id, OrgUnit.name, Evaluation.predikat, Evaluation.state)
+    )
+    for unit_id, name, predikat, state, count in rows:
+        entry = units.setdefault(unit_id, UnitDistribution(unit_id, name))
+        if predikat is not None and state in RATED_STATES:
+            entry.counts[Predikat(predikat)] += count
+        else:
+            entry.unrated += count
+    org = dict(
+        db.session.execute(
+            sa.select(UnitPredikat.unit_id, UnitPredikat.org_predikat).where(
+                UnitPredikat.cycle_id == cycle.id
+            )
+        ).all()
+    )
+    bands: dict[OrgPredikat, list[DistributionBand]] = {}
+    for band in db.session.scalars(sa.select(DistributionBand).order_by(DistributionBand.id)):
+        bands.setdefault(band.org_predikat, []).append(band)
+    for entry in units.values():
+        entry.org_predikat = org.get(entry.unit_id)
+        if entry.org_predikat is None or not entry.rated:
+            continue
+        for band in bands.get(entry.org_predikat, []):
+            group = [Predikat(p) for p in band.predikat_group.split(",")]
+            share = sum(entry.share(p) for p in group)
+            names = " + ".join(p.label for p in group)
+            if band.min_pct is not None and share < band.min_pct:
+                entry.problems.append(
+                    _(
+                        "%(group)s %(share).0f%%, minimal %(min)d%%",
+                        group=names,
+                        share=share,
+                        min=band.min_pct,
+                    )
+                )
+            if band.max_pct is not None and share > band.max_pct:
+                entry.problems.append(
+                    _(
+                        "%(group)s %(share).0f%%, maksimal %(max)d%%",
+                        group=names,
+                        share=share,
+                        max=band.max_pct,
+                    )
+                )
+    return sorted(units.values(), key=lambda u: u.unit_name)
+
+
+def curve_violations(cycle: Cycle) -> list[Violation]:
+    """Units whose distribution breaks their curve."""
+    return [
+        Violation(entry.unit_name, "; ".join(entry.problems))
+        for entry in distribution(cycle)
+        if entry.problems
+    ]

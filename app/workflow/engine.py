@@ -1,0 +1,242 @@
+"""Fire a transition on one record: state, actor, phase, deadline and guards are checked here.
+
+The caller (a service in this package) sets the data the transition needs, calls `fire_*`,
+then commits; the audit event is in the same transaction. An illegal trigger raises Refused
+and changes nothing. `bulk_fire` applies an evaluation trigger to a whole cycle in SQL.
+"""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from app import audit, clock
+from app.extensions import db
+from app.models import Account, AuditEvent, Cycle, CycleState, Evaluation, EvaluationState
+from app.policy import acts_as
+from app.services import Refused
+from app.workflow.definitions import (
+    CYCLE_STATE_LABELS,
+    CYCLE_TRANSITIONS,
+    EVALUATION_STATE_LABELS,
+    EVALUATION_TRANSITIONS,
+    Transition,
+    build_machine,
+    transitions_of,
+)
+from app.workflow.guards import GUARDS
+
+CHANGED = "changed"
+
+
+def changed_message() -> str:
+    """Told to the loser of two simultaneous actions."""
+    return _(
+        "Data ini baru saja diubah oleh orang lain. Muat ulang halaman untuk melihat perubahannya; "
+        "tidak ada yang tersimpan dari tindakan Anda."
+    )
+
+
+class _Subject:
+    """What the `transitions` machine drives: the state, and guard conditions with reasons."""
+
+    def __init__(self, state: str, record, ctx: dict, candidates: list[Transition]):
+        self.state = state
+        self.record = record
+        self.ctx = ctx
+        self.reasons: list[str] = []
+        self.chosen: Transition | None = None
+        self.candidates = candidates
+
+    def check(self, index: int) -> bool:
+        """Condition of candidate `index`: all its guards pass (the first reason is kept)."""
+        transition = self.candidates[index]
+        for name in transition.guards:
+            reason = GUARDS[name](self.record, self.ctx)
+            if reason:
+                self.reasons.append(reason)
+                return False
+        self.chosen = transition
+        return True
+
+
+def _run_machine(machine_decl, states, record, trigger: str, ctx: dict) -> tuple[Transition, str]:
+    """Let `transitions` pick the arrow whose guards pass; return it and the new state."""
+    current = record.state
+    candidates = [t for t in transitions_of(machine_decl, trigger) if current in t.sources]
+    subject = _Subject(current, record, ctx, candidates)
+    machine = build_machine([], states, None, current)
+    for index, transition in enumerate(candidates):
+        machine.add_transition(
+            trigger, current, str(transition.dest), conditions=[lambda i=index: subject.check(i)]
+        )
+    machine.add_model(subject, initial=current)
+    if not getattr(subject, trigger)():
+        raise Refused(subject.reasons[0] if subject.reasons else _("Syarat tindakan ini belum terpenuhi."))
+    return subject.chosen, subject.state
+
+
+def effective_deadline(evaluation: Evaluation, phase: str | None = None) -> datetime | None:
+    """The phase deadline of this evaluation: the cycle's, or a later personal extension."""
+    phase = phase or evaluation.cycle.state
+    deadline = evaluation.cycle.deadline_of(phase)
+    if evaluation.extended_until is not None and evaluation.extended_phase == phase:
+        if deadline is None or evaluation.extended_until > deadline:
+            return evaluation.extended_until
+    return deadline
+
+
+def phase_open_for(evaluation: Evaluation, phase: str) -> str | None:
+    """Why the evaluation's edits of `phase` are closed now (cycle elsewhere, deadline passed), or None."""
+    cycle = evaluation.cycle
+    if cycle.is_frozen:
+        return _("Periode ini sudah diumumkan atau ditutup; tidak ada yang dapat diubah.")
+    if cycle.state != phase:
+        return _("Tahap %(phase)s tidak sedang berjalan.", phase=CYCLE_STATE_LABELS[CycleState(phase)])
+    deadline = effective_deadline(evaluation, phase)
+    if deadline is not None and clock.utcnow() > deadline:
+        return _("Tenggat tahap ini sudah lewat; minta perpanjangan kepada admin kepegawaian.")
+    return None
+
+
+def fire_evaluation(
+    evaluation: Evaluation,
+    trigger: str,
+    actor: Account | None,
+    *,
+    ctx: dict | None = None,
+    expected_version: int | None = None,
+    comment: str | None = None,
+) -> Transition:
+    """Check and fire `trigger` on one evaluation; audit it. The caller commits."""
+    ctx = ctx or {}
+    if expected_version is not None and evaluation.version != expected_version:
+        raise Refused(changed_message())
+    cycle = evaluation.cycle
+    if cycle.is_frozen:
+        raise Refused(_("Periode ini sudah diumumkan atau ditutup; tidak ada yang dapat diubah."))
+    declared = transitions_of(EVALUATION_TRANSITIONS, trigger)
+    if not declared:
+        raise ValueError(f"unknown trigger {trigger}")
+    arrows = [t for t in declared if evaluation.state in t.sources]
+    if not arrows:
+        raise Refused(
+            _(
+                "Tindakan \u201c%(action)s\u201d tidak dapat dilakukan pada status \u201c%(state)s\u201d.",
+                action=declared[0].label,
+                state=EVALUATION_STATE_LABELS[EvaluationState(evaluation.state)],
+            )
+        )
+    role = arrows[0].actor
+    if not acts_as(actor, evaluation, role):
+        raise Refused(_("Anda tidak berwenang melakukan tindakan ini pada penilaian ini."))
+    phases = arrows[0].phases
+    if phases and cycle.state not in phases:
+        raise Refused(
+            _(
+                "Tindakan ini hanya dapat dilakukan pada tahap %(phases)s.",
+                phases=", ".join(str(CYCLE_STATE_LABELS[CycleState(p)]) for p in phases),
+            )
+        )
+    if arrows[0].deadline:
+        problem = phase_open_for(evaluation, cycle.state)
+        if problem:
+            raise Refused(problem)
+    before = evaluation.state
+    transition, after = _run_machine(EVALUATION_TRANSITIONS, EvaluationState, evaluation, trigger, ctx)
+    evaluation.state = after
+    audit.record(
+        f"evaluation.{trigger}",
+        evaluation,
+        actor=actor,
+        from_state=before,
+        to_state=after,
+        comment=comment,
+    )
+    return transition
+
+
+def fire_cycle(
+    cycle: Cycle,
+    trigger: str,
+    actor: Account | None,
+    *,
+    ctx: dict | None = None,
+    expected_version: int | None = None,
+    comment: str | None = None,
+) -> Transition:
+    """Check and fire `trigger` on a cycle (state only; effects are the service's). Caller commits."""
+    ctx = ctx or {}
+    if expected_version is not None and cycle.version != expected_version:
+        raise Refused(changed_message())
+    declared = transitions_of(CYCLE_TRANSITIONS, trigger)
+    if not declared:
+        raise ValueError(f"unknown trigger {trigger}")
+    if not any(cycle.state in t.sources for t in declared):
+        raise Refused(
+            _(
+                "Tindakan \u201c%(action)s\u201d tidak dapat dilakukan pada tahap \u201c%(state)s\u201d.",
+                action=declared[0].label,
+                state=CYCLE_STATE_LABELS[CycleState(cycle.state)],
+            )
+        )
+    if actor is not None and not acts_as(actor, None, "hr"):
+        raise Refused(_("Hanya admin kepegawaian yang dapat mengubah tahap periode."))
+    before = cycle.state
+    transition, after = _run_machine(CYCLE_TRANSITIONS, CycleState, cycle, trigger, ctx)
+    cycle.state = after
+    audit.record(f"cycle.{trigger}", cycle, actor=actor, from_state=before, to_state=after, comment=comment)
+    return transition
+
+
+def bulk_fire(cycle: Cycle, trigger: str, actor: Account | None, *, comment: str | None = None) -> int:
+    """Apply a system trigger to every evaluation of the cycle in its sources, in SQL; returns the count.
+
+    Sources and destinations come from the declaration; the one guard that applies in bulk
+    (`appeal_window_closed`) becomes a WHERE clause. An audit row per evaluation is written
+    with INSERT ... SELECT in the same transaction.
+    """
+    now = clock.utcnow()
+    total = 0
+    for transition in transitions_of(EVALUATION_TRANSITIONS, trigger):
+        if transition.actor not in ("system", "hr"):
+            raise ValueError(f"{trigger} is not a bulk (system or HR) trigger")
+        where = [Evaluation.cycle_id == cycle.id, Evaluation.state.in_([str(s) for s in transition.sources])]
+        for guard in transition.guards:
+            if guard == "appeal_window_closed":
+                where.append(sa.or_(Evaluation.appeal_until.is_(None), Evaluation.appeal_until <= now))
+            else:
+                raise ValueError(f"guard {guard} cannot run in bulk")
+        audit_rows = sa.select(
+            sa.literal(now, AuditEvent.occurred_at.type),
+            sa.literal(actor.id if actor else None, sa.Integer),
+            sa.literal(f"evaluation.{trigger}"),
+            sa.literal("evaluation"),
+            sa.cast(Evaluation.id, sa.String),
+            Evaluation.state,
+            sa.literal(str(transition.dest)),
+            sa.literal(comment, sa.Text),
+        ).where(*where)
+        db.session.execute(
+            sa.insert(AuditEvent).from_select(
+                [
+                    "occurred_at",
+                    "actor_id",
+                    "action",
+                    "object_type",
+                    "object_id",
+                    "from_state",
+                    "to_state",
+                    "comment",
+                ],
+                audit_rows,
+            )
+        )
+        result = db.session.execute(
+            sa.update(Evaluation)
+            .where(*where)
+            .values(state=str(transition.dest), version=Evaluation.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        total += result.rowcount
+    return total
