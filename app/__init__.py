@@ -93,9 +93,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the blueprints."""
-    from app.views import auth, main, org, people
+    from app.views import audit_log, auth, cycles, evaluations, main, org, people, results, workflow
 
-    app.register_blueprint(main.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(people.bp)
-    app.register_blueprint(org.bp)
+    for module in (main, auth, people, org, cycles, evaluations, results, audit_log, workflow):
+        app.register_blueprint(module.bp)

@@ -1,11 +1,14 @@
 """Jinja helpers: the policy, local-time formatting, navigation."""
 
+from decimal import Decimal
+
 from flask import Flask
 from flask_babel import format_datetime
 from flask_login import current_user
 
 from app import clock
 from app.policy import Action, can
+from app.workflow.definitions import ACTION_LABELS, STATE_LABELS
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -17,6 +20,25 @@ def register_template_helpers(app: Flask) -> None:
             return can(current_user, action, target)
 
         return {"can": may, "Action": Action, "agency_name": app.config["AGENCY_NAME"]}
+
+    @app.template_filter("number")
+    def number(value) -> str:
+        if value is None:
+            return ""
+        text = format(Decimal(value).normalize(), "f")
+        return text.replace(".", ",")
+
+    @app.template_filter("state_label")
+    def state_label(value: str) -> str:
+        return str(STATE_LABELS.get(value, value))
+
+    @app.template_filter("action_label")
+    def action_label(value: str) -> str:
+        return str(ACTION_LABELS.get(value, value))
+
+    @app.template_filter("dict_without_page")
+    def dict_without_page(values: dict) -> dict:
+        return {k: v for k, v in values.items() if k != "page"}
 
     @app.template_filter("localtime")
     def localtime(value, fmt: str = "d MMM yyyy HH.mm"):

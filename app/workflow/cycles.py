@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
 from app import audit, clock
+from app.domain import OrgPredikat
 from app.extensions import db
 from app.models import (
     Account,
@@ -28,12 +29,21 @@ from app.models import (
     PublicationMode,
     Rhk,
     Role,
+    UnitPredikat,
 )
 from app.notify import notify, notify_many
 from app.services import Refused, atomic
 from app.workflow.definitions import CYCLE_EFFECTS
 from app.workflow.distribution import curve_violations
 from app.workflow.engine import bulk_fire, fire_cycle, fire_evaluation
+
+# The phase whose step an evaluation still owes, by its state (what a personal extension extends).
+OWN_PHASE = {
+    EvaluationState.TARGETS_DRAFT: CycleState.TARGET_SETTING,
+    EvaluationState.TARGETS_LOCKED: CycleState.TARGET_SETTING,
+    EvaluationState.ASSESSMENT_DRAFT: CycleState.SELF_ASSESSMENT,
+    EvaluationState.ASSESSMENT_LOCKED: CycleState.SELF_ASSESSMENT,
+}
 
 ORDERED_DEADLINES = ("target_deadline", "assessment_deadline", "review_deadline", "appeal_deadline")
 
@@ -351,8 +361,14 @@ def extend_one(evaluation: Evaluation, actor: Account | None, until: datetime, r
     _require_hr(actor)
     cycle = evaluation.cycle
     errors = {}
-    if cycle.is_frozen or cycle.state not in ("target_setting", "self_assessment"):
-        raise Refused(_("Perpanjangan perorangan hanya untuk tahap penyusunan SKP dan penilaian mandiri."))
+    phase = OWN_PHASE.get(evaluation.state)
+    if cycle.is_frozen or phase is None:
+        raise Refused(
+            _(
+                "Perpanjangan perorangan hanya untuk pegawai yang belum menyelesaikan penyusunan SKP "
+                "atau penilaian mandiri."
+            )
+        )
     if until <= clock.utcnow():
         errors["until"] = _("Tenggat baru harus di masa depan.")
     if not reason.strip():
@@ -360,14 +376,14 @@ def extend_one(evaluation: Evaluation, actor: Account | None, until: datetime, r
     if errors:
         raise Refused(errors)
     evaluation.extended_until = until
-    evaluation.extended_phase = cycle.state
+    evaluation.extended_phase = phase
     evaluation.touch()
     audit.record(
         "evaluation.deadline_extended",
         evaluation,
         actor=actor,
         comment=reason,
-        data={"phase": cycle.state, "until": until.isoformat()},
+        data={"phase": phase, "until": until.isoformat()},
     )
     locked = {"targets_locked": "unlock_targets", "assessment_locked": "unlock_assessment"}.get(
         evaluation.state
@@ -446,3 +462,26 @@ def hr_employees() -> list[Employee]:
         .join(AccountRole, AccountRole.account_id == Account.id)
         .where(AccountRole.role == Role.HR, Employee.active)
     ).all()
+
+
+@atomic
+def set_unit_predikat(cycle: Cycle, actor: Account | None, unit_id: int | None, value: str) -> None:
+    """Record (or clear, with "") the predikat organisasi of a unit for this cycle; commits."""
+    _require_hr(actor)
+    if cycle.is_frozen:
+        raise Refused(_("Periode ini sudah diumumkan atau ditutup; tidak ada yang dapat diubah."))
+    unit = db.session.get(OrgUnit, unit_id or 0)
+    if unit is None or (value and value not in {p.value for p in OrgPredikat}):
+        raise Refused(_("Pilihan tidak valid; pilih salah satu dari daftar."))
+    row = db.session.get(UnitPredikat, (cycle.id, unit.id))
+    if not value:
+        if row is not None:
+            db.session.delete(row)
+    elif row is None:
+        db.session.add(UnitPredikat(cycle_id=cycle.id, unit_id=unit.id, org_predikat=OrgPredikat(value)))
+    else:
+        row.org_predikat = OrgPredikat(value)
+    audit.record(
+        "cycle.unit_predikat", cycle, actor=actor, data={"unit": unit.code, "org_predikat": value or None}
+    )
+    db.session.commit()

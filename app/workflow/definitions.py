@@ -252,3 +252,38 @@ def mermaid(machine: list[Transition], states, labels: dict, current: str | None
         lines.append("    classDef current fill:#0d6efd,color:#fff")
         lines.append(f"    class {current} current")
     return "\n".join(lines)
+
+
+STATE_LABELS = {str(k): v for k, v in {**CYCLE_STATE_LABELS, **EVALUATION_STATE_LABELS}.items()}
+
+# What the timeline and the audit search call each recorded action.
+ACTION_LABELS = {
+    **{f"evaluation.{t.trigger}": t.label for t in EVALUATION_TRANSITIONS},
+    **{f"cycle.{t.trigger}": t.label for t in CYCLE_TRANSITIONS},
+    "evaluation.created": _l("Penilaian dibuat"),
+    "evaluation.deadline_extended": _l("Tenggat diperpanjang"),
+    "evidence.added": _l("Bukti dukung ditambahkan"),
+    "appeal.comment": _l("Pesan keberatan"),
+    "cycle.created": _l("Periode dibuat"),
+    "cycle.updated": _l("Periode diubah"),
+    "cycle.deadline_extended": _l("Tenggat tahap diperpanjang"),
+    "cycle.curve_override": _l("Diumumkan meski tidak sesuai kurva"),
+    "auth.login": _l("Masuk"),
+    "auth.login_failed": _l("Gagal masuk"),
+    "auth.locked": _l("Akun dikunci sementara"),
+    "auth.password_changed": _l("Kata sandi diganti"),
+    "account.password_set": _l("Kata sandi awal ditetapkan"),
+    "account.roles_changed": _l("Peran diubah"),
+    "account.created": _l("Akun dibuat"),
+    "employee.created": _l("Pegawai ditambahkan"),
+    "employee.updated": _l("Data pegawai diubah"),
+    "employee.deactivated": _l("Pegawai dinonaktifkan"),
+    "employee.activated": _l("Pegawai diaktifkan"),
+    "org_unit.created": _l("Unit dibuat"),
+    "org_unit.updated": _l("Unit diubah"),
+    "org_unit.deactivated": _l("Unit dinonaktifkan"),
+    "org_unit.activated": _l("Unit diaktifkan"),
+    "position.created": _l("Jabatan ditambahkan"),
+    "people.imported": _l("Impor CSV"),
+    "demo.loaded": _l("Data contoh dimuat"),
+}

@@ -86,12 +86,24 @@ def effective_deadline(evaluation: Evaluation, phase: str | None = None) -> date
     return deadline
 
 
+def extension_active(evaluation: Evaluation, phase: str) -> bool:
+    """Whether HR extended this evaluation's `phase` and the extension still runs."""
+    return (
+        evaluation.extended_phase == phase
+        and evaluation.extended_until is not None
+        and clock.utcnow() <= evaluation.extended_until
+    )
+
+
 def phase_open_for(evaluation: Evaluation, phase: str) -> str | None:
-    """Why the evaluation's edits of `phase` are closed now (cycle elsewhere, deadline passed), or None."""
+    """Why the evaluation's edits of `phase` are closed now (cycle elsewhere, deadline passed), or None.
+
+    A personal extension keeps the phase open for this evaluation even after the cycle moved on.
+    """
     cycle = evaluation.cycle
     if cycle.is_frozen:
         return _("Periode ini sudah diumumkan atau ditutup; tidak ada yang dapat diubah.")
-    if cycle.state != phase:
+    if cycle.state != phase and not extension_active(evaluation, phase):
         return _("Tahap %(phase)s tidak sedang berjalan.", phase=CYCLE_STATE_LABELS[CycleState(phase)])
     deadline = effective_deadline(evaluation, phase)
     if deadline is not None and clock.utcnow() > deadline:
@@ -131,7 +143,7 @@ def fire_evaluation(
     if not acts_as(actor, evaluation, role):
         raise Refused(_("Anda tidak berwenang melakukan tindakan ini pada penilaian ini."))
     phases = arrows[0].phases
-    if phases and cycle.state not in phases:
+    if phases and cycle.state not in phases and not any(extension_active(evaluation, p) for p in phases):
         raise Refused(
             _(
                 "Tindakan ini hanya dapat dilakukan pada tahap %(phases)s.",
@@ -139,7 +151,7 @@ def fire_evaluation(
             )
         )
     if arrows[0].deadline:
-        problem = phase_open_for(evaluation, cycle.state)
+        problem = phase_open_for(evaluation, phases[0])
         if problem:
             raise Refused(problem)
     before = evaluation.state

@@ -1,0 +1,67 @@
+"""HR searches the audit trail."""
+
+from datetime import datetime, time
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, render_template, request
+from flask_login import login_required
+from sqlalchemy.orm import joinedload
+
+from app import clock
+from app.extensions import db
+from app.models import Account, AuditEvent, Employee
+from app.policy import Action, require
+from app.views import actor
+from app.workflow.definitions import ACTION_LABELS
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+def day(value: str | None, end: bool = False):
+    """A yyyy-mm-dd from the search form as the start (or end) of that local day."""
+    try:
+        date = datetime.strptime(value or "", "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    return datetime.combine(date, time.max if end else time.min, tzinfo=clock.tz())
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Filter by action, record, person (name, NIP or email) and dates; newest first, paginated."""
+    require(actor(), Action.VIEW_AUDIT)
+    args = request.args
+    query = sa.select(AuditEvent).options(joinedload(AuditEvent.actor).joinedload(Account.employee))
+    if args.get("action"):
+        query = query.where(AuditEvent.action == args["action"])
+    if args.get("object_type"):
+        query = query.where(AuditEvent.object_type == args["object_type"])
+    if args.get("object_id"):
+        query = query.where(AuditEvent.object_id == args["object_id"].strip())
+    who = (args.get("who") or "").strip()
+    if who:
+        pattern = f"%{who.lower()}%"
+        people = (
+            sa.select(Account.id)
+            .outerjoin(Employee, Employee.id == Account.employee_id)
+            .where(
+                sa.or_(
+                    sa.func.lower(Employee.name).like(pattern),
+                    Employee.nip.like(f"{who}%"),
+                    sa.func.lower(Employee.email).like(pattern),
+                    sa.func.lower(Account.email).like(pattern),
+                    sa.func.lower(Account.display_name).like(pattern),
+                )
+            )
+        )
+        query = query.where(AuditEvent.actor_id.in_(people))
+    since, until = day(args.get("since")), day(args.get("until"), end=True)
+    if since:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until:
+        query = query.where(AuditEvent.occurred_at <= until)
+    page = db.paginate(
+        query.order_by(AuditEvent.id.desc()), per_page=current_app.config["PAGE_SIZE"] * 2, error_out=False
+    )
+    return render_template("audit/index.html", page=page, args=args, actions=sorted(ACTION_LABELS))

@@ -1,0 +1,360 @@
+"""HR's cycle pages: create, preview, open, advance, extend, reopen, distribution, publish, close."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy.orm import joinedload
+
+from app import clock
+from app.domain import OrgPredikat
+from app.extensions import db
+from app.forms.base import options
+from app.forms.cycles import KIND_LABELS, CycleForm, ExtendForm
+from app.models import (
+    Cycle,
+    CycleKind,
+    CycleState,
+    Evaluation,
+    EvaluationState,
+    OrgUnit,
+)
+from app.policy import Action, require
+from app.services import Refused
+from app.views import actor, apply_refusal, form_checks_csrf
+from app.views.org import unit_tree
+from app.workflow import cycles as service
+from app.workflow.cycles import OWN_PHASE
+from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
+from app.workflow.distribution import distribution
+from app.workflow.engine import effective_deadline
+
+bp = Blueprint("cycles", __name__, url_prefix="/cycles")
+
+# Who is behind in each phase: (phase, states of evaluations that still owe that phase's step).
+BEHIND = {
+    CycleState.TARGET_SETTING: (
+        EvaluationState.TARGETS_DRAFT,
+        EvaluationState.TARGETS_SUBMITTED,
+        EvaluationState.TARGETS_LOCKED,
+    ),
+    CycleState.SELF_ASSESSMENT: (
+        EvaluationState.TARGETS_SUBMITTED,
+        EvaluationState.ASSESSMENT_DRAFT,
+        EvaluationState.ASSESSMENT_LOCKED,
+    ),
+    CycleState.SUPERVISOR_REVIEW: (EvaluationState.ASSESSMENT_SUBMITTED,),
+    CycleState.APPEAL: (EvaluationState.ASSESSMENT_SUBMITTED, EvaluationState.APPEALED),
+}
+
+
+def get_cycle(cycle_id: int) -> Cycle:
+    """The cycle or 404, for HR."""
+    require(actor(), Action.MANAGE_CYCLES)
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        abort(404)
+    return cycle
+
+
+def local(value: datetime | None) -> datetime | None:
+    """A naive date-time from a form, in the agency's time zone."""
+    return value.replace(tzinfo=clock.tz()) if value is not None else None
+
+
+def version() -> int | None:
+    """The version the page was rendered with."""
+    value = request.form.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Every cycle, newest first."""
+    require(actor(), Action.MANAGE_CYCLES)
+    cycles = db.session.scalars(sa.select(Cycle).order_by(Cycle.year.desc(), Cycle.id.desc())).all()
+    return render_template("cycles/index.html", cycles=cycles, labels=CYCLE_STATE_LABELS, kinds=KIND_LABELS)
+
+
+def fill(form: CycleForm) -> None:
+    """Choices for units and the annual cycles a periodic one may reuse."""
+    form.unit_ids.choices = options(
+        (u.id, "\u2003" * depth + u.name) for u, depth, _n in unit_tree() if u.active
+    )
+    annual = db.session.scalars(
+        sa.select(Cycle).where(Cycle.kind == CycleKind.ANNUAL).order_by(Cycle.year.desc())
+    ).all()
+    form.annual_cycle_id.choices = options([(0, _("— tidak ada —"))] + [(c.id, c.name) for c in annual])
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@bp.route("/<int:cycle_id>/edit", methods=["GET", "POST"])
+@login_required
+@form_checks_csrf
+def edit(cycle_id: int | None = None):
+    """Create or edit a draft cycle."""
+    require(actor(), Action.MANAGE_CYCLES)
+    cycle = get_cycle(cycle_id) if cycle_id else None
+    form = CycleForm(obj=cycle)
+    fill(form)
+    if request.method == "GET" and cycle is not None:
+        form.unit_ids.data = [u.id for u in cycle.units]
+        form.kind.data = cycle.kind.value
+        form.annual_cycle_id.data = cycle.annual_cycle_id or 0
+        for name in service.ORDERED_DEADLINES:
+            value = getattr(cycle, name)
+            getattr(form, name).data = value.astimezone(clock.tz()).replace(tzinfo=None) if value else None
+    elif request.method == "GET":
+        form.year.data = clock.now().year + 1
+    if form.validate_on_submit():
+        data = {
+            "name": form.name.data,
+            "kind": form.kind.data,
+            "year": form.year.data,
+            "period": form.period.data,
+            "annual_cycle_id": form.annual_cycle_id.data or None,
+            "unit_ids": form.unit_ids.data,
+            "appeal_window_days": form.appeal_window_days.data,
+            "appeal_decision_days": form.appeal_decision_days.data,
+            **{name: local(getattr(form, name).data) for name in service.ORDERED_DEADLINES},
+        }
+        try:
+            cycle = service.save_cycle(cycle, data, actor())
+        except Refused as refusal:
+            apply_refusal(form, refusal)
+        else:
+            flash(
+                _("Periode %(name)s disimpan. Periksa cakupannya lalu buka periode.", name=cycle.name),
+                "success",
+            )
+            return redirect(url_for("cycles.view", cycle_id=cycle.id))
+    return render_template("cycles/form.html", form=form, cycle=cycle)
+
+
+def progress(cycle: Cycle):
+    """Counts per state per unit (one grouped query)."""
+    rows = db.session.execute(
+        sa.select(OrgUnit.name, Evaluation.state, sa.func.count())
+        .join(OrgUnit, OrgUnit.id == Evaluation.unit_id)
+        .where(Evaluation.cycle_id == cycle.id)
+        .group_by(OrgUnit.name, Evaluation.state)
+        .order_by(OrgUnit.name)
+    ).all()
+    table: dict[str, dict[str, int]] = {}
+    for unit, state, count in rows:
+        table.setdefault(unit, {})[state] = count
+    return table
+
+
+def overdue(cycle: Cycle, limit: int = 200):
+    """Locked evaluations, and those behind in the current phase whose (extended) deadline passed."""
+    behind = BEHIND.get(CycleState(cycle.state), ())
+    locked = (EvaluationState.TARGETS_LOCKED, EvaluationState.ASSESSMENT_LOCKED)
+    now = clock.utcnow()
+    rows = db.session.scalars(
+        sa.select(Evaluation)
+        .where(Evaluation.cycle_id == cycle.id, Evaluation.state.in_([str(s) for s in (*locked, *behind)]))
+        .options(joinedload(Evaluation.employee), joinedload(Evaluation.rater), joinedload(Evaluation.unit))
+        .order_by(Evaluation.unit_id, Evaluation.id)
+    ).all()
+    late = []
+    for ev in rows:
+        deadline = effective_deadline(ev, OWN_PHASE.get(ev.state, cycle.state))
+        if ev.state in locked or (deadline is not None and deadline < now):
+            late.append(ev)
+    return late[:limit]
+
+
+@bp.route("/<int:cycle_id>")
+@login_required
+def view(cycle_id: int):
+    """The cycle's dashboard: phase, deadlines, actions, coverage, progress per unit, overdue."""
+    cycle = get_cycle(cycle_id)
+    return render_template(
+        "cycles/view.html",
+        cycle=cycle,
+        labels=CYCLE_STATE_LABELS,
+        ev_labels=EVALUATION_STATE_LABELS,
+        kinds=KIND_LABELS,
+        coverage=service.coverage(cycle) if cycle.state == CycleState.DRAFT else None,
+        progress=progress(cycle),
+        overdue=overdue(cycle),
+        extend_form=ExtendForm(),
+        S=EvaluationState,
+        C=CycleState,
+    )
+
+
+def act(cycle_id: int, run, success: str):
+    """Run one HR action on a cycle; a refusal is flashed and nothing changes."""
+    cycle = get_cycle(cycle_id)
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "danger")
+        return redirect(url_for("cycles.view", cycle_id=cycle_id))
+    try:
+        result = run(cycle, form)
+    except Refused as refusal:
+        db.session.rollback()
+        for message in refusal.errors.values():
+            flash(message, "danger")
+    else:
+        flash(success.format(n=result) if isinstance(result, int) else success, "success")
+    return redirect(url_for("cycles.view", cycle_id=cycle_id))
+
+
+@bp.route("/<int:cycle_id>/open", methods=["POST"])
+@login_required
+@form_checks_csrf
+def open_cycle(cycle_id: int):
+    """Open the cycle for every covered employee."""
+    return act(
+        cycle_id,
+        lambda c, f: service.open_cycle(c, actor(), expected_version=version()),
+        _("Periode dibuka untuk {n} pegawai; semua pegawai diberi tahu lewat email."),
+    )
+
+
+@bp.route("/<int:cycle_id>/advance", methods=["POST"])
+@login_required
+@form_checks_csrf
+def advance(cycle_id: int):
+    """Move to the next phase."""
+    return act(
+        cycle_id,
+        lambda c, f: service.advance(c, actor(), expected_version=version()),
+        _("Periode berpindah ke tahap berikutnya."),
+    )
+
+
+@bp.route("/<int:cycle_id>/reopen", methods=["POST"])
+@login_required
+@form_checks_csrf
+def reopen(cycle_id: int):
+    """Reopen the previous phase with a new deadline."""
+
+    def run(cycle, form):
+        if form.until.data is None:
+            raise Refused({"until": _("Isi tenggat baru.")})
+        return service.reopen(cycle, actor(), local(form.until.data), expected_version=version())
+
+    return act(cycle_id, run, _("Tahap sebelumnya dibuka kembali."))
+
+
+@bp.route("/<int:cycle_id>/extend", methods=["POST"])
+@login_required
+@form_checks_csrf
+def extend(cycle_id: int):
+    """Extend the current phase for everyone."""
+
+    def run(cycle, form):
+        if form.until.data is None:
+            raise Refused({"until": _("Isi tenggat baru.")})
+        return service.extend_phase(cycle, actor(), local(form.until.data), form.reason.data or "")
+
+    return act(cycle_id, run, _("Tenggat diperpanjang; {n} penilaian yang terkunci dibuka kembali."))
+
+
+@bp.route("/<int:cycle_id>/evaluations/<int:evaluation_id>/extend", methods=["POST"])
+@login_required
+@form_checks_csrf
+def extend_one(cycle_id: int, evaluation_id: int):
+    """Extend the deadline of one employee, with a reason."""
+
+    def run(cycle, form):
+        evaluation = db.session.get(Evaluation, evaluation_id)
+        if evaluation is None or evaluation.cycle_id != cycle.id:
+            abort(404)
+        if form.until.data is None:
+            raise Refused({"until": _("Isi tenggat baru.")})
+        service.extend_one(evaluation, actor(), local(form.until.data), form.reason.data or "")
+        return _("Tenggat %(name)s diperpanjang.", name=evaluation.employee.name)
+
+    cycle = get_cycle(cycle_id)
+    form = ExtendForm()
+    if form.validate_on_submit():
+        try:
+            message = run(cycle, form)
+        except Refused as refusal:
+            db.session.rollback()
+            for text in refusal.errors.values():
+                flash(text, "danger")
+        else:
+            flash(message, "success")
+    else:
+        for errors in form.errors.values():
+            for text in errors:
+                flash(text, "danger")
+    return redirect(url_for("cycles.view", cycle_id=cycle_id) + "#overdue")
+
+
+@bp.route("/<int:cycle_id>/close", methods=["POST"])
+@login_required
+@form_checks_csrf
+def close(cycle_id: int):
+    """Close for ever."""
+    return act(
+        cycle_id,
+        lambda c, f: service.close(c, actor(), expected_version=version()),
+        _("Periode ditutup; isinya tidak dapat diubah lagi."),
+    )
+
+
+@bp.route("/<int:cycle_id>/distribution", methods=["GET", "POST"])
+@login_required
+@form_checks_csrf
+def publication(cycle_id: int):
+    """The distribution per unit against its curve; org predikat per unit; publish."""
+    cycle = get_cycle(cycle_id)
+    typed = {}
+    if request.method == "POST":
+        form = ExtendForm()
+        typed = request.form
+        if not form.validate_on_submit():
+            flash(
+                form.csrf_token.errors[0] if form.csrf_token.errors else _("Formulir tidak valid."), "danger"
+            )
+        elif "unit_id" in request.form:
+            try:
+                service.set_unit_predikat(
+                    cycle,
+                    actor(),
+                    request.form.get("unit_id", type=int),
+                    request.form.get("org_predikat", ""),
+                )
+            except Refused as refusal:
+                db.session.rollback()
+                for message in refusal.errors.values():
+                    flash(message, "danger")
+            else:
+                return redirect(url_for("cycles.publication", cycle_id=cycle.id))
+        else:
+            mode = request.form.get("mode", "")
+            if mode not in ("names", "totals"):
+                flash(_("Pilih cara pengumuman: nama dengan predikat, atau jumlah per unit saja."), "danger")
+            else:
+                try:
+                    service.publish(
+                        cycle, actor(), mode, request.form.get("reason", ""), expected_version=version()
+                    )
+                except Refused as refusal:
+                    db.session.rollback()
+                    for message in refusal.errors.values():
+                        flash(message, "danger")
+                else:
+                    flash(_("Hasil diumumkan; semua pegawai diberi tahu lewat email."), "success")
+                    return redirect(url_for("results.board", cycle_id=cycle.id))
+    return render_template(
+        "cycles/distribution.html",
+        cycle=cycle,
+        units=distribution(cycle),
+        OrgPredikat=OrgPredikat,
+        labels=CYCLE_STATE_LABELS,
+        typed=typed,
+        form=ExtendForm(),
+    )

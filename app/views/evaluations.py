@@ -1,0 +1,504 @@
+"""The evaluation pages: the employee's SKP and self-assessment, the rater's review, the keberatan.
+
+Every POST re-renders the page with what was typed when it is refused (CSRF included), and
+redirects after success so a back-button resubmission meets the version check.
+"""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms.validators import ValidationError
+
+from app.domain import Aspect, Comparator, CoreValue, Rating
+from app.extensions import db
+from app.forms.base import CSRF_MESSAGE
+from app.models import (
+    AuditEvent,
+    Cycle,
+    CycleState,
+    Evaluation,
+    EvaluationState,
+    Evidence,
+    Indicator,
+    Rhk,
+    RhkKind,
+)
+from app.policy import Action, acts_as, require
+from app.services import Refused
+from app.views import actor, form_checks_csrf
+from app.workflow import evaluations as service
+from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
+from app.workflow.engine import effective_deadline, phase_open_for
+
+bp = Blueprint("evaluations", __name__, url_prefix="/evaluations")
+
+
+def load(evaluation_id: int) -> Evaluation:
+    """The evaluation with what its page shows (constant number of queries), or 404; then the policy."""
+    evaluation = db.session.scalar(
+        sa.select(Evaluation)
+        .where(Evaluation.id == evaluation_id)
+        .options(
+            joinedload(Evaluation.cycle),
+            joinedload(Evaluation.employee),
+            joinedload(Evaluation.rater),
+            joinedload(Evaluation.appeal_handler),
+            selectinload(Evaluation.rhks).selectinload(Rhk.indicators).selectinload(Indicator.evidence),
+            selectinload(Evaluation.behaviour),
+            selectinload(Evaluation.comments),
+        )
+    )
+    if evaluation is None:
+        abort(404)
+    require(actor(), Action.VIEW_EVALUATION, evaluation)
+    return evaluation
+
+
+class Typed:
+    """What the user typed into the one form that was refused, with its messages."""
+
+    def __init__(self, form: str | None = None, values=None, errors: dict | None = None):
+        self.form, self.values, self.errors = form, values or {}, errors or {}
+
+    def value(self, form: str, name: str, default=""):
+        """The typed value when `form` was the refused one, else the default."""
+        if self.form == form and name in self.values:
+            return self.values.get(name)
+        return default if default is not None else ""
+
+    def error(self, form: str, name: str = "") -> str | None:
+        """The message for a field (or the whole form) of the refused form."""
+        return self.errors.get(name) if self.form == form else None
+
+
+def page(evaluation: Evaluation, typed: Typed | None = None, status: int = 200):
+    """Render the evaluation page."""
+    me = actor()
+    roles = {role for role in ("employee", "rater", "appeal_handler") if acts_as(me, evaluation, role)}
+    timeline = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.object_type == "evaluation", AuditEvent.object_id == str(evaluation.id))
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.id)
+    ).all()
+    rater_rhks = []
+    if "employee" in roles and evaluation.state == EvaluationState.TARGETS_DRAFT:
+        rater_rhks = db.session.scalars(
+            sa.select(Rhk)
+            .join(Evaluation, Evaluation.id == Rhk.evaluation_id)
+            .where(Evaluation.cycle_id == evaluation.cycle_id, Evaluation.employee_id == evaluation.rater_id)
+            .order_by(Rhk.position)
+        ).all()
+    return (
+        render_template(
+            "evaluations/page.html",
+            ev=evaluation,
+            roles=roles,
+            typed=typed or Typed(),
+            timeline=timeline,
+            rater_rhks=rater_rhks,
+            deadline=effective_deadline(evaluation)
+            if evaluation.cycle.deadline_of(evaluation.cycle.state)
+            else None,
+            targets_open=phase_open_for(evaluation, CycleState.TARGET_SETTING) is None,
+            assessment_open=phase_open_for(evaluation, CycleState.SELF_ASSESSMENT) is None,
+            suggestion=service.suggested_results_rating(evaluation),
+            S=EvaluationState,
+            state_label=EVALUATION_STATE_LABELS[EvaluationState(evaluation.state)],
+            cycle_label=CYCLE_STATE_LABELS[CycleState(evaluation.cycle.state)],
+            Aspect=Aspect,
+            Comparator=Comparator,
+            CoreValue=CoreValue,
+            Rating=Rating,
+            RhkKind=RhkKind,
+        ),
+        status,
+    )
+
+
+def expected_version() -> int | None:
+    """The version the form was rendered with (detects concurrent changes and resubmissions)."""
+    value = request.form.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+def act(evaluation_id: int, form: str, action, success: str):
+    """Run one POST: CSRF, then the service; on refusal the page again with the typed input."""
+    evaluation = load(evaluation_id)
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (ValidationError, CSRFError):
+        return page(evaluation, Typed(form, request.form, {"": str(CSRF_MESSAGE)}), 400)
+    try:
+        action(evaluation)
+    except Refused as refusal:
+        db.session.rollback()
+        evaluation = load(evaluation_id)
+        return page(evaluation, Typed(form, request.form, refusal.errors), 400)
+    flash(success, "success")
+    return redirect(url_for("evaluations.view", evaluation_id=evaluation_id) + f"#{form}")
+
+
+def child(model, child_id: int):
+    """A row by id or 404 (ownership is checked by the service)."""
+    row = db.session.get(model, child_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.route("/")
+@login_required
+def index():
+    """My evaluations, my team's, and the keberatan waiting for me."""
+    me = actor()
+    mine = team = inbox = []
+    if me.employee_id:
+        base = (
+            sa.select(Evaluation)
+            .join(Cycle)
+            .options(joinedload(Evaluation.cycle), joinedload(Evaluation.employee))
+        )
+        mine = db.session.scalars(
+            base.where(Evaluation.employee_id == me.employee_id).order_by(Cycle.year.desc(), Cycle.id.desc())
+        ).all()
+        team = db.session.scalars(
+            base.where(Evaluation.rater_id == me.employee_id, Cycle.state != CycleState.CLOSED).order_by(
+                Cycle.id.desc(), Evaluation.state
+            )
+        ).all()
+        inbox = db.session.scalars(
+            base.where(
+                Evaluation.appeal_handler_id == me.employee_id, Evaluation.state == EvaluationState.APPEALED
+            )
+        ).all()
+    return render_template(
+        "evaluations/index.html",
+        mine=mine,
+        team=team,
+        inbox=inbox,
+        labels=EVALUATION_STATE_LABELS,
+        S=EvaluationState,
+        effective_deadline=effective_deadline,
+    )
+
+
+@bp.route("/<int:evaluation_id>")
+@login_required
+def view(evaluation_id: int):
+    """The evaluation page."""
+    return page(load(evaluation_id))
+
+
+def rhk_data() -> dict:
+    return {
+        "kind": request.form.get("kind"),
+        "text": request.form.get("text"),
+        "parent_rhk_id": request.form.get("parent_rhk_id", type=int) or None,
+    }
+
+
+def indicator_data() -> dict:
+    return {k: request.form.get(k) for k in ("aspect", "text", "comparator", "target", "target_max", "unit")}
+
+
+@bp.route("/<int:evaluation_id>/rhk", methods=["POST"])
+@bp.route("/<int:evaluation_id>/rhk/<int:rhk_id>", methods=["POST"])
+@login_required
+@form_checks_csrf
+def save_rhk(evaluation_id: int, rhk_id: int | None = None):
+    """Add or edit an RHK."""
+    rhk = child(Rhk, rhk_id) if rhk_id else None
+    return act(
+        evaluation_id,
+        f"rhk-{rhk_id or 'new'}",
+        lambda ev: service.save_rhk(ev, actor(), rhk_data(), rhk, expected_version=expected_version()),
+        _("RHK disimpan."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/rhk/<int:rhk_id>/delete", methods=["POST"])
+@login_required
+@form_checks_csrf
+def delete_rhk(evaluation_id: int, rhk_id: int):
+    """Remove an RHK."""
+    rhk = child(Rhk, rhk_id)
+    return act(
+        evaluation_id,
+        f"rhk-{rhk_id}",
+        lambda ev: service.delete_rhk(ev, actor(), rhk, expected_version=expected_version()),
+        _("RHK dihapus."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/rhk/<int:rhk_id>/indicators", methods=["POST"])
+@bp.route("/<int:evaluation_id>/rhk/<int:rhk_id>/indicators/<int:indicator_id>", methods=["POST"])
+@login_required
+@form_checks_csrf
+def save_indicator(evaluation_id: int, rhk_id: int, indicator_id: int | None = None):
+    """Add or edit an indicator."""
+    rhk = child(Rhk, rhk_id)
+    indicator = child(Indicator, indicator_id) if indicator_id else None
+    return act(
+        evaluation_id,
+        f"iki-{indicator_id or f'new-{rhk_id}'}",
+        lambda ev: service.save_indicator(
+            ev, actor(), rhk, indicator_data(), indicator, expected_version=expected_version()
+        ),
+        _("Indikator disimpan."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/indicators/<int:indicator_id>/delete", methods=["POST"])
+@login_required
+@form_checks_csrf
+def delete_indicator(evaluation_id: int, indicator_id: int):
+    """Remove an indicator."""
+    indicator = child(Indicator, indicator_id)
+    return act(
+        evaluation_id,
+        f"iki-{indicator_id}",
+        lambda ev: service.delete_indicator(ev, actor(), indicator, expected_version=expected_version()),
+        _("Indikator dihapus."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/annex", methods=["POST"])
+@login_required
+@form_checks_csrf
+def save_annex(evaluation_id: int):
+    """The lampiran."""
+    data = {k: request.form.get(k) for k in ("resources", "accountability", "consequences")}
+    return act(
+        evaluation_id,
+        "annex",
+        lambda ev: service.save_annex(ev, actor(), data, expected_version=expected_version()),
+        _("Lampiran disimpan."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/submit-targets", methods=["POST"])
+@login_required
+@form_checks_csrf
+def submit_targets(evaluation_id: int):
+    """The employee submits the SKP."""
+    return act(
+        evaluation_id,
+        "targets",
+        lambda ev: service.submit_targets(ev, actor(), expected_version=expected_version()),
+        _("SKP diajukan kepada pejabat penilai."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/return-targets", methods=["POST"])
+@login_required
+@form_checks_csrf
+def return_targets(evaluation_id: int):
+    """The rater returns the SKP with a comment."""
+    return act(
+        evaluation_id,
+        "rater-targets",
+        lambda ev: service.return_targets(
+            ev, actor(), request.form.get("comment", ""), expected_version=expected_version()
+        ),
+        _("SKP dikembalikan kepada pegawai."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/approve-targets", methods=["POST"])
+@login_required
+@form_checks_csrf
+def approve_targets(evaluation_id: int):
+    """The rater approves the SKP."""
+    return act(
+        evaluation_id,
+        "rater-targets",
+        lambda ev: service.approve_targets(ev, actor(), expected_version=expected_version()),
+        _("SKP ditetapkan."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/expectations", methods=["POST"])
+@login_required
+@form_checks_csrf
+def save_expectations(evaluation_id: int):
+    """The rater's ekspektasi khusus pimpinan."""
+    texts = {value.value: request.form.get(f"expectation_{value.value}", "") for value in CoreValue}
+    return act(
+        evaluation_id,
+        "expectations",
+        lambda ev: service.save_expectations(ev, actor(), texts, expected_version=expected_version()),
+        _("Ekspektasi khusus pimpinan disimpan."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/indicators/<int:indicator_id>/realisation", methods=["POST"])
+@login_required
+@form_checks_csrf
+def save_realisation(evaluation_id: int, indicator_id: int):
+    """The realisation of one indicator."""
+    indicator = child(Indicator, indicator_id)
+    return act(
+        evaluation_id,
+        f"real-{indicator_id}",
+        lambda ev: service.save_realisation(
+            ev,
+            actor(),
+            indicator,
+            request.form.get("realisation"),
+            request.form.get("note"),
+            expected_version=expected_version(),
+        ),
+        _("Realisasi disimpan."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/indicators/<int:indicator_id>/evidence", methods=["POST"])
+@login_required
+@form_checks_csrf
+def add_evidence(evaluation_id: int, indicator_id: int):
+    """Upload a file or add a link as evidence."""
+    indicator = child(Indicator, indicator_id)
+    upload = request.files.get("file")
+
+    def run(ev):
+        if upload is not None and upload.filename:
+            service.add_evidence_file(ev, actor(), indicator, upload.filename, upload.read())
+        elif request.form.get("url"):
+            service.add_evidence_link(ev, actor(), indicator, request.form["url"])
+        else:
+            raise Refused({"file": _("Pilih berkas atau isi tautan bukti dukung.")})
+
+    return act(evaluation_id, f"evidence-{indicator_id}", run, _("Bukti dukung ditambahkan."))
+
+
+@bp.route("/<int:evaluation_id>/evidence/<int:evidence_id>/delete", methods=["POST"])
+@login_required
+@form_checks_csrf
+def delete_evidence(evaluation_id: int, evidence_id: int):
+    """Remove evidence."""
+    evidence = child(Evidence, evidence_id)
+    return act(
+        evaluation_id,
+        f"evidence-{evidence.indicator_id}",
+        lambda ev: service.delete_evidence(ev, actor(), evidence),
+        _("Bukti dukung dihapus."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/evidence/<int:evidence_id>")
+@login_required
+def download_evidence(evaluation_id: int, evidence_id: int):
+    """Serve an uploaded evidence file to those who may see the evaluation."""
+    evaluation = load(evaluation_id)
+    evidence = child(Evidence, evidence_id)
+    if (
+        evidence.stored_name is None
+        or db.session.get(Indicator, evidence.indicator_id).rhk.evaluation_id != evaluation.id
+    ):
+        abort(404)
+    path = service.evidence_dir() / evidence.stored_name
+    if not path.exists():
+        abort(404)
+    return send_file(
+        path, mimetype=evidence.content_type, download_name=evidence.filename, as_attachment=False
+    )
+
+
+@bp.route("/<int:evaluation_id>/submit-assessment", methods=["POST"])
+@login_required
+@form_checks_csrf
+def submit_assessment(evaluation_id: int):
+    """The employee submits the self-assessment."""
+    return act(
+        evaluation_id,
+        "assessment",
+        lambda ev: service.submit_assessment(ev, actor(), expected_version=expected_version()),
+        _("Penilaian mandiri diajukan kepada pejabat penilai."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/return-assessment", methods=["POST"])
+@login_required
+@form_checks_csrf
+def return_assessment(evaluation_id: int):
+    """The rater returns the self-assessment."""
+    return act(
+        evaluation_id,
+        "review",
+        lambda ev: service.return_assessment(
+            ev, actor(), request.form.get("comment", ""), expected_version=expected_version()
+        ),
+        _("Penilaian mandiri dikembalikan kepada pegawai."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/review", methods=["POST"])
+@login_required
+@form_checks_csrf
+def review(evaluation_id: int):
+    """The rater's review with both ratings."""
+    data = {
+        "results_rating": request.form.get("results_rating"),
+        "behaviour_rating": request.form.get("behaviour_rating"),
+        "summary": request.form.get("summary"),
+        "indicator_feedback": {
+            int(key.removeprefix("feedback_")): value
+            for key, value in request.form.items()
+            if key.startswith("feedback_") and key.removeprefix("feedback_").isdigit()
+        },
+        "behaviour_feedback": {v.value: request.form.get(f"behaviour_{v.value}", "") for v in CoreValue},
+    }
+    return act(
+        evaluation_id,
+        "review",
+        lambda ev: service.review(ev, actor(), data, expected_version=expected_version()),
+        _("Penilaian disimpan dan hasilnya dikirim kepada pegawai."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/appeal", methods=["POST"])
+@login_required
+@form_checks_csrf
+def file_appeal(evaluation_id: int):
+    """The employee files a keberatan."""
+    return act(
+        evaluation_id,
+        "appeal",
+        lambda ev: service.file_appeal(
+            ev, actor(), request.form.get("reasons", ""), expected_version=expected_version()
+        ),
+        _("Keberatan diajukan kepada atasan pejabat penilai."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/appeal/comment", methods=["POST"])
+@login_required
+@form_checks_csrf
+def appeal_comment(evaluation_id: int):
+    """A message in the keberatan thread."""
+    return act(
+        evaluation_id,
+        "appeal-thread",
+        lambda ev: service.appeal_comment(
+            ev, actor(), request.form.get("body", ""), request.form.get("addressed_to")
+        ),
+        _("Pesan terkirim."),
+    )
+
+
+@bp.route("/<int:evaluation_id>/appeal/decide", methods=["POST"])
+@login_required
+@form_checks_csrf
+def decide_appeal(evaluation_id: int):
+    """The appeal handler's final decision."""
+    data = {k: request.form.get(k) for k in ("results_rating", "behaviour_rating", "reasons")}
+    return act(
+        evaluation_id,
+        "decision",
+        lambda ev: service.decide_appeal(ev, actor(), data, expected_version=expected_version()),
+        _("Keberatan diputus. Keputusan ini final."),
+    )

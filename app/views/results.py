@@ -1,0 +1,54 @@
+"""The results board: what HR chose at publication (names with predikat, or unit totals only)."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template
+from flask_login import login_required
+from sqlalchemy.orm import joinedload
+
+from app.domain import Predikat
+from app.extensions import db
+from app.models import Cycle, CycleState, Evaluation, EvaluationState, PublicationMode
+from app.policy import Action, require
+from app.views import actor
+from app.workflow.distribution import distribution
+
+bp = Blueprint("results", __name__, url_prefix="/results")
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Published cycles."""
+    require(actor(), Action.VIEW_RESULTS)
+    cycles = db.session.scalars(
+        sa.select(Cycle)
+        .where(Cycle.state.in_([CycleState.PUBLISHED, CycleState.CLOSED]))
+        .order_by(Cycle.published_at.desc())
+    ).all()
+    return render_template("results/index.html", cycles=cycles)
+
+
+@bp.route("/<int:cycle_id>")
+@login_required
+def board(cycle_id: int):
+    """One cycle's announcement."""
+    require(actor(), Action.VIEW_RESULTS)
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None or cycle.state not in (CycleState.PUBLISHED, CycleState.CLOSED):
+        abort(404)
+    people = []
+    if cycle.publication_mode is PublicationMode.NAMES:
+        people = db.session.scalars(
+            sa.select(Evaluation)
+            .where(Evaluation.cycle_id == cycle.id, Evaluation.state == EvaluationState.PUBLISHED)
+            .options(joinedload(Evaluation.employee), joinedload(Evaluation.unit))
+            .order_by(Evaluation.unit_id, Evaluation.id)
+        ).all()
+    return render_template(
+        "results/board.html",
+        cycle=cycle,
+        units=distribution(cycle),
+        people=people,
+        Predikat=Predikat,
+        names=cycle.publication_mode is PublicationMode.NAMES,
+    )
