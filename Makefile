@@ -19,7 +19,9 @@ $(VENV)/.installed: pyproject.toml | check-python
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) demo load
-	@echo "Layanan berjalan di http://$(HOST):$(PORT)  (Ctrl+C untuk berhenti)"
+	@echo "Layanan berjalan di http://$(HOST):$(PORT) dengan penjadwal di sampingnya (Ctrl+C untuk berhenti)"
+	@$(FLASK) scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed

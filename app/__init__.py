@@ -76,12 +76,13 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind every extension to the app."""
     from app import models  # noqa: F401  (register the tables)
-    from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.extensions import babel, csrf, db, login_manager, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app)
+    mail.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Silakan masuk terlebih dahulu.")
@@ -93,7 +94,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the blueprints."""
-    from app.views import audit_log, auth, cycles, evaluations, main, org, people, results, workflow
+    from app.views import admin, audit_log, auth, cycles, evaluations, main, org, people, results, workflow
 
-    for module in (main, auth, people, org, cycles, evaluations, results, audit_log, workflow):
+    for module in (main, auth, people, org, cycles, evaluations, results, audit_log, workflow, admin):
         app.register_blueprint(module.bp)

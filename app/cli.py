@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
 from app.models import Role
@@ -115,8 +115,47 @@ def people_export(kind: str, output: Path | None) -> None:
         click.echo(f"Ditulis ke {output}.", err=True)
 
 
+jobs_cli = AppGroup("jobs", help="Pekerjaan terjadwal.")
+
+
+@jobs_cli.command("run-due")
+def jobs_run_due() -> None:
+    """Run everything that is due now, once (locks, windows, escalations, reminders, mail)."""
+    from app.jobs import run_due
+
+    report = run_due()
+    for name, value in report.as_dict().items():
+        click.echo(f"{name}: {value}")
+
+
+@jobs_cli.command("relay")
+def jobs_relay() -> None:
+    """Send the due outbox messages now."""
+    from app.notify.relay import relay
+
+    result = relay()
+    click.echo(f"terkirim {result.sent}, diulang {result.retried}, gagal {result.failed}")
+
+
+@click.command("scheduler")
+@click.option("--standby-seconds", default=30, show_default=True, help="Jeda pemeriksaan saat siaga.")
+@with_appcontext
+def scheduler_command(standby_seconds: int) -> None:
+    """Run the scheduler process (one active; a second stands by)."""
+    import logging
+
+    from flask import current_app
+
+    from app.jobs.scheduler import run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    run(current_app._get_current_object(), standby_seconds=standby_seconds)
+
+
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app."""
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(scheduler_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(people_cli)

@@ -23,10 +23,12 @@ class Action(enum.StrEnum):
     MANAGE_CYCLES = "cycle.manage"
     VIEW_EVALUATION = "evaluation.view"
     VIEW_RESULTS = "results.view"
+    MANAGE_OUTBOX = "outbox.manage"
 
 
 HR_ACTIONS = {
     Action.MANAGE_CYCLES,
+    Action.MANAGE_OUTBOX,
     Action.VIEW_PEOPLE_LIST,
     Action.MANAGE_PEOPLE,
     Action.MANAGE_ORG,

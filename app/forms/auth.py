@@ -35,3 +35,26 @@ class ChangePasswordForm(Form):
             EqualTo("new_password", message=_l("Kedua kata sandi baru tidak sama.")),
         ],
     )
+
+
+class ForgotPasswordForm(Form):
+    """Ask for a reset link."""
+
+    identifier = StringField(
+        _l("NIP atau email"),
+        filters=[strip],
+        validators=[DataRequired(_l("Isi NIP atau email.")), Length(max=254, message=_l("Terlalu panjang."))],
+    )
+
+
+class ResetPasswordForm(Form):
+    """Choose a new password from a reset link."""
+
+    new_password = PasswordField(_l("Kata sandi baru"), validators=[DataRequired(_l("Isi kata sandi baru."))])
+    confirm = PasswordField(
+        _l("Ulangi kata sandi baru"),
+        validators=[
+            DataRequired(_l("Ulangi kata sandi baru.")),
+            EqualTo("new_password", message=_l("Kedua kata sandi baru tidak sama.")),
+        ],
+    )

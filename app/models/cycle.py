@@ -67,6 +67,8 @@ class Cycle(db.Model):
     appeal_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
     appeal_window_days: Mapped[int] = mapped_column(default=14, server_default="14")
     appeal_decision_days: Mapped[int] = mapped_column(default=14, server_default="14")
+    reminder_days: Mapped[str] = mapped_column(sa.String(40), default="7,3,1", server_default="7,3,1")
+    auto_advance: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     publication_mode: Mapped[PublicationMode | None] = mapped_column(
         _enum(PublicationMode, "publication_mode", 8)
     )
@@ -92,6 +94,11 @@ class Cycle(db.Model):
         """The deadline of a phase, or None for phases without one."""
         field = self.DEADLINE_OF_PHASE.get(CycleState(phase))
         return getattr(self, field) if field else None
+
+    @property
+    def reminder_offsets(self) -> list[int]:
+        """Days before a deadline on which reminders go out (e.g. 7, 3, 1)."""
+        return sorted({int(p) for p in self.reminder_days.split(",") if p.strip().isdigit()}, reverse=True)
 
     @property
     def is_periodic(self) -> bool:

@@ -16,6 +16,7 @@ class MessageState(enum.StrEnum):
     """Delivery state of an outbox row."""
 
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 
@@ -41,4 +42,5 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

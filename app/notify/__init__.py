@@ -10,7 +10,7 @@ from flask_babel import force_locale
 
 from app import clock
 from app.extensions import db
-from app.models import Employee, OutboxMessage
+from app.models import Account, Employee, OutboxMessage
 
 SUBJECTS = {
     "cycle_opened": "Periode penilaian {cycle} dibuka",
@@ -27,6 +27,8 @@ SUBJECTS = {
     "appeal_decided": "Keputusan atas keberatan {employee}",
     "results_published": "Hasil penilaian kinerja {cycle} diumumkan",
     "deadline_extended": "Tenggat Anda diperpanjang ({cycle})",
+    "appeal_escalated": "Keberatan {employee} melewati batas waktu keputusan",
+    "password_reset": "Atur ulang kata sandi Kinerja ASN",
 }
 
 
@@ -39,8 +41,8 @@ def _message(kind: str, recipient: Employee, key: str, context: dict) -> dict:
     return {
         "key": key,
         "kind": kind,
-        "recipient_id": recipient.id,
-        "to_address": recipient.email,
+        "recipient_id": recipient.id if isinstance(recipient, Employee) else recipient.employee_id,
+        "to_address": recipient.email if isinstance(recipient, Employee) else recipient.login_email,
         "subject": subject[:300],
         "body_text": text,
         "body_html": html,
@@ -49,9 +51,15 @@ def _message(kind: str, recipient: Employee, key: str, context: dict) -> dict:
     }
 
 
-def notify(kind: str, recipient: Employee | None, key: str, **context) -> None:
-    """Queue one email to one person (nothing when there is no recipient or the key is queued)."""
-    if recipient is None or not recipient.active:
+def notify(kind: str, recipient: "Employee | Account | None", key: str, **context) -> None:
+    """Queue one email to one person (nothing when there is no recipient or the key is queued).
+
+    The recipient is an employee, or an account (for mail about the account itself, such as a
+    password reset, which also reaches system accounts without an employee record).
+    """
+    if recipient is None:
+        return
+    if not (recipient.is_active if isinstance(recipient, Account) else recipient.active):
         return
     if db.session.query(OutboxMessage.id).filter_by(key=key).first() is not None:
         return

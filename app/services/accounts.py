@@ -7,6 +7,7 @@ from functools import cache
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import audit, clock
@@ -160,4 +161,59 @@ def create_system_account(email: str, name: str, password: str, roles: set[Role]
     _set_password(account, password, must_change=False)
     db.session.add(account)
     audit.record("account.created", account, data={"roles": sorted(r.value for r in roles)})
+    return account
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def request_password_reset(identifier: str) -> None:
+    """Email a signed, expiring, single-use reset link if the account exists; commits.
+
+    The answer to the user is the same either way, so the form reveals no accounts.
+    """
+    from app.notify import notify
+
+    account = find_account(identifier)
+    if account is None or not account.is_active or not account.login_email:
+        audit.record("auth.password_reset_unknown", data={"identifier": (identifier or "")[:254]})
+        db.session.commit()
+        return
+    token = _reset_serializer().dumps({"a": account.id, "n": account.session_nonce})
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    notify(
+        "password_reset",
+        account,
+        f"password_reset:{account.id}:{account.session_nonce}:{token[-12:]}",
+        token=token,
+        hours=hours,
+    )
+    audit.record("auth.password_reset_requested", account, actor=account)
+    db.session.commit()
+
+
+def account_for_reset_token(token: str) -> Account | None:
+    """The account a reset link is for, or None when it is forged, expired or already used."""
+    try:
+        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_HOURS"] * 3600)
+    except BadData:
+        return None
+    account = db.session.get(Account, data.get("a")) if isinstance(data, dict) else None
+    if account is None or account.session_nonce != data.get("n") or not account.is_active:
+        return None
+    return account
+
+
+def reset_password(token: str, new: str) -> Account:
+    """Set a new password from a reset link; the link then stops working; commits."""
+    account = account_for_reset_token(token)
+    if account is None:
+        raise Refused(_("Tautan atur ulang kata sandi tidak berlaku lagi (kedaluwarsa atau sudah dipakai)."))
+    problem = password_problem(account, new)
+    if problem:
+        raise Refused({"new_password": problem})
+    _set_password(account, new, must_change=False)
+    audit.record("auth.password_reset", account, actor=account)
+    db.session.commit()
     return account

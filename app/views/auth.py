@@ -6,13 +6,20 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.forms.auth import ChangePasswordForm, LoginForm
+from app.forms.auth import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
 from app.services import Refused, accounts
 from app.views import actor, apply_refusal, form_checks_csrf
 
 bp = Blueprint("auth", __name__)
 
-ALLOWED_WHILE_MUST_CHANGE = {"auth.change_password", "auth.logout", "static", "main.healthz"}
+ALLOWED_WHILE_MUST_CHANGE = {
+    "auth.change_password",
+    "auth.logout",
+    "auth.forgot_password",
+    "auth.reset_password",
+    "static",
+    "main.healthz",
+}
 
 
 @bp.before_app_request
@@ -85,3 +92,43 @@ def change_password():
             flash(_("Kata sandi berhasil diganti."), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@form_checks_csrf
+def forgot_password():
+    """Ask for a reset link by email; the answer never reveals whether the account exists."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.identifier.data)
+        flash(
+            _(
+                "Bila NIP/email itu terdaftar, tautan untuk mengatur ulang kata sandi sudah dikirim ke "
+                "email akun tersebut. Periksa kotak masuk Anda."
+            ),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@form_checks_csrf
+def reset_password(token: str):
+    """Choose a new password from a signed, expiring, single-use link."""
+    if accounts.account_for_reset_token(token) is None:
+        flash(
+            _("Tautan atur ulang kata sandi tidak berlaku lagi (kedaluwarsa atau sudah dipakai)."), "danger"
+        )
+        return redirect(url_for("auth.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.new_password.data)
+        except Refused as refusal:
+            apply_refusal(form, refusal)
+        else:
+            logout_user()
+            flash(_("Kata sandi baru tersimpan. Silakan masuk."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)

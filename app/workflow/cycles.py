@@ -32,10 +32,10 @@ from app.models import (
     UnitPredikat,
 )
 from app.notify import notify, notify_many
-from app.services import Refused, atomic
+from app.services import Refused
 from app.workflow.definitions import CYCLE_EFFECTS
 from app.workflow.distribution import curve_violations
-from app.workflow.engine import bulk_fire, fire_cycle, fire_evaluation
+from app.workflow.engine import atomic, bulk_fire, fire_cycle, fire_evaluation
 
 # The phase whose step an evaluation still owes, by its state (what a personal extension extends).
 OWN_PHASE = {

@@ -115,7 +115,14 @@ EVALUATION_TRANSITIONS = [
         phases=(C.TARGET_SETTING, C.SELF_ASSESSMENT),
         guards=("targets_complete",),
     ),
-    Transition("lock_targets", (E.TARGETS_DRAFT,), E.TARGETS_LOCKED, SYSTEM, _l("Kunci SKP (tenggat lewat)")),
+    Transition(
+        "lock_targets",
+        (E.TARGETS_DRAFT,),
+        E.TARGETS_LOCKED,
+        SYSTEM,
+        _l("Kunci SKP (tenggat lewat)"),
+        guards=("no_active_extension",),
+    ),
     Transition(
         "unlock_targets", (E.TARGETS_LOCKED,), E.TARGETS_DRAFT, HR, _l("Buka kunci SKP (perpanjangan)")
     ),
@@ -150,6 +157,7 @@ EVALUATION_TRANSITIONS = [
         E.ASSESSMENT_LOCKED,
         SYSTEM,
         _l("Kunci penilaian mandiri (tenggat lewat)"),
+        guards=("no_active_extension",),
     ),
     Transition(
         "unlock_assessment",
@@ -209,7 +217,7 @@ EVALUATION_TRANSITIONS = [
 CYCLE_EFFECTS = {
     ("advance", C.TARGET_SETTING): ("lock_targets", "open_assessment"),
     ("advance", C.SELF_ASSESSMENT): ("lock_assessment",),
-    ("reopen", C.SELF_ASSESSMENT): ("reopen_targets",),
+    ("reopen", C.SELF_ASSESSMENT): ("reopen_targets", "unlock_targets"),
     ("reopen", C.SUPERVISOR_REVIEW): ("reopen_assessment",),
     ("publish", C.APPEAL): ("finalise", "publish"),
 }

@@ -6,9 +6,11 @@ and changes nothing. `bulk_fire` applies an evaluation trigger to a whole cycle 
 """
 
 from datetime import datetime
+from functools import wraps
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit, clock
 from app.extensions import db
@@ -35,6 +37,25 @@ def changed_message() -> str:
         "Data ini baru saja diubah oleh orang lain. Muat ulang halaman untuk melihat perubahannya; "
         "tidak ada yang tersimpan dari tindakan Anda."
     )
+
+
+def atomic(func):
+    """A service that commits its whole change or nothing (app.services.atomic), and that loses
+    cleanly to a concurrent change of the same record wherever the version check fails: at the
+    transition's flush, at an autoflush before a query, or at the final commit."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Refused:
+            db.session.rollback()
+            raise
+        except StaleDataError:
+            db.session.rollback()
+            raise Refused(changed_message()) from None
+
+    return wrapper
 
 
 class _Subject:
@@ -165,6 +186,9 @@ def fire_evaluation(
         to_state=after,
         comment=comment,
     )
+    # Claim the row now (UPDATE ... WHERE version = loaded version): a concurrent transition of
+    # the same evaluation makes this one lose here, before it writes notifications or comments.
+    db.session.flush()
     return transition
 
 
@@ -204,9 +228,9 @@ def fire_cycle(
 def bulk_fire(cycle: Cycle, trigger: str, actor: Account | None, *, comment: str | None = None) -> int:
     """Apply a system trigger to every evaluation of the cycle in its sources, in SQL; returns the count.
 
-    Sources and destinations come from the declaration; the one guard that applies in bulk
-    (`appeal_window_closed`) becomes a WHERE clause. An audit row per evaluation is written
-    with INSERT ... SELECT in the same transaction.
+    Sources and destinations come from the declaration; the guards that apply in bulk
+    (`appeal_window_closed`, `no_active_extension`) become WHERE clauses. An audit row per
+    evaluation is written with INSERT ... SELECT in the same transaction.
     """
     now = clock.utcnow()
     total = 0
@@ -217,6 +241,8 @@ def bulk_fire(cycle: Cycle, trigger: str, actor: Account | None, *, comment: str
         for guard in transition.guards:
             if guard == "appeal_window_closed":
                 where.append(sa.or_(Evaluation.appeal_until.is_(None), Evaluation.appeal_until <= now))
+            elif guard == "no_active_extension":
+                where.append(sa.or_(Evaluation.extended_until.is_(None), Evaluation.extended_until < now))
             else:
                 raise ValueError(f"guard {guard} cannot run in bulk")
         audit_rows = sa.select(

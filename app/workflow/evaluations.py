@@ -33,9 +33,9 @@ from app.models import (
 )
 from app.notify import notify
 from app.policy import acts_as
-from app.services import Refused, atomic
+from app.services import Refused
 from app.workflow.cycles import hr_employees
-from app.workflow.engine import changed_message, fire_evaluation, phase_open_for
+from app.workflow.engine import atomic, changed_message, fire_evaluation, phase_open_for
 
 MAX_TEXT = 2000
 MAX_LONG_TEXT = 5000

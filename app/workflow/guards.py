@@ -85,6 +85,13 @@ def appeal_window_closed(evaluation: Evaluation, ctx: dict) -> str | None:
     return None
 
 
+def no_active_extension(evaluation: Evaluation, ctx: dict) -> str | None:
+    """A deadline lock spares an evaluation whose personal extension still runs."""
+    if evaluation.extended_until is not None and clock.utcnow() <= evaluation.extended_until:
+        return _("Tenggat pegawai ini diperpanjang sampai %(t)s.", t=evaluation.extended_until.isoformat())
+    return None
+
+
 def reasons_given(evaluation: Evaluation, ctx: dict) -> str | None:
     """A keberatan needs its reasons."""
     if len((ctx.get("reasons") or "").strip()) < 20:

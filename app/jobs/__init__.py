@@ -1,0 +1,123 @@
+"""Scheduled work. Every job is idempotent: a rerun, or two schedulers at once, changes nothing twice.
+
+`run_due()` runs everything that is due now, once: the scheduler calls it on start (catching up
+on what came due while it was down) and periodically; `flask jobs run-due` calls it from cron.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+import sqlalchemy as sa
+
+from app import audit, clock
+from app.extensions import db
+from app.models import Appeal, Cycle, CycleState, Evaluation, EvaluationState
+from app.notify import notify
+from app.notify.relay import relay
+from app.workflow import cycles as cycle_service
+from app.workflow.engine import bulk_fire
+
+OPEN_STATES = [
+    CycleState.TARGET_SETTING,
+    CycleState.SELF_ASSESSMENT,
+    CycleState.SUPERVISOR_REVIEW,
+    CycleState.APPEAL,
+]
+AUTO_ADVANCE_FROM = (CycleState.TARGET_SETTING, CycleState.SELF_ASSESSMENT, CycleState.SUPERVISOR_REVIEW)
+
+
+@dataclass
+class DueReport:
+    """What one run did (printed by `flask jobs run-due`)."""
+
+    locked_targets: int = 0
+    locked_assessments: int = 0
+    advanced: list = field(default_factory=list)
+    finalised: int = 0
+    escalated: int = 0
+    reminders: int = 0
+    overdue_digests: int = 0
+    sent: int = 0
+
+    def as_dict(self) -> dict:
+        """For printing."""
+        return asdict(self)
+
+
+def open_cycles() -> list[Cycle]:
+    """Cycles between opening and publication."""
+    return list(db.session.scalars(sa.select(Cycle).where(Cycle.state.in_(OPEN_STATES)).order_by(Cycle.id)))
+
+
+def lock_overdue(report: DueReport) -> None:
+    """Deadline locks made explicit: drafts past their deadline (no running extension) are locked."""
+    now = clock.utcnow()
+    for cycle in open_cycles():
+        if cycle.target_deadline is not None and cycle.target_deadline < now:
+            report.locked_targets += bulk_fire(cycle, "lock_targets", None, comment="tenggat")
+        if cycle.assessment_deadline < now and cycle.state != CycleState.TARGET_SETTING:
+            report.locked_assessments += bulk_fire(cycle, "lock_assessment", None, comment="tenggat")
+        db.session.commit()
+
+
+def auto_advance(report: DueReport) -> None:
+    """Cycles in automatic mode move on when their phase deadline passed."""
+    now = clock.utcnow()
+    for cycle in open_cycles():
+        if cycle.auto_advance and cycle.state in AUTO_ADVANCE_FROM:
+            deadline = cycle.deadline_of(cycle.state)
+            if deadline is not None and deadline < now:
+                cycle_service.advance(cycle, None)
+                report.advanced.append(cycle.id)
+
+
+def close_appeal_windows(report: DueReport) -> None:
+    """Reviewed results without keberatan become final when their window closes."""
+    for cycle in open_cycles():
+        report.finalised += bulk_fire(cycle, "finalise", None)
+        db.session.commit()
+
+
+def escalate_appeals(report: DueReport) -> None:
+    """Keberatan undecided past their decision deadline are escalated to HR (once)."""
+    now = clock.utcnow()
+    rows = db.session.scalars(
+        sa.select(Appeal)
+        .join(Evaluation, Evaluation.id == Appeal.evaluation_id)
+        .where(
+            Evaluation.state == EvaluationState.APPEALED,
+            Appeal.decide_by < now,
+            Appeal.escalated_at.is_(None),
+        )
+    ).all()
+    officers = cycle_service.hr_employees()
+    for appeal in rows:
+        appeal.escalated_at = now
+        evaluation = appeal.evaluation
+        audit.record("appeal.escalated", evaluation, actor=None, comment="batas waktu keputusan lewat")
+        for officer in officers:
+            notify(
+                "appeal_escalated",
+                officer,
+                f"appeal_escalated:{evaluation.id}:{officer.id}",
+                cycle=evaluation.cycle,
+                evaluation=evaluation,
+                employee=evaluation.employee,
+                decide_by=appeal.decide_by,
+            )
+        report.escalated += 1
+    db.session.commit()
+
+
+def run_due() -> DueReport:
+    """Everything due now, once, in a safe order; then the mail relay."""
+    from app.jobs.reminders import send_overdue_digests, send_reminders
+
+    report = DueReport()
+    lock_overdue(report)
+    auto_advance(report)
+    close_appeal_windows(report)
+    escalate_appeals(report)
+    report.reminders = send_reminders()
+    report.overdue_digests = send_overdue_digests()
+    report.sent = relay().sent
+    return report
