@@ -59,16 +59,24 @@ def _local_day(moment: datetime):
 
 
 def _insert_ignoring_duplicates(rows: list[dict]) -> int:
-    """Insert outbox rows; a key already queued is skipped (a rerun sends nothing twice)."""
+    """Insert outbox rows whose key is not queued yet; returns how many were new.
+
+    The ON CONFLICT clause keeps a second scheduler running at the same moment from queuing a
+    key twice; the pre-check only makes the count right.
+    """
     if not rows:
         return 0
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
+    keys = [row["key"] for row in rows]
+    queued = set(db.session.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key.in_(keys))))
+    fresh = [row for row in rows if row["key"] not in queued]
+    if not fresh:
+        return 0
+    if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = db.session.execute(insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"]), rows)
-    return result.rowcount
+    db.session.execute(insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"]), fresh)
+    return len(fresh)
 
 
 def _render(kind: str, person: Employee, key: str, subject: str, **context) -> dict:

@@ -17,10 +17,10 @@ Delivery guarantees (what can happen, exactly):
   admin outbox page.
 """
 
+import hashlib
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
-from email.utils import make_msgid
 
 import sqlalchemy as sa
 from flask import current_app
@@ -96,7 +96,8 @@ def _message(row: OutboxMessage) -> Message:
         html=row.body_html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
     )
-    message.msgId = make_msgid(idstring=f"{row.id}.{row.key.replace(':', '.')}"[:60], domain=domain)
+    # Deterministic: a resend after a crash carries the same Message-ID as the first copy.
+    message.msgId = f"<kinerja.{row.id}.{hashlib.sha256(row.key.encode()).hexdigest()[:24]}@{domain}>"
     return message
 
 

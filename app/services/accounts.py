@@ -7,7 +7,7 @@ from functools import cache
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import audit, clock
@@ -164,8 +164,17 @@ def create_system_account(email: str, name: str, password: str, roles: set[Role]
     return account
 
 
+class _ClockSigner(TimestampSigner):
+    """Reset links expire by the app's one clock."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.utcnow().timestamp())
+
+
 def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt="password-reset", signer=_ClockSigner
+    )
 
 
 def request_password_reset(identifier: str) -> None:

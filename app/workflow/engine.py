@@ -245,6 +245,11 @@ def bulk_fire(cycle: Cycle, trigger: str, actor: Account | None, *, comment: str
                 where.append(sa.or_(Evaluation.extended_until.is_(None), Evaluation.extended_until < now))
             else:
                 raise ValueError(f"guard {guard} cannot run in bulk")
+        if db.engine.dialect.name == "postgresql":
+            # Lock the rows first: a concurrent run (a second scheduler) waits here, then finds
+            # them moved on and writes neither a second transition nor a second audit row.
+            locked = sa.select(Evaluation.id).where(*where).with_for_update().subquery()
+            db.session.execute(sa.select(sa.func.count()).select_from(locked))
         audit_rows = sa.select(
             sa.literal(now, AuditEvent.occurred_at.type),
             sa.literal(actor.id if actor else None, sa.Integer),
