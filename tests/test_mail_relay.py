@@ -110,15 +110,10 @@ def test_relay_killed_between_sending_and_marking(app, db, make, smtp_server, mo
     queue(db, make, 1)
     from app.notify import relay as relay_module
 
-    session = relay_module.db.session
-    real_commit = session.commit
+    def killed(message):
+        raise KeyboardInterrupt("killed")  # the process dies before "sent" is committed
 
-    def crash_after_send():
-        if any(isinstance(o, OutboxMessage) and o.state == MessageState.SENT for o in session.dirty):
-            raise KeyboardInterrupt("killed")  # the process dies before "sent" is committed
-        real_commit()
-
-    monkeypatch.setattr(session, "commit", crash_after_send)
+    monkeypatch.setattr(relay_module, "_mark_sent", killed)
     with pytest.raises(KeyboardInterrupt):
         relay()
     monkeypatch.undo()
@@ -147,3 +142,4 @@ def test_admin_resends_a_failed_message_from_the_page(app, db, make, client, hr)
     assert "550 mailbox unavailable" in page
     post_form(client, f"/admin/outbox/{row.id}/resend", {}, token_from="/admin/outbox")
     assert rows(db)[0].state == MessageState.PENDING
+

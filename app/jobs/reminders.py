@@ -10,13 +10,12 @@ from collections import defaultdict
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app, render_template
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from app import clock
 from app.extensions import db
 from app.models import Cycle, CycleState, Employee, Evaluation, EvaluationState, OutboxMessage
+from app.notify import build_many, build_message
 from app.workflow.cycles import hr_employees
 from app.workflow.engine import effective_deadline
 
@@ -79,27 +78,6 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> int:
     return len(fresh)
 
 
-def _render(kind: str, person: Employee, key: str, subject: str, **context) -> dict:
-    now = clock.utcnow()
-    context = {"recipient": person, "base_url": current_app.config["BASE_URL"].rstrip("/"), **context}
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        text = render_template(f"email/{kind}.txt", **context)
-        html = render_template("email/base.html", body=text, subject=subject, **context)
-    return {
-        "key": key,
-        "kind": kind,
-        "recipient_id": person.id,
-        "to_address": person.email,
-        "subject": subject,
-        "body_text": text,
-        "body_html": html,
-        "next_attempt_at": now,
-        "created_at": now,
-        "attempts": 0,
-        "state": "pending",
-    }
-
-
 def send_reminders() -> int:
     """Today's reminder digests: one per person per day, to those who still have to act."""
     now = clock.utcnow()
@@ -125,34 +103,25 @@ def send_reminders() -> int:
                 )
             ).all()
             for person_id, evaluation_id, employee_name in rows:
-                items[person_id].append(
-                    {
-                        "cycle": cycle.name,
-                        "task": str(label),
-                        "employee": employee_name,
-                        "evaluation_id": evaluation_id,
-                        "deadline": deadline,
-                        "days_left": days_left,
-                        "own": duty == "employee",
-                    }
-                )
+                task = {"cycle": cycle.name, "task": str(label), "deadline": deadline, "days_left": days_left}
+                if duty == "employee":  # one's own step: the same words for everyone who owes it
+                    task["own"] = True
+                else:
+                    task.update(own=False, employee=employee_name, evaluation_id=evaluation_id)
+                items[person_id].append(task)
     if not items:
         return 0
     people = {
         p.id: p
         for p in db.session.scalars(sa.select(Employee).where(Employee.id.in_(items), Employee.active))
     }
-    rows = [
-        _render(
-            "reminder_digest",
-            people[pid],
-            f"reminder:{pid}:{today.isoformat()}",
-            f"Pengingat tenggat penilaian kinerja ({len(tasks)} tugas)",
-            tasks=tasks,
-        )
-        for pid, tasks in items.items()
-        if pid in people
-    ]
+    rows = build_many(
+        "reminder_digest",
+        [people[pid] for pid in items if pid in people],
+        lambda person: f"reminder:{person.id}:{today.isoformat()}",
+        "Pengingat tenggat penilaian kinerja",
+        personal=lambda person: {"tasks": items[person.id]},
+    )
     inserted = _insert_ignoring_duplicates(rows)
     db.session.commit()
     return inserted
@@ -188,7 +157,7 @@ def send_overdue_digests() -> int:
                 rater = db.session.get(Employee, rater_id)
                 if rater is not None and rater.active:
                     rows.append(
-                        _render(
+                        build_message(
                             "overdue_digest",
                             rater,
                             f"overdue:{cycle.id}:{phase}:{deadline.isoformat()}:{rater_id}",
@@ -200,7 +169,7 @@ def send_overdue_digests() -> int:
                     )
             for officer in officers:
                 rows.append(
-                    _render(
+                    build_message(
                         "overdue_digest",
                         officer,
                         f"overdue:{cycle.id}:{phase}:{deadline.isoformat()}:{officer.id}",

@@ -5,12 +5,15 @@ read on the outbox page even before any SMTP server is configured. The key makes
 notification idempotent: the same key is never queued twice.
 """
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
+from markupsafe import escape
 
 from app import clock
 from app.extensions import db
-from app.models import Account, Employee, OutboxMessage
+from app.models import Account, Employee, MessageState, OutboxMessage
+
+NAME_TOKEN = "\x1fnama\x1f"
 
 SUBJECTS = {
     "cycle_opened": "Periode penilaian {cycle} dibuka",
@@ -32,22 +35,44 @@ SUBJECTS = {
 }
 
 
-def _message(kind: str, recipient: Employee, key: str, context: dict) -> dict:
+def build_message(kind: str, recipient, key: str, subject: str | None = None, **context) -> dict:
+    """An outbox row (as a dict) for one person: subject, plain text and HTML, rendered now.
+
+    Templates are rendered straight from the Jinja environment (no request context
+    processors), which keeps bulk phase changes and reminder runs fast.
+    """
+    env = current_app.jinja_env
     context = {"recipient": recipient, "base_url": current_app.config["BASE_URL"].rstrip("/"), **context}
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        subject = SUBJECTS[kind].format(**{k: getattr(v, "name", v) for k, v in context.items()})
-        text = render_template(f"email/{kind}.txt", **context)
-        html = render_template("email/base.html", body=text, subject=subject, **context)
+        if subject is None:
+            subject = SUBJECTS[kind].format(**{k: getattr(v, "name", v) for k, v in context.items()})
+        text = env.get_template(f"email/{kind}.txt").render(**context)
+        html = env.get_template("email/base.html").render(body=text, subject=subject)
+    now = clock.utcnow()
+    is_employee = isinstance(recipient, Employee)
+    if recipient is _Addressee:  # a shared rendering: build_many fills in the person
+        return {
+            "kind": kind,
+            "subject": subject[:300],
+            "body_text": text,
+            "body_html": html,
+            "state": MessageState.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
     return {
         "key": key,
         "kind": kind,
-        "recipient_id": recipient.id if isinstance(recipient, Employee) else recipient.employee_id,
-        "to_address": recipient.email if isinstance(recipient, Employee) else recipient.login_email,
+        "recipient_id": recipient.id if is_employee else recipient.employee_id,
+        "to_address": recipient.email if is_employee else recipient.login_email,
         "subject": subject[:300],
         "body_text": text,
         "body_html": html,
-        "next_attempt_at": clock.utcnow(),
-        "created_at": clock.utcnow(),
+        "state": MessageState.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
     }
 
 
@@ -63,14 +88,44 @@ def notify(kind: str, recipient: "Employee | Account | None", key: str, **contex
         return
     if db.session.query(OutboxMessage.id).filter_by(key=key).first() is not None:
         return
-    db.session.add(OutboxMessage(**_message(kind, recipient, key, context)))
+    db.session.add(OutboxMessage(**build_message(kind, recipient, key, **context)))
+
+
+class _Addressee:
+    """Stands in for the recipient while a shared text is rendered once for many people."""
+
+    name = NAME_TOKEN
+
+
+def build_many(
+    kind: str, recipients, key_of, subject: str | None = None, personal=None, **context
+) -> list[dict]:
+    """Outbox rows for many people; people whose `personal(person)` context is equal share one
+    rendering, with only their name put in afterwards (bulk phase changes, reminder days)."""
+    rendered: dict[str, dict] = {}
+    rows = []
+    for person in recipients:
+        extra = personal(person) if personal else {}
+        signature = repr(extra)
+        if signature not in rendered:
+            rendered[signature] = build_message(kind, _Addressee, "", subject, **context, **extra)
+        shared = rendered[signature]
+        rows.append(
+            {
+                **shared,
+                "key": key_of(person),
+                "recipient_id": person.id,
+                "to_address": person.email,
+                "body_text": shared["body_text"].replace(NAME_TOKEN, person.name),
+                "body_html": shared["body_html"].replace(NAME_TOKEN, str(escape(person.name))),
+            }
+        )
+    return rows
 
 
 def notify_many(kind: str, recipients: list[Employee], key_prefix: str, **context) -> int:
-    """Queue one email per person in one executemany (bulk phase changes)."""
-    rows = [
-        _message(kind, person, f"{key_prefix}:{person.id}", context) for person in recipients if person.active
-    ]
+    """Queue one email per active person in one executemany (bulk phase changes)."""
+    rows = build_many(kind, [p for p in recipients if p.active], lambda p: f"{key_prefix}:{p.id}", **context)
     if rows:
         db.session.execute(db.insert(OutboxMessage), rows)
     return len(rows)

@@ -21,16 +21,24 @@ import hashlib
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import compat32
+from email.utils import formatdate
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_mail import Message
 
 from app import clock
 from app.extensions import db, mail
 from app.models import MessageState, OutboxMessage
 
 MAX_BACKOFF = timedelta(hours=6)
+UTF8_QP = Charset("utf-8")
+UTF8_QP.body_encoding = QP
+SMTP_POLICY = compat32.clone(linesep="\r\n")  # SMTP wants CRLF; smtplib does not convert bytes
 
 
 @dataclass
@@ -56,7 +64,20 @@ def release_stale_claims() -> int:
     return result.rowcount
 
 
-def claim(batch_size: int) -> list[OutboxMessage]:
+@dataclass
+class Outgoing:
+    """A claimed row, as plain values (no ORM reloads between per-message commits)."""
+
+    id: int
+    key: str
+    to_address: str
+    subject: str
+    body_text: str
+    body_html: str
+    attempts: int
+
+
+def claim(batch_size: int) -> list[Outgoing]:
     """Claim up to `batch_size` due rows for this run (committed before sending)."""
     now = clock.utcnow()
     due = (
@@ -79,40 +100,67 @@ def claim(batch_size: int) -> list[OutboxMessage]:
             .returning(OutboxMessage.id)
         )
     )
-    db.session.commit()
-    return list(
-        db.session.scalars(
-            sa.select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
+    rows = db.session.execute(
+        sa.select(
+            OutboxMessage.id,
+            OutboxMessage.key,
+            OutboxMessage.to_address,
+            OutboxMessage.subject,
+            OutboxMessage.body_text,
+            OutboxMessage.body_html,
+            OutboxMessage.attempts,
         )
+        .where(OutboxMessage.id.in_(claimed))
+        .order_by(OutboxMessage.id)
+    ).all()
+    db.session.commit()
+    return [Outgoing(*row) for row in rows]
+
+
+def mime(message: Outgoing) -> bytes:
+    """The message as sent: multipart/alternative (plain text and HTML), UTF-8.
+
+    The Message-ID is derived from the row's unique key, so a copy resent after a crash carries
+    the same Message-ID as the first.
+    """
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    domain = sender.rpartition("@")[2] or "localhost"
+    envelope = MIMEMultipart("alternative")
+    envelope["Subject"] = Header(message.subject, "utf-8")
+    envelope["From"] = sender
+    envelope["To"] = message.to_address
+    envelope["Date"] = formatdate(localtime=False)
+    envelope["Message-ID"] = (
+        f"<kinerja.{message.id}.{hashlib.sha256(message.key.encode()).hexdigest()[:24]}@{domain}>"
     )
+    for subtype, body in (("plain", message.body_text), ("html", message.body_html)):
+        part = MIMENonMultipart("text", subtype)
+        part.set_payload(body, charset=UTF8_QP)  # quoted-printable keeps every line short
+        envelope.attach(part)
+    return envelope.as_bytes(policy=SMTP_POLICY)
 
 
-def _message(row: OutboxMessage) -> Message:
-    domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
-    message = Message(
-        subject=row.subject,
-        recipients=[row.to_address],
-        body=row.body_text,
-        html=row.body_html,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+def _mark_sent(message: Outgoing) -> None:
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)
+        .values(state=MessageState.SENT, sent_at=clock.utcnow(), last_error=None, claimed_at=None)
     )
-    # Deterministic: a resend after a crash carries the same Message-ID as the first copy.
-    message.msgId = f"<kinerja.{row.id}.{hashlib.sha256(row.key.encode()).hexdigest()[:24]}@{domain}>"
-    return message
+    db.session.commit()
 
 
-def _give_back(row: OutboxMessage, error: str) -> bool:
+def _give_back(message: Outgoing, error: str) -> bool:
     """Back to pending with backoff, or failed after the last attempt; True when it failed for good."""
     config = current_app.config
-    row.last_error = error[:2000]
-    row.claimed_at = None
-    if row.attempts >= config["RELAY_MAX_ATTEMPTS"]:
-        row.state = MessageState.FAILED
-        return True
-    delay = timedelta(seconds=config["RELAY_BACKOFF_SECONDS"] * 2 ** max(row.attempts - 1, 0))
-    row.state = MessageState.PENDING
-    row.next_attempt_at = clock.utcnow() + min(delay, MAX_BACKOFF)
-    return False
+    values = {"last_error": error[:2000], "claimed_at": None}
+    failed = message.attempts >= config["RELAY_MAX_ATTEMPTS"]
+    if failed:
+        values["state"] = MessageState.FAILED
+    else:
+        delay = timedelta(seconds=config["RELAY_BACKOFF_SECONDS"] * 2 ** max(message.attempts - 1, 0))
+        values.update(state=MessageState.PENDING, next_attempt_at=clock.utcnow() + min(delay, MAX_BACKOFF))
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
+    return failed
 
 
 def relay(batch_size: int | None = None) -> RelayResult:
@@ -123,41 +171,41 @@ def relay(batch_size: int | None = None) -> RelayResult:
     result.released = release_stale_claims()
     batch_size = batch_size or current_app.config["RELAY_BATCH_SIZE"]
     while True:
-        rows = claim(batch_size)
-        if not rows:
+        batch = claim(batch_size)
+        if not batch:
             return result
-        result.claimed += len(rows)
-        _send_batch(rows, result)
-        if len(rows) < batch_size:
+        result.claimed += len(batch)
+        _send_batch(batch, result)
+        if len(batch) < batch_size:
             return result
 
 
-def _send_batch(rows: list[OutboxMessage], result: RelayResult) -> None:
-    remaining = list(rows)
+def _send_batch(batch: list[Outgoing], result: RelayResult) -> None:
+    remaining = list(batch)
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
     try:
         with mail.connect() as connection:
             while remaining:
-                row = remaining[0]
+                message = remaining[0]
                 try:
-                    connection.send(_message(row))
+                    connection.host.sendmail(sender, [message.to_address], mime(message))
                 except (
                     smtplib.SMTPRecipientsRefused,
                     smtplib.SMTPDataError,
                     smtplib.SMTPSenderRefused,
                 ) as exc:
-                    result.failed += _give_back(row, f"{type(exc).__name__}: {exc}")
-                    result.retried += row.state == MessageState.PENDING
+                    failed = _give_back(message, f"{type(exc).__name__}: {exc}")
+                    result.failed += failed
+                    result.retried += not failed
+                    db.session.commit()
                 else:
-                    row.state = MessageState.SENT
-                    row.sent_at = clock.utcnow()
-                    row.last_error = None
+                    _mark_sent(message)
                     result.sent += 1
                 remaining.pop(0)
-                db.session.commit()
     except (OSError, smtplib.SMTPException) as exc:
         # The server is unreachable or dropped the connection: the rest wait for the next run.
-        for row in remaining:
-            failed = _give_back(row, f"{type(exc).__name__}: {exc}")
+        for message in remaining:
+            failed = _give_back(message, f"{type(exc).__name__}: {exc}")
             result.failed += failed
             result.retried += not failed
         db.session.commit()

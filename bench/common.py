@@ -1,0 +1,50 @@
+"""Shared pieces of the benchmarks: an app on a fresh database and a synthetic agency."""
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask_migrate import upgrade  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+
+
+def fresh_app(database_url: str = "", **config):
+    """An app on an empty, migrated database (PostgreSQL: the schema is dropped first)."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    url = database_url or f"sqlite:///{workdir / 'bench.db'}"
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(workdir), "TESTING": False, **config})
+    with app.app_context():
+        if url.startswith("postgresql"):
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+    return app
+
+
+def timed(label: str, func, *, floor: float | None = None):
+    """Run func, print its time (and its ratio to a floor), return (result, seconds)."""
+    start = time.perf_counter()
+    result = func()
+    elapsed = time.perf_counter() - start
+    ratio = f"   {elapsed / floor:5.1f}x floor" if floor else ""
+    print(f"  {label:<52} {elapsed:8.2f} s{ratio}", flush=True)
+    return result, elapsed
+
+
+def load_agency(n: int) -> None:
+    """Import a synthetic agency of n employees through the CSV importer (one call each)."""
+    from app.services import csv_io
+    from bench.import_people import synthetic_agency
+
+    units_csv, people_csv = synthetic_agency(n)
+    csv_io.apply_import(csv_io.plan_import("units", units_csv.encode()))
+    plan = csv_io.plan_import("employees", people_csv.encode())
+    assert plan.ok, plan.errors[:3]
+    csv_io.apply_import(plan)
