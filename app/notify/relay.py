@@ -140,12 +140,16 @@ def mime(message: Outgoing) -> bytes:
     return envelope.as_bytes(policy=SMTP_POLICY)
 
 
+MARK_SENT = (
+    sa.update(OutboxMessage.__table__)
+    .where(OutboxMessage.__table__.c.id == sa.bindparam("message_id"))
+    .values(state=MessageState.SENT.value, sent_at=sa.bindparam("sent_at"), last_error=None, claimed_at=None)
+)
+
+
 def _mark_sent(message: Outgoing) -> None:
-    db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message.id)
-        .values(state=MessageState.SENT, sent_at=clock.utcnow(), last_error=None, claimed_at=None)
-    )
+    """Record one accepted message at once (a Core statement: this runs once per message)."""
+    db.session.connection().execute(MARK_SENT, {"message_id": message.id, "sent_at": clock.utcnow()})
     db.session.commit()
 
 
