@@ -16,9 +16,12 @@ from app.domain import Aspect, Comparator, CoreValue, Rating
 from app.extensions import db
 from app.forms.base import CSRF_MESSAGE
 from app.models import (
+    Account,
     AuditEvent,
+    Comment,
     Cycle,
     CycleState,
+    Employee,
     Evaluation,
     EvaluationState,
     Evidence,
@@ -43,12 +46,16 @@ def load(evaluation_id: int) -> Evaluation:
         .where(Evaluation.id == evaluation_id)
         .options(
             joinedload(Evaluation.cycle),
-            joinedload(Evaluation.employee),
+            joinedload(Evaluation.employee).joinedload(Employee.position),
+            joinedload(Evaluation.unit),
             joinedload(Evaluation.rater),
             joinedload(Evaluation.appeal_handler),
+            joinedload(Evaluation.appeal),
+            selectinload(Evaluation.rhks).joinedload(Rhk.parent),
             selectinload(Evaluation.rhks).selectinload(Rhk.indicators).selectinload(Indicator.evidence),
             selectinload(Evaluation.behaviour),
-            selectinload(Evaluation.comments),
+            selectinload(Evaluation.comments).joinedload(Comment.author).joinedload(Account.employee),
+            selectinload(Evaluation.comments).joinedload(Comment.addressed_to),
         )
     )
     if evaluation is None:
@@ -81,7 +88,7 @@ def page(evaluation: Evaluation, typed: Typed | None = None, status: int = 200):
     timeline = db.session.scalars(
         sa.select(AuditEvent)
         .where(AuditEvent.object_type == "evaluation", AuditEvent.object_id == str(evaluation.id))
-        .options(joinedload(AuditEvent.actor))
+        .options(joinedload(AuditEvent.actor).joinedload(Account.employee))
         .order_by(AuditEvent.id)
     ).all()
     rater_rhks = []
@@ -173,7 +180,7 @@ def index():
         inbox = db.session.scalars(
             base.where(
                 Evaluation.appeal_handler_id == me.employee_id, Evaluation.state == EvaluationState.APPEALED
-            )
+            ).options(joinedload(Evaluation.rater), joinedload(Evaluation.appeal))
         ).all()
     return render_template(
         "evaluations/index.html",

@@ -1,0 +1,146 @@
+"""Pages run a number of SQL queries that does not grow with the size of the agency (no N+1)."""
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import clock
+from app.domain import Aspect, Comparator, Predikat, Rating
+from app.extensions import db as _db
+from app.models import (
+    Appeal,
+    Comment,
+    Cycle,
+    Evaluation,
+    EvaluationState,
+    Evidence,
+    Indicator,
+    PublicationMode,
+    Rhk,
+    RhkKind,
+    Role,
+)
+from app.workflow import cycles
+from tests.conftest import login
+from tests.workflow_helpers import START, cycle_data
+
+
+@contextmanager
+def count_queries(app):
+    """Count the SQL statements the app runs inside the block."""
+    statements = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = _db.engine
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+
+
+def build(make, db, team_size: int):
+    """A head with `team_size` staff, each with a filled SKP; a cycle in the appeal phase."""
+    clock.travel_to(START)
+    camat = make.employee("Camat")
+    head = make.employee("Kepala", supervisor=camat)
+    staff = [make.employee(f"Staf {i:03d}", supervisor=head) for i in range(team_size)]
+    hr = make.employee("HR", roles={Role.EMPLOYEE, Role.HR}, supervisor=camat)
+    cycle = cycles.save_cycle(None, cycle_data([head.unit, camat.unit, hr.unit]), hr.account)
+    cycles.open_cycle(cycle, hr.account)
+    for ev in db.session.scalars(sa.select(Evaluation).where(Evaluation.cycle_id == cycle.id)):
+        for r in range(3):
+            rhk = Rhk(evaluation_id=ev.id, kind=RhkKind.MAIN, text=f"RHK {r}", position=r)
+            db.session.add(rhk)
+            for i in range(2):
+                indicator = Indicator(
+                    rhk=rhk,
+                    aspect=Aspect.QUANTITY,
+                    text=f"IKI {i}",
+                    comparator=Comparator.AT_LEAST,
+                    target=10,
+                    unit="berkas",
+                    realisation=12,
+                    position=i,
+                )
+                indicator.evidence.append(Evidence(url="https://contoh.go.id/bukti"))
+                db.session.add(indicator)
+        ev.state = EvaluationState.APPEALED
+        ev.results_rating = ev.behaviour_rating = Rating.MEETS
+        ev.predikat = Predikat.BAIK
+        ev.appeal_until = clock.utcnow() + timedelta(days=14)
+        db.session.add(
+            Appeal(
+                evaluation_id=ev.id,
+                reasons="Alasan keberatan yang cukup panjang.",
+                decide_by=clock.utcnow() + timedelta(days=14),
+            )
+        )
+        for author in (head, camat):
+            db.session.add(
+                Comment(
+                    evaluation_id=ev.id,
+                    author=author.account,
+                    topic="appeal",
+                    body="Penjelasan",
+                    addressed_to=staff[0],
+                )
+            )
+    cycle.state = "appeal"
+    db.session.commit()
+    return dict(cycle=cycle, camat=camat, head=head, staff=staff, hr=hr)
+
+
+PAGES = [
+    ("staff", lambda o, ev: f"/evaluations/{ev}"),
+    ("staff", lambda o, ev: "/evaluations/"),
+    ("head", lambda o, ev: "/evaluations/"),
+    ("head", lambda o, ev: f"/evaluations/{ev}"),
+    ("camat", lambda o, ev: "/evaluations/"),
+    ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}"),
+    ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}/distribution"),
+    ("hr", lambda o, ev: "/audit/"),
+    ("hr", lambda o, ev: "/people/"),
+]
+
+
+def measure(app, make, db, team_size: int) -> list[int]:
+    org = build(make, db, team_size)
+    staff = org["staff"][0]
+    ev = db.session.scalar(sa.select(Evaluation.id).where(Evaluation.employee_id == staff.id))
+    counts = []
+    for who, url in PAGES:
+        client = app.test_client()
+        person = staff if who == "staff" else org[who]
+        login(client, person.nip)
+        client.get(url(org, ev))  # warm caches that are not per request
+        with count_queries(app) as statements:
+            response = client.get(url(org, ev))
+        assert response.status_code == 200, url(org, ev)
+        counts.append(len(statements))
+    cycle = db.session.get(Cycle, org["cycle"].id)
+    cycle.state, cycle.publication_mode = "published", PublicationMode.NAMES
+    db.session.execute(sa.update(Evaluation).values(state="published"))
+    db.session.commit()
+    client = app.test_client()
+    login(client, staff.nip)
+    client.get(f"/results/{cycle.id}")
+    with count_queries(app) as statements:
+        assert client.get(f"/results/{cycle.id}").status_code == 200
+    counts.append(len(statements))
+    return counts
+
+
+@pytest.mark.parametrize("sizes", [(3, 15)])
+def test_query_counts_do_not_grow_with_the_agency(app, make, db, sizes):
+    small = measure(app, make, db, sizes[0])
+    # a second, larger agency in the same database: more people, evaluations, comments, evidence
+    large = measure(app, make, db, sizes[1])
+    labels = [f"{who} page {i}" for i, (who, _url) in enumerate(PAGES)] + ["results board"]
+    assert small == large, list(zip(labels, small, large, strict=True))
+    assert max(small) < 40, small
