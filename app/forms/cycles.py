@@ -1,7 +1,14 @@
 """Forms for HR's cycle pages."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.forms.base import Form, Select, options, strip
@@ -64,6 +71,14 @@ class CycleForm(Form):
     appeal_decision_days = IntegerField(
         _l("Batas waktu keputusan keberatan (hari)"), default=14, validators=[Optional()]
     )
+    reminder_days = StringField(
+        _l("Pengingat (hari sebelum tenggat)"),
+        default="7,3,1",
+        filters=[strip],
+        validators=[Length(max=40, message=_l("Terlalu panjang."))],
+        description=_l("Pisahkan dengan koma, misalnya 7,3,1."),
+    )
+    auto_advance = BooleanField(_l("Pindah tahap otomatis saat tenggat lewat"))
 
 
 class ExtendForm(Form):

@@ -119,6 +119,8 @@ def edit(cycle_id: int | None = None):
             "unit_ids": form.unit_ids.data,
             "appeal_window_days": form.appeal_window_days.data,
             "appeal_decision_days": form.appeal_decision_days.data,
+            "reminder_days": form.reminder_days.data,
+            "auto_advance": form.auto_advance.data,
             **{name: local(getattr(form, name).data) for name in service.ORDERED_DEADLINES},
         }
         try:
