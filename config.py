@@ -94,6 +94,7 @@ class Config:
     MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 32) * 1024 * 1024
     IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
     PAGE_SIZE = env_int("PAGE_SIZE", 25)
+    SEND_FILE_MAX_AGE_DEFAULT = env_int("STATIC_MAX_AGE", 3600)  # static files, Bootstrap included
     EVIDENCE_MAX_MB = env_int("EVIDENCE_MAX_MB", 5)
 
 
