@@ -170,6 +170,17 @@ def overdue(cycle: Cycle, limit: int = 200):
     return late[:limit]
 
 
+def extended(cycle: Cycle):
+    """Evaluations working under a personal extension that still runs."""
+    return db.session.scalars(
+        sa.select(Evaluation)
+        .where(Evaluation.cycle_id == cycle.id, Evaluation.extended_until > clock.utcnow())
+        .options(joinedload(Evaluation.employee), joinedload(Evaluation.unit))
+        .order_by(Evaluation.extended_until)
+        .limit(200)
+    ).all()
+
+
 @bp.route("/<int:cycle_id>")
 @login_required
 def view(cycle_id: int):
@@ -184,6 +195,7 @@ def view(cycle_id: int):
         coverage=service.coverage(cycle) if cycle.state == CycleState.DRAFT else None,
         progress=progress(cycle),
         overdue=overdue(cycle),
+        extended=extended(cycle),
         extend_form=ExtendForm(),
         S=EvaluationState,
         C=CycleState,
