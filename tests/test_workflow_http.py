@@ -248,3 +248,58 @@ def test_walkthrough_over_http(app, client, make, db):
     audit = client.get("/audit/?action=evaluation.decide_appeal").get_data(as_text=True)
     assert "Putuskan keberatan" in audit and "Camat" in audit
     assert client.get("/workflow/evaluation?state=reviewed").status_code == 200
+
+
+def test_the_employee_edits_an_rhk_and_an_indicator_in_place(app, client, make, db):
+    from tests.workflow_helpers import open_annual, write_skp
+
+    org = agency(make)
+    cycle = open_annual(org)
+    ev = db.session.scalar(
+        sa.select(Evaluation).where(
+            Evaluation.cycle_id == cycle.id, Evaluation.employee_id == org["nurse"].id
+        )
+    )
+    write_skp(ev, org["nurse"])
+    rhk, indicator = ev.rhks[0], ev.rhks[0].indicators[0]
+    url = f"/evaluations/{ev.id}"
+    login(client, org["nurse"].nip)
+    page = client.get(url).get_data(as_text=True)
+    assert 'value="Waktu tunggu pasien"' in page  # the edit form is filled in
+    response = post(
+        client,
+        f"{url}/rhk/{rhk.id}/indicators/{indicator.id}",
+        {
+            "aspect": "time",
+            "text": "Waktu tunggu pasien rawat jalan",
+            "comparator": "range",
+            "target": "15",
+            "target_max": "30",
+            "unit": "menit",
+        },
+        url,
+    )
+    assert response.status_code == 302
+    post(client, f"{url}/rhk/{rhk.id}", {"kind": "additional", "text": "Pelayanan cepat dan ramah"}, url)
+    db.session.expire_all()
+    indicator = db.session.get(type(indicator), indicator.id)
+    assert (indicator.text, str(indicator.target), str(indicator.target_max)) == (
+        "Waktu tunggu pasien rawat jalan",
+        "15.00",
+        "30.00",
+    )
+    assert db.session.get(type(rhk), rhk.id).text == "Pelayanan cepat dan ramah"
+    refused = post(
+        client,
+        f"{url}/rhk/{rhk.id}/indicators/{indicator.id}",
+        {
+            "aspect": "time",
+            "text": "X",
+            "comparator": "range",
+            "target": "30",
+            "target_max": "15",
+            "unit": "menit",
+        },
+        url,
+    )
+    assert refused.status_code == 400 and "Batas atas target" in refused.get_data(as_text=True)

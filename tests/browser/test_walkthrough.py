@@ -104,14 +104,15 @@ def add_rhk(page, kind: str, text: str) -> None:
 
 def add_indicator(page, rhk: str, aspect: str, text: str, comparator: str, target: str, unit: str):
     box = rhk_box(page, rhk)
-    if not box.get_by_label("Indikator", exact=True).is_visible():
+    form = box.locator("form[id^='iki-new-']")
+    if not form.get_by_label("Indikator", exact=True).is_visible():
         box.get_by_text("Tambah indikator").click()
-    box.get_by_label("Aspek").select_option(label=aspect)
-    box.get_by_label("Indikator", exact=True).fill(text)
-    box.get_by_label("Pembanding").select_option(label=comparator)
-    box.get_by_label("Target", exact=True).fill(target)
-    box.get_by_label("Satuan").fill(unit)
-    submit(page, box.get_by_role("button", name="Tambah", exact=True))
+    form.get_by_label("Aspek").select_option(label=aspect)
+    form.get_by_label("Indikator", exact=True).fill(text)
+    form.get_by_label("Pembanding").select_option(label=comparator)
+    form.get_by_label("Target", exact=True).fill(target)
+    form.get_by_label("Satuan").fill(unit)
+    submit(page, form.get_by_role("button", name="Tambah", exact=True))
 
 
 def state_of(db, evaluation_id: int) -> str:
