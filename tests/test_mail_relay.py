@@ -142,4 +142,3 @@ def test_admin_resends_a_failed_message_from_the_page(app, db, make, client, hr)
     assert "550 mailbox unavailable" in page
     post_form(client, f"/admin/outbox/{row.id}/resend", {}, token_from="/admin/outbox")
     assert rows(db)[0].state == MessageState.PENDING
-

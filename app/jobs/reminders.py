@@ -7,14 +7,16 @@ Idempotent: each digest's outbox key names the person and the day (or the deadli
 """
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app import clock
 from app.extensions import db
-from app.models import Cycle, CycleState, Employee, Evaluation, EvaluationState, OutboxMessage
+from app.models import Cycle, CycleState, Employee, Evaluation, EvaluationState, OrgUnit, OutboxMessage
 from app.notify import build_many, build_message
 from app.workflow.cycles import hr_employees
 from app.workflow.engine import effective_deadline
@@ -53,6 +55,17 @@ LOCKED_IN = {
 }
 
 
+# Values per IN list: PostgreSQL takes at most 65 535 parameters in one statement, and a large
+# agency has more people than that who may need a digest on the same day.
+IN_CHUNK = 10_000
+
+
+def _chunks(values: Iterable) -> Iterator[list]:
+    values = list(values)
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
 def _local_day(moment: datetime):
     return moment.astimezone(clock.tz()).date()
 
@@ -65,8 +78,9 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> int:
     """
     if not rows:
         return 0
-    keys = [row["key"] for row in rows]
-    queued = set(db.session.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key.in_(keys))))
+    queued = set()
+    for keys in _chunks(row["key"] for row in rows):
+        queued.update(db.session.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key.in_(keys))))
     fresh = [row for row in rows if row["key"] not in queued]
     if not fresh:
         return 0
@@ -93,6 +107,7 @@ def send_reminders() -> int:
         for phase, state, duty, label in DUTIES:
             if phase != cycle.state:
                 continue
+            task_text = str(label)  # translated once, not once per row
             rows = db.session.execute(
                 sa.select(PERSON_COLUMN[duty], Evaluation.id, Employee.name)
                 .join(Employee, Employee.id == Evaluation.employee_id)
@@ -103,7 +118,7 @@ def send_reminders() -> int:
                 )
             ).all()
             for person_id, evaluation_id, employee_name in rows:
-                task = {"cycle": cycle.name, "task": str(label), "deadline": deadline, "days_left": days_left}
+                task = {"cycle": cycle.name, "task": task_text, "deadline": deadline, "days_left": days_left}
                 if duty == "employee":  # one's own step: the same words for everyone who owes it
                     task["own"] = True
                 else:
@@ -111,10 +126,12 @@ def send_reminders() -> int:
                 items[person_id].append(task)
     if not items:
         return 0
-    people = {
-        p.id: p
-        for p in db.session.scalars(sa.select(Employee).where(Employee.id.in_(items), Employee.active))
-    }
+    people = {}
+    for ids in _chunks(items):
+        people.update(
+            (p.id, p)
+            for p in db.session.scalars(sa.select(Employee).where(Employee.id.in_(ids), Employee.active))
+        )
     rows = build_many(
         "reminder_digest",
         [people[pid] for pid in items if pid in people],
@@ -127,8 +144,52 @@ def send_reminders() -> int:
     return inserted
 
 
+def _late_evaluations(cycle: Cycle, phase: str, states: list, deadline: datetime, now: datetime) -> list:
+    """The cycle's evaluations in `states` whose deadline for `phase` passed, in id order.
+
+    Plain rows carrying what `effective_deadline` and the digest template read (state,
+    extension, employee name, unit name): tens of thousands of ORM evaluations with their
+    employees would cost the scheduler hundreds of megabytes.
+    """
+    units: dict[str, SimpleNamespace] = {}
+    late = []
+    rows = db.session.execute(
+        sa.select(
+            Evaluation.id,
+            Evaluation.state,
+            Evaluation.rater_id,
+            Evaluation.extended_until,
+            Evaluation.extended_phase,
+            Employee.name,
+            OrgUnit.name,
+        )
+        .join(Employee, Employee.id == Evaluation.employee_id)
+        .join(OrgUnit, OrgUnit.id == Evaluation.unit_id)
+        .where(Evaluation.cycle_id == cycle.id, Evaluation.state.in_(states))
+        .order_by(Evaluation.id)
+    )
+    for id_, state, rater_id, extended_until, extended_phase, name, unit_name in rows:
+        ev = SimpleNamespace(
+            id=id_,
+            state=state,
+            rater_id=rater_id,
+            extended_until=extended_until,
+            extended_phase=extended_phase,
+            cycle=cycle,
+            employee=SimpleNamespace(name=name),
+            unit=units.setdefault(unit_name, SimpleNamespace(name=unit_name)),
+        )
+        if (effective_deadline(ev, phase) or deadline) < now:
+            late.append(ev)
+    return late
+
+
 def send_overdue_digests() -> int:
-    """After a phase deadline passed: each rater gets their team's overdue list, HR the whole list; once."""
+    """After a phase deadline passed: each rater gets their team's overdue list, HR the whole list; once.
+
+    Digests already queued for a deadline are not rendered again (the scheduler runs this every
+    few minutes for the rest of the phase).
+    """
     now = clock.utcnow()
     rows = []
     officers = hr_employees()
@@ -137,42 +198,48 @@ def send_overdue_digests() -> int:
             deadline = cycle.deadline_of(phase)
             if deadline is None or deadline >= now or PHASES.index(cycle.state) < PHASES.index(phase):
                 continue
-            late_states = [s for p, s, _d, _l in DUTIES if p == phase] + LOCKED_IN.get(phase, [])
-            late = [
-                ev
-                for ev in db.session.scalars(
-                    sa.select(Evaluation).where(
-                        Evaluation.cycle_id == cycle.id, Evaluation.state.in_(late_states)
-                    )
+            prefix = f"overdue:{cycle.id}:{phase}:{deadline.isoformat()}:"
+            queued = set(
+                db.session.scalars(
+                    sa.select(OutboxMessage.key).where(OutboxMessage.key.startswith(prefix, autoescape=True))
                 )
-                if (effective_deadline(ev, phase) or deadline) < now
-            ]
+            )
+            late_states = [s for p, s, _d, _l in DUTIES if p == phase] + LOCKED_IN.get(phase, [])
+            late = _late_evaluations(cycle, phase, late_states, deadline, now)
             if not late:
                 continue
             by_rater: dict[int, list] = defaultdict(list)
             for ev in late:
                 by_rater[ev.rater_id].append(ev)
+            waiting = [rater_id for rater_id in by_rater if f"{prefix}{rater_id}" not in queued]
+            raters = {}
+            for ids in _chunks(waiting):
+                raters.update(
+                    (e.id, e) for e in db.session.scalars(sa.select(Employee).where(Employee.id.in_(ids)))
+                )
             subject = f"Daftar lewat tenggat: {cycle.name}"
-            for rater_id, evs in by_rater.items():
-                rater = db.session.get(Employee, rater_id)
+            for rater_id in waiting:
+                rater = raters.get(rater_id)
                 if rater is not None and rater.active:
                     rows.append(
                         build_message(
                             "overdue_digest",
                             rater,
-                            f"overdue:{cycle.id}:{phase}:{deadline.isoformat()}:{rater_id}",
+                            f"{prefix}{rater_id}",
                             subject,
                             cycle=cycle,
                             phase=phase,
-                            evaluations=evs,
+                            evaluations=by_rater[rater_id],
                         )
                     )
             for officer in officers:
+                if f"{prefix}{officer.id}" in queued:
+                    continue
                 rows.append(
                     build_message(
                         "overdue_digest",
                         officer,
-                        f"overdue:{cycle.id}:{phase}:{deadline.isoformat()}:{officer.id}",
+                        f"{prefix}{officer.id}",
                         subject,
                         cycle=cycle,
                         phase=phase,

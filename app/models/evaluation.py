@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import flag_modified
 
 from app import clock
 from app.domain import Aspect, Comparator, CoreValue, Predikat, Rating
@@ -89,8 +90,13 @@ class Evaluation(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     def touch(self) -> None:
-        """Mark a change of the SKP's content, so concurrent edits are detected (version bump)."""
+        """Mark a change of the SKP's content, so concurrent edits are detected (version bump).
+
+        Flagged as modified even when the clock reads the same instant, so the row is always
+        updated and its version always moves.
+        """
         self.updated_at = clock.utcnow()
+        flag_modified(self, "updated_at")
 
     def behaviour_note(self, value: CoreValue) -> "BehaviourNote | None":
         """The expectation and feedback for one core value."""

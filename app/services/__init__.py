@@ -9,20 +9,3 @@ class Refused(Exception):
             errors = {"": errors}
         self.errors = errors
         super().__init__("; ".join(errors.values()))
-
-
-def atomic(func):
-    """A service that either commits its whole change or, refused, leaves the session clean."""
-    from functools import wraps
-
-    from app.extensions import db
-
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except Refused:
-            db.session.rollback()
-            raise
-
-    return wrapper

@@ -21,15 +21,14 @@ from app.models import (
     EvaluationState,
     OrgUnit,
 )
+from app.models.types import UTCDateTime
 from app.policy import Action, require
 from app.services import Refused
 from app.views import actor, apply_refusal, form_checks_csrf
 from app.views.org import unit_tree
 from app.workflow import cycles as service
-from app.workflow.cycles import OWN_PHASE
-from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
+from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS, OWN_PHASE
 from app.workflow.distribution import distribution
-from app.workflow.engine import effective_deadline
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
@@ -152,22 +151,38 @@ def progress(cycle: Cycle):
 
 
 def overdue(cycle: Cycle, limit: int = 200):
-    """Locked evaluations, and those behind in the current phase whose (extended) deadline passed."""
+    """Locked evaluations, and those behind in the current phase whose (extended) deadline passed.
+
+    The test is `effective_deadline` written in SQL, so only the first `limit` rows are loaded.
+    """
     behind = BEHIND.get(CycleState(cycle.state), ())
     locked = (EvaluationState.TARGETS_LOCKED, EvaluationState.ASSESSMENT_LOCKED)
-    now = clock.utcnow()
-    rows = db.session.scalars(
+    now = sa.literal(clock.utcnow(), UTCDateTime())
+    late = [Evaluation.state.in_([str(s) for s in locked])]
+    for state in behind:
+        if state in locked:
+            continue
+        phase = OWN_PHASE.get(state, cycle.state)
+        deadline = cycle.deadline_of(phase)
+        extended = sa.and_(
+            Evaluation.extended_until.is_not(None),
+            Evaluation.extended_phase.is_not(None),
+            Evaluation.extended_phase == str(phase),
+        )
+        if deadline is not None:
+            extended = sa.and_(extended, Evaluation.extended_until > sa.literal(deadline, UTCDateTime()))
+        effective = sa.case(
+            (extended, Evaluation.extended_until),
+            else_=sa.literal(deadline, UTCDateTime()) if deadline is not None else sa.null(),
+        )
+        late.append(sa.and_(Evaluation.state == str(state), effective < now))
+    return db.session.scalars(
         sa.select(Evaluation)
-        .where(Evaluation.cycle_id == cycle.id, Evaluation.state.in_([str(s) for s in (*locked, *behind)]))
+        .where(Evaluation.cycle_id == cycle.id, sa.or_(*late))
         .options(joinedload(Evaluation.employee), joinedload(Evaluation.rater), joinedload(Evaluation.unit))
         .order_by(Evaluation.unit_id, Evaluation.id)
+        .limit(limit)
     ).all()
-    late = []
-    for ev in rows:
-        deadline = effective_deadline(ev, OWN_PHASE.get(ev.state, cycle.state))
-        if ev.state in locked or (deadline is not None and deadline < now):
-            late.append(ev)
-    return late[:limit]
 
 
 def extended(cycle: Cycle):

@@ -33,17 +33,9 @@ from app.models import (
 )
 from app.notify import notify, notify_many
 from app.services import Refused
-from app.workflow.definitions import CYCLE_EFFECTS
+from app.workflow.definitions import CYCLE_EFFECTS, OWN_PHASE
 from app.workflow.distribution import curve_violations
-from app.workflow.engine import atomic, bulk_fire, fire_cycle, fire_evaluation
-
-# The phase whose step an evaluation still owes, by its state (what a personal extension extends).
-OWN_PHASE = {
-    EvaluationState.TARGETS_DRAFT: CycleState.TARGET_SETTING,
-    EvaluationState.TARGETS_LOCKED: CycleState.TARGET_SETTING,
-    EvaluationState.ASSESSMENT_DRAFT: CycleState.SELF_ASSESSMENT,
-    EvaluationState.ASSESSMENT_LOCKED: CycleState.SELF_ASSESSMENT,
-}
+from app.workflow.engine import atomic, bulk_fire, fire_cycle, fire_evaluation, frozen_message
 
 ORDERED_DEADLINES = ("target_deadline", "assessment_deadline", "review_deadline", "appeal_deadline")
 
@@ -64,6 +56,11 @@ def save_cycle(cycle: Cycle | None, data: dict, actor: Account | None) -> Cycle:
             _("Periode yang sudah dibuka tidak dapat diubah di sini; gunakan perpanjangan tenggat.")
         )
     errors: dict[str, str] = {}
+    title = (data.get("name") or "").strip()
+    if not title:
+        errors["name"] = _("Nama periode wajib diisi.")
+    elif len(title) > 200:
+        errors["name"] = _("Nama periode paling banyak 200 karakter.")
     kind = CycleKind(data["kind"])
     period = data.get("period")
     if kind is CycleKind.QUARTERLY and period not in (1, 2, 3, 4):
@@ -109,7 +106,7 @@ def save_cycle(cycle: Cycle | None, data: dict, actor: Account | None) -> Cycle:
     if created:
         cycle = Cycle()
         db.session.add(cycle)
-    cycle.name = data["name"].strip()
+    cycle.name = title
     cycle.kind, cycle.year, cycle.period = kind, data["year"], period
     cycle.annual_cycle = annual
     for name, value in deadlines.items():
@@ -238,8 +235,12 @@ def open_cycle(cycle: Cycle, actor: Account | None, *, expected_version: int | N
             ).where(Evaluation.cycle_id == cycle.id),
         )
     )
+    # Everyone just given an evaluation (a join, not an IN list: PostgreSQL takes at most 65 535
+    # parameters in one statement, fewer than the employees of a large agency).
     people = db.session.scalars(
-        sa.select(Employee).where(Employee.id.in_([row.id for row in scope.covered]))
+        sa.select(Employee)
+        .join(Evaluation, Evaluation.employee_id == Employee.id)
+        .where(Evaluation.cycle_id == cycle.id)
     ).all()
     deadline = cycle.assessment_deadline if cycle.is_periodic else cycle.target_deadline
     notify_many("cycle_opened", people, f"cycle_opened:{cycle.id}", cycle=cycle, deadline=deadline)
@@ -475,7 +476,7 @@ def set_unit_predikat(cycle: Cycle, actor: Account | None, unit_id: int | None, 
     """Record (or clear, with "") the predikat organisasi of a unit for this cycle; commits."""
     _require_hr(actor)
     if cycle.is_frozen:
-        raise Refused(_("Periode ini sudah diumumkan atau ditutup; tidak ada yang dapat diubah."))
+        raise Refused(frozen_message())
     unit = db.session.get(OrgUnit, unit_id or 0)
     if unit is None or (value and value not in {p.value for p in OrgPredikat}):
         raise Refused(_("Pilihan tidak valid; pilih salah satu dari daftar."))

@@ -212,6 +212,15 @@ EVALUATION_TRANSITIONS = [
     Transition("publish", (E.FINAL,), E.PUBLISHED, SYSTEM, _l("Diumumkan")),
 ]
 
+# The phase whose step an evaluation still owes, by its state (what a personal extension extends).
+OWN_PHASE = {
+    E.TARGETS_DRAFT: C.TARGET_SETTING,
+    E.TARGETS_LOCKED: C.TARGET_SETTING,
+    E.ASSESSMENT_DRAFT: C.SELF_ASSESSMENT,
+    E.ASSESSMENT_LOCKED: C.SELF_ASSESSMENT,
+}
+
+
 # What a cycle transition does to its evaluations, in order: (cycle trigger, cycle source) ->
 # evaluation triggers applied in bulk to every evaluation of the cycle in that trigger's sources.
 CYCLE_EFFECTS = {

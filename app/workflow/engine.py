@@ -22,6 +22,7 @@ from app.workflow.definitions import (
     CYCLE_TRANSITIONS,
     EVALUATION_STATE_LABELS,
     EVALUATION_TRANSITIONS,
+    OWN_PHASE,
     Transition,
     build_machine,
     transitions_of,
@@ -40,7 +41,7 @@ def changed_message() -> str:
 
 
 def atomic(func):
-    """A service that commits its whole change or nothing (app.services.atomic), and that loses
+    """A service that commits its whole change or nothing (a refusal rolls back), and that loses
     cleanly to a concurrent change of the same record wherever the version check fails: at the
     transition's flush, at an autoflush before a query, or at the final commit."""
 
@@ -56,6 +57,11 @@ def atomic(func):
             raise Refused(changed_message()) from None
 
     return wrapper
+
+
+def frozen_message() -> str:
+    """Told to anyone changing a published or closed cycle."""
+    return _("Periode ini sudah diumumkan atau ditutup; tidak ada yang dapat diubah.")
 
 
 class _Subject:
@@ -123,7 +129,7 @@ def phase_open_for(evaluation: Evaluation, phase: str) -> str | None:
     """
     cycle = evaluation.cycle
     if cycle.is_frozen:
-        return _("Periode ini sudah diumumkan atau ditutup; tidak ada yang dapat diubah.")
+        return frozen_message()
     if cycle.state != phase and not extension_active(evaluation, phase):
         return _("Tahap %(phase)s tidak sedang berjalan.", phase=CYCLE_STATE_LABELS[CycleState(phase)])
     deadline = effective_deadline(evaluation, phase)
@@ -147,7 +153,7 @@ def fire_evaluation(
         raise Refused(changed_message())
     cycle = evaluation.cycle
     if cycle.is_frozen:
-        raise Refused(_("Periode ini sudah diumumkan atau ditutup; tidak ada yang dapat diubah."))
+        raise Refused(frozen_message())
     declared = transitions_of(EVALUATION_TRANSITIONS, trigger)
     if not declared:
         raise ValueError(f"unknown trigger {trigger}")
@@ -242,7 +248,15 @@ def bulk_fire(cycle: Cycle, trigger: str, actor: Account | None, *, comment: str
             if guard == "appeal_window_closed":
                 where.append(sa.or_(Evaluation.appeal_until.is_(None), Evaluation.appeal_until <= now))
             elif guard == "no_active_extension":
-                where.append(sa.or_(Evaluation.extended_until.is_(None), Evaluation.extended_until < now))
+                phases = {str(OWN_PHASE[s]) for s in transition.sources}
+                where.append(
+                    sa.or_(
+                        Evaluation.extended_until.is_(None),
+                        Evaluation.extended_until < now,
+                        Evaluation.extended_phase.is_(None),
+                        Evaluation.extended_phase.not_in(phases),
+                    )
+                )
             else:
                 raise ValueError(f"guard {guard} cannot run in bulk")
         if db.engine.dialect.name == "postgresql":

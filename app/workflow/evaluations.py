@@ -35,7 +35,7 @@ from app.notify import notify
 from app.policy import acts_as
 from app.services import Refused
 from app.workflow.cycles import hr_employees
-from app.workflow.engine import atomic, changed_message, fire_evaluation, phase_open_for
+from app.workflow.engine import atomic, changed_message, fire_evaluation, frozen_message, phase_open_for
 
 MAX_TEXT = 2000
 MAX_LONG_TEXT = 5000
@@ -78,7 +78,9 @@ def _number(value, field: str, label: str, *, required: bool = True) -> Decimal 
         number = Decimal(str(value).strip().replace(",", "."))
     except InvalidOperation:
         raise Refused({field: _("%(label)s harus berupa angka.", label=label)}) from None
-    if not number.is_finite() or number < 0:
+    if not number.is_finite():
+        raise Refused({field: _("%(label)s harus berupa angka.", label=label)})
+    if number < 0:
         raise Refused({field: _("%(label)s tidak boleh negatif.", label=label)})
     if number >= Decimal("1e12"):
         raise Refused({field: _("%(label)s terlalu besar.", label=label)})
@@ -298,7 +300,7 @@ def save_expectations(
     if evaluation.state not in (EvaluationState.TARGETS_DRAFT, EvaluationState.TARGETS_SUBMITTED):
         raise Refused(_("Ekspektasi hanya dapat ditulis sebelum SKP ditetapkan."))
     if evaluation.cycle.is_frozen:
-        raise Refused(_("Periode ini sudah diumumkan atau ditutup; tidak ada yang dapat diubah."))
+        raise Refused(frozen_message())
     _check_version(evaluation, expected_version)
     for value in CoreValue:
         text = _text(texts.get(value.value), f"expectation_{value.value}", value.label, required=False)

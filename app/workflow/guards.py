@@ -11,6 +11,7 @@ from app import clock
 from app.domain import Rating
 from app.extensions import db
 from app.models import Cycle, CycleKind, Evaluation, EvaluationState, Indicator, Rhk, RhkKind
+from app.workflow.definitions import OWN_PHASE
 
 
 def targets_complete(evaluation: Evaluation, ctx: dict) -> str | None:
@@ -86,8 +87,12 @@ def appeal_window_closed(evaluation: Evaluation, ctx: dict) -> str | None:
 
 
 def no_active_extension(evaluation: Evaluation, ctx: dict) -> str | None:
-    """A deadline lock spares an evaluation whose personal extension still runs."""
-    if evaluation.extended_until is not None and clock.utcnow() <= evaluation.extended_until:
+    """A deadline lock spares an evaluation whose personal extension of that phase still runs."""
+    if (
+        evaluation.extended_until is not None
+        and evaluation.extended_phase == OWN_PHASE.get(evaluation.state)
+        and clock.utcnow() <= evaluation.extended_until
+    ):
         return _("Tenggat pegawai ini diperpanjang sampai %(t)s.", t=evaluation.extended_until.isoformat())
     return None
 
