@@ -12,6 +12,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -26,46 +27,98 @@ from app.models import Employee, OrgUnit, Position  # noqa: E402
 from app.services import csv_io  # noqa: E402
 
 
-def random_nip(rng: random.Random) -> str:
-    """A valid NIP (birth 1965-1999, appointed at 22-31, not after 2025)."""
+def random_nip(rng: random.Random, pppk: bool = False) -> str:
+    """A valid NIP (birth 1965-1999, appointed at 22-31, not after 2025); PPPK carry "21" as month."""
     year = 1965 + rng.randrange(35)
     birth = f"{year}{1 + rng.randrange(12):02d}{1 + rng.randrange(28):02d}"
-    appointed = f"{min(year + 22 + rng.randrange(10), 2025)}{1 + rng.randrange(12):02d}"
+    month = "21" if pppk else f"{1 + rng.randrange(12):02d}"
+    appointed = f"{min(year + 22 + rng.randrange(10), 2025)}{month}"
     return f"{birth}{appointed}{1 + rng.randrange(2)}{1 + rng.randrange(999):03d}"
 
 
-def synthetic_agency(n: int, seed: int = 20261128) -> tuple[str, str]:
-    """Units CSV and employees CSV for an agency of n people."""
+# Jabatan by depth in the supervisor tree: (name, kind). Depth 0 heads the agency; from depth 3
+# down people hold functional or executor posts (some of them still lead a team).
+LEVEL_POSITIONS = [
+    [("Kepala Badan", "JPT")],
+    [("Kepala Bidang", "Administrator"), ("Sekretaris Badan", "Administrator")],
+    [("Kepala Subbidang", "Pengawas"), ("Kepala Seksi", "Pengawas"), ("Kepala Subbagian", "Pengawas")],
+]
+STAFF_POSITIONS = [
+    ("Analis Kebijakan Ahli Muda", "Fungsional"),
+    ("Analis Kebijakan Ahli Pertama", "Fungsional"),
+    ("Perawat Terampil", "Fungsional"),
+    ("Pranata Komputer Ahli Pertama", "Fungsional"),
+    ("Arsiparis Terampil", "Fungsional"),
+    ("Pengolah Data", "Pelaksana"),
+    ("Pengadministrasi Umum", "Pelaksana"),
+    ("Pengelola Keuangan", "Pelaksana"),
+    ("Pengelola Program dan Kegiatan", "Pelaksana"),
+    ("Penelaah Kebijakan", "Pelaksana"),
+]
+UNIT_NAMES = ["Bidang", "Subbidang", "Seksi"]
+
+
+def synthetic_people(n: int, seed: int = 20261128) -> tuple[list[tuple], list[dict]]:
+    """An agency of n people filled breadth-first: every supervisor gets 3-12 subordinates.
+
+    Returns (units as (code, name, parent code), people as dicts with nip, name, email, kind,
+    unit, position, position kind, supervisor nip, depth). People at depth 1 and 2 head a unit
+    of their own, a quarter of those at depth 3 too; everyone else works in their supervisor's
+    unit. 10 % are PPPK. The same n and seed give the same agency.
+    """
     rng = random.Random(seed)
-    units = ["kode,nama,kode_induk", "ROOT,Pemerintah Kota,"]
-    people = ["nip,nama,email,jenis_pegawai,kode_unit,jabatan,jenis_jabatan,nip_atasan"]
+    units = [("ROOT", "Pemerintah Kota", None)]
+    people: list[dict] = []
     seen: set[str] = set()
-    frontier: list[tuple[str, str]] = []  # (nip, unit code) of people who may get subordinates
-    i = 0
-    while i < n:
-        if not frontier:
-            sup_nip, unit = "", "ROOT"
+    frontier: deque[tuple[str, str, int]] = deque()  # (nip, unit code, depth) of possible supervisors
+    while len(people) < n:
+        if frontier:
+            sup_nip, unit, depth = frontier.popleft()
+            width = rng.randint(3, 12)
         else:
-            sup_nip, unit = frontier.pop(0)
-        width = 1 if not frontier and i == 0 else rng.randint(3, 12)
-        if sup_nip and rng.random() < 0.5:
-            code = f"U{i}"
-            units.append(f"{code},Unit {i},{unit}")
+            sup_nip, unit, depth, width = "", "ROOT", -1, 1
+        if depth in (1, 2) or (depth == 3 and rng.random() < 0.25):
+            code = f"U{len(units)}"
+            units.append((code, f"{UNIT_NAMES[depth - 1]} {len(units)}", unit))
             unit = code
         for _ in range(width):
-            if i >= n:
+            if len(people) >= n:
                 break
-            candidate = random_nip(rng)
+            i = len(people)
+            pppk = sup_nip != "" and rng.random() < 0.10
+            candidate = random_nip(rng, pppk)
             while candidate in seen:
-                candidate = random_nip(rng)
+                candidate = random_nip(rng, pppk)
             seen.add(candidate)
-            kind = "Pelaksana" if sup_nip else "JPT"
+            level = depth + 1
+            position, kind = rng.choice(LEVEL_POSITIONS[level] if level < 3 else STAFF_POSITIONS)
             people.append(
-                f"{candidate},Pegawai {i},p{i}@contoh.go.id,PNS,{unit},Jabatan {kind},{kind},{sup_nip}"
+                {
+                    "nip": candidate,
+                    "name": f"Pegawai {i}",
+                    "email": f"p{i}@contoh.go.id",
+                    "type": "PPPK" if pppk else "PNS",
+                    "unit": unit,
+                    "position": position,
+                    "position_kind": kind,
+                    "supervisor": sup_nip,
+                    "depth": level,
+                }
             )
-            frontier.append((candidate, unit))
-            i += 1
-    return "\n".join(units) + "\n", "\n".join(people) + "\n"
+            frontier.append((candidate, unit, level))
+    return units, people
+
+
+def synthetic_agency(n: int, seed: int = 20261128) -> tuple[str, str]:
+    """Units CSV and employees CSV (the import format) for an agency of n people."""
+    units, people = synthetic_people(n, seed)
+    unit_lines = ["kode,nama,kode_induk"] + [f"{c},{name},{parent or ''}" for c, name, parent in units]
+    people_lines = ["nip,nama,email,jenis_pegawai,kode_unit,jabatan,jenis_jabatan,nip_atasan"] + [
+        f"{p['nip']},{p['name']},{p['email']},{p['type']},{p['unit']},{p['position']},"
+        f"{p['position_kind']},{p['supervisor']}"
+        for p in people
+    ]
+    return "\n".join(unit_lines) + "\n", "\n".join(people_lines) + "\n"
 
 
 def timed(label: str, func):

@@ -1,0 +1,217 @@
+"""Throughput under a real server: gunicorn with 2 workers, wrk on loopback, signed-in pages.
+
+    .venv/bin/python -m bench.throughput [--n 10000] [--database-url URL] [--duration 10]
+        [--connections 4] [--port 8765]
+
+Builds an agency of n employees in the state right after the target-setting deadline (SKPs
+written, three in four submitted, most approved, the rest locked), starts
+`gunicorn -w 2 wsgi:app` on 127.0.0.1 with APP_ENV=production, signs in through the real login
+form as an employee and as the HR officer, and runs wrk (Debian's package) against /healthz,
+the employee's SKP page and the HR dashboard, then /healthz again. Each page's requests per
+second are printed beside the mean of the two /healthz runs. Everything stays on loopback and
+every wrk run is bounded by --duration.
+"""
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+from datetime import timedelta
+from http.client import HTTPConnection
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from app import clock
+from app.extensions import db
+from app.jobs import DueReport, lock_overdue
+from app.models import Account, Cycle, Employee, Evaluation, EvaluationState, OrgUnit
+from app.services import csv_io
+from app.workflow import cycles
+from bench.common import fresh_app
+from bench.import_people import synthetic_agency
+from bench.scale import PASSWORD, SEED, build_skps, create_accounts, cycle_data, simulate
+
+ROOT = Path(__file__).resolve().parent.parent
+S = EvaluationState
+
+
+def build(n: int, database_url: str):
+    """The agency just after the target deadline; returns (app, cycle id, employee nip, evaluation
+    id, HR nip)."""
+    app = fresh_app(database_url)
+    with app.app_context():
+        real_now = clock.utcnow().replace(second=0, microsecond=0)
+        deadline = real_now - timedelta(hours=1)
+        clock.travel_to(deadline - timedelta(days=30))
+        units_csv, people_csv = synthetic_agency(n, SEED)
+        csv_io.apply_import(csv_io.plan_import("units", units_csv.encode()))
+        plan = csv_io.plan_import("employees", people_csv.encode())
+        assert plan.ok, plan.errors[:3]
+        csv_io.apply_import(plan)
+        hr_id, _seconds = create_accounts()
+        hr = db.session.get(Account, hr_id)
+        root = db.session.scalar(sa.select(OrgUnit.id).where(OrgUnit.parent_id.is_(None)))
+        cycle = cycles.save_cycle(None, cycle_data(root, deadline), hr)
+        cycles.open_cycle(cycle, hr)
+        cycle = db.session.get(Cycle, cycle.id)
+        build_skps(cycle)
+        simulate(cycle, S.TARGETS_DRAFT, S.TARGETS_SUBMITTED, "submit_targets", 75, Evaluation.employee_id, 1)
+        simulate(
+            cycle, S.TARGETS_SUBMITTED, S.TARGETS_APPROVED, "approve_targets", 90, Evaluation.rater_id, 2
+        )
+        clock.reset()
+        lock_overdue(DueReport())
+        cycle_id = cycle.id
+        middle = db.session.scalar(sa.select(sa.func.count()).where(Evaluation.cycle_id == cycle_id)) // 2
+        evaluation = db.session.scalar(
+            sa.select(Evaluation)
+            .where(Evaluation.cycle_id == cycle_id)
+            .order_by(Evaluation.id)
+            .offset(middle)
+        )
+        employee_nip = db.session.scalar(sa.select(Employee.nip).where(Employee.id == evaluation.employee_id))
+        hr_nip = db.session.scalar(
+            sa.select(Employee.nip)
+            .join(Account, Account.employee_id == Employee.id)
+            .where(Account.id == hr_id)
+        )
+        result = (cycle_id, employee_nip, evaluation.id, hr_nip)
+        db.session.remove()
+        db.engine.dispose()
+    return (app, *result)
+
+
+def request(port: int, method: str, path: str, cookie: str = "", body: str = "") -> tuple[int, dict, str]:
+    """One HTTP request on loopback; returns status, headers (last value wins) and text."""
+    connection = HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Cookie": cookie} if cookie else {}
+    if body:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    connection.request(method, path, body=body or None, headers=headers)
+    response = connection.getresponse()
+    text = response.read().decode("utf-8", "replace")
+    result = response.status, {k.lower(): v for k, v in response.getheaders()}, text
+    connection.close()
+    return result
+
+
+def sign_in(port: int, nip: str) -> str:
+    """Sign in through the login form; return the Cookie header of the signed-in session."""
+    status, headers, html = request(port, "GET", "/login")
+    cookie = headers["set-cookie"].split(";")[0]
+    token = re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+    body = urllib.parse.urlencode({"identifier": nip, "password": PASSWORD, "csrf_token": token})
+    status, headers, _text = request(port, "POST", "/login", cookie, body)
+    assert status == 302 and "/login" not in headers.get("location", ""), (status, headers)
+    return headers["set-cookie"].split(";")[0]
+
+
+def wrk(port: int, path: str, cookie: str, duration: int, connections: int) -> dict:
+    """One bounded wrk run; returns requests/s, latency percentiles and errors."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    command.append(f"http://127.0.0.1:{port}{path}")
+    output = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    latency = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", output, re.M))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": rps,
+        "p50": latency.get("50"),
+        "p99": latency.get("99"),
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
+
+
+def main() -> None:
+    """Build, serve, measure, stop."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install -y wrk)")
+    start = time.perf_counter()
+    app, cycle_id, employee_nip, evaluation_id, hr_nip = build(args.n, args.database_url)
+    database = app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0].split("+")[0]
+    print(f"agency of {args.n} on {database} built in {time.perf_counter() - start:.0f} s", flush=True)
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY=secrets.token_hex(32),
+        SESSION_COOKIE_SECURE="0",
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        INSTANCE_PATH=app.instance_path,
+    )
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-b", f"127.0.0.1:{args.port}", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                if request(args.port, "GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        employee = sign_in(args.port, employee_nip)
+        hr = sign_in(args.port, hr_nip)
+        targets = [
+            ("/healthz", "/healthz", ""),
+            ("employee SKP page", f"/evaluations/{evaluation_id}", employee),
+            ("HR progress dashboard", f"/cycles/{cycle_id}", hr),
+            ("/healthz (again)", "/healthz", ""),
+        ]
+        for label, path, cookie in targets:
+            status = request(args.port, "GET", path, cookie)[0]
+            assert status == 200, (label, status)
+        load = os.getloadavg()[0]
+        print(
+            f"gunicorn -w 2 on 127.0.0.1:{args.port}; wrk -t1 -c{args.connections} -d{args.duration}s "
+            f"per run; load average {load:.2f}",
+            flush=True,
+        )
+        results = {}
+        for label, path, cookie in targets:
+            results[label] = wrk(args.port, path, cookie, args.duration, args.connections)
+            r = results[label]
+            print(
+                f"  {label:<26} {r['rps']:8.1f} req/s   p50 {r['p50']:>8}  p99 {r['p99']:>8}"
+                f"{'   non-2xx ' + str(r['non_2xx']) if r['non_2xx'] else ''}"
+                f"{'   socket errors ' + r['socket_errors'] if r['socket_errors'] else ''}",
+                flush=True,
+            )
+        health = (results["/healthz"]["rps"] + results["/healthz (again)"]["rps"]) / 2
+        print(f"  /healthz mean {health:.1f} req/s")
+        for label in ("employee SKP page", "HR progress dashboard"):
+            share = results[label]["rps"] / health
+            goal = "  (goal: at least 30 %: " + ("met" if share >= 0.30 else "NOT MET") + ")"
+            shown = goal if label.startswith("employee") else ""
+            print(f"  {label:<26} {100 * share:5.1f} % of /healthz{shown}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+if __name__ == "__main__":
+    main()
