@@ -1,9 +1,11 @@
 """Jinja helpers: the policy, local-time formatting, navigation."""
 
+from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import Flask
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale, get_timezone
 from flask_login import current_user
 
 from app import clock
@@ -44,4 +46,14 @@ def register_template_helpers(app: Flask) -> None:
     def localtime(value, fmt: str = "d MMM yyyy HH.mm"):
         if value is None:
             return "–"
-        return format_datetime(value.astimezone(clock.tz()), fmt)
+        return _local_text(value.astimezone(clock.tz()), fmt, str(get_locale()), str(get_timezone()))
+
+
+@lru_cache(maxsize=4096)
+def _local_text(value: datetime, fmt: str, locale: str, zone: str) -> str:
+    """Babel's formatting, remembered: a digest or a page repeats the same deadline many times.
+
+    The text depends only on the instant, the pattern, the locale and the zone, which are the key
+    (the caller passes the locale and zone of the context that formats it).
+    """
+    return format_datetime(value, fmt)

@@ -556,12 +556,13 @@ def simulate(
 
 
 def analyze() -> None:
-    """PostgreSQL: refresh the planner statistics after bulk setup, as autovacuum would within
-    a minute or so (SQLite has no such daemon and the app does not run ANALYZE, so not there)."""
+    """PostgreSQL: VACUUM ANALYZE after bulk setup and the floors' undo and replay, as
+    autovacuum would within a minute or so: fresh planner statistics, no dead rows left by the
+    benchmark itself. (SQLite has no such daemon and the app does not run ANALYZE; not there.)"""
     if db.engine.dialect.name == "postgresql":
         db.session.commit()
         with db.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
 
 
 def bucket(salt: int):
@@ -784,6 +785,7 @@ def run_size(n: int, args) -> Report:
             Change(["evaluation", "audit_event", "outbox_message"], ["cycle"]),
             args,
         )
+        analyze()
         cycle = db.session.get(Cycle, cycle_id)
         rhk_count, indicator_count, seconds = build_skps(cycle)
         report.step(
