@@ -1,7 +1,7 @@
 """The results board: what HR chose at publication (names with predikat, or unit totals only)."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 from flask_login import login_required
 from sqlalchemy.orm import joinedload
 
@@ -36,14 +36,16 @@ def board(cycle_id: int):
     cycle = db.session.get(Cycle, cycle_id)
     if cycle is None or cycle.state not in (CycleState.PUBLISHED, CycleState.CLOSED):
         abort(404)
-    people = []
+    people = None
     if cycle.publication_mode is PublicationMode.NAMES:
-        people = db.session.scalars(
+        people = db.paginate(
             sa.select(Evaluation)
             .where(Evaluation.cycle_id == cycle.id, Evaluation.state == EvaluationState.PUBLISHED)
             .options(joinedload(Evaluation.employee), joinedload(Evaluation.unit))
-            .order_by(Evaluation.unit_id, Evaluation.id)
-        ).all()
+            .order_by(Evaluation.unit_id, Evaluation.id),
+            per_page=current_app.config["PAGE_SIZE"] * 4,
+            error_out=False,
+        )
     return render_template(
         "results/board.html",
         cycle=cycle,
