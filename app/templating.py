@@ -38,10 +38,6 @@ def register_template_helpers(app: Flask) -> None:
     def action_label(value: str) -> str:
         return str(ACTION_LABELS.get(value, value))
 
-    @app.template_filter("dict_without_page")
-    def dict_without_page(values: dict) -> dict:
-        return {k: v for k, v in values.items() if k != "page"}
-
     @app.template_filter("localtime")
     def localtime(value, fmt: str = "d MMM yyyy HH.mm"):
         if value is None:

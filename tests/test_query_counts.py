@@ -104,7 +104,9 @@ PAGES = [
     ("camat", lambda o, ev: "/evaluations/"),
     ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}"),
     ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}/distribution"),
+    ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}/overdue"),
     ("hr", lambda o, ev: "/audit/"),
+    ("hr", lambda o, ev: "/audit/?who=Camat"),
     ("hr", lambda o, ev: "/people/"),
 ]
 

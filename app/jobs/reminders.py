@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from app import clock
 from app.extensions import db
 from app.models import Cycle, CycleState, Employee, Evaluation, EvaluationState, OrgUnit, OutboxMessage
-from app.notify import build_many, build_message
+from app.notify import build_many, build_message, queue
 from app.workflow.cycles import hr_employees
 from app.workflow.engine import effective_deadline
 
@@ -82,13 +82,7 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> int:
     for keys in _chunks(row["key"] for row in rows):
         queued.update(db.session.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key.in_(keys))))
     fresh = [row for row in rows if row["key"] not in queued]
-    if not fresh:
-        return 0
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"]), fresh)
+    queue(fresh, ignore_duplicates=True)
     return len(fresh)
 
 

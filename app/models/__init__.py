@@ -23,7 +23,7 @@ from app.models.evaluation import (
     RhkKind,
 )
 from app.models.org import OrgUnit, Position, PositionKind
-from app.models.outbox import MessageState, OutboxMessage
+from app.models.outbox import MessageState, OutboxBody, OutboxMessage
 from app.models.people import Account, AccountRole, Employee, EmploymentType, Role
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Evidence",
     "Indicator",
     "MessageState",
+    "OutboxBody",
     "OutboxMessage",
     "PublicationMode",
     "Rhk",

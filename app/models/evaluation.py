@@ -50,7 +50,8 @@ class Evaluation(db.Model):
     __tablename__ = "evaluation"
     __table_args__ = (
         sa.UniqueConstraint("cycle_id", "employee_id"),
-        sa.Index("ix_evaluation_cycle_state", "cycle_id", "state"),
+        # Bulk phase changes (cycle, state) and the dashboards' per-unit counts (index-only).
+        sa.Index("ix_evaluation_cycle_unit_state", "cycle_id", "unit_id", "state", "predikat"),
         sa.CheckConstraint("rater_id <> employee_id", name="not_own_rater"),
     )
 

@@ -4,7 +4,8 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from markupsafe import escape
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
 from app.extensions import db
@@ -21,6 +22,34 @@ class MessageState(enum.StrEnum):
     FAILED = "failed"
 
 
+# Stands for the recipient's name in a body rendered once for many people; the relay and the
+# outbox page put the name in (see `personalise`).
+NAME_TOKEN = "\x1fnama\x1f"
+
+
+def personalise(text: str, name: str | None, *, html: bool = False) -> str:
+    """A shared body with the recipient's name put in (escaped for HTML)."""
+    if NAME_TOKEN not in text:
+        return text
+    name = name or ""
+    return text.replace(NAME_TOKEN, str(escape(name)) if html else name)
+
+
+class OutboxBody(db.Model):
+    """The rendered text and HTML of one or more messages.
+
+    A phase change announces the same words to a hundred thousand people: the body is stored
+    once and each message row points at it, with the name put in when it is sent or shown.
+    """
+
+    __tablename__ = "outbox_body"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_text: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+
+
 class OutboxMessage(db.Model):
     """One email to one person; `key` makes the same notification impossible to queue twice."""
 
@@ -29,12 +58,11 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    kind: Mapped[str] = mapped_column(sa.String(40), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
     recipient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("employee.id"), index=True)
     to_address: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(300))
-    body_text: Mapped[str] = mapped_column(sa.Text)
-    body_html: Mapped[str] = mapped_column(sa.Text)
+    body_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_body.id"))
     state: Mapped[MessageState] = mapped_column(
         _enum(MessageState, "message_state", 8), default=MessageState.PENDING
     )
@@ -44,3 +72,16 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    body: Mapped[OutboxBody] = relationship(lazy="joined", innerjoin=True)
+    recipient = relationship("Employee")
+
+    @property
+    def body_text(self) -> str:
+        """The plain-text body as sent to this recipient."""
+        return personalise(self.body.body_text, self.recipient.name if self.recipient else None)
+
+    @property
+    def body_html(self) -> str:
+        """The HTML body as sent to this recipient."""
+        return personalise(self.body.body_html, self.recipient.name if self.recipient else None, html=True)

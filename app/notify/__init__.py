@@ -3,17 +3,22 @@
 `notify()` renders the Indonesian subject and both bodies now, so what would be sent can be
 read on the outbox page even before any SMTP server is configured. The key makes a
 notification idempotent: the same key is never queued twice.
+
+Bodies live in `outbox_body`; messages that say the same words to many people (a phase change,
+the employees' reminder digest) share one body with the name put in at sending
+(`app.models.outbox.personalise`), so announcing a phase to 100 000 people writes one body and
+100 000 narrow rows, in one INSERT ... SELECT.
 """
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
-from markupsafe import escape
 
 from app import clock
 from app.extensions import db
-from app.models import Account, Employee, MessageState, OutboxMessage
-
-NAME_TOKEN = "\x1fnama\x1f"
+from app.models import Account, Employee, MessageState, OutboxBody, OutboxMessage
+from app.models.outbox import NAME_TOKEN
+from app.models.types import UTCDateTime
 
 SUBJECTS = {
     "cycle_opened": "Periode penilaian {cycle} dibuka",
@@ -36,7 +41,8 @@ SUBJECTS = {
 
 
 def build_message(kind: str, recipient, key: str, subject: str | None = None, **context) -> dict:
-    """An outbox row (as a dict) for one person: subject, plain text and HTML, rendered now.
+    """An outbox row (as a dict) for one person: subject, and the body (plain text, HTML) rendered
+    now; `queue()` writes it.
 
     Templates are rendered straight from the Jinja environment (no request context
     processors), which keeps bulk phase changes and reminder runs fast.
@@ -50,30 +56,57 @@ def build_message(kind: str, recipient, key: str, subject: str | None = None, **
         html = env.get_template("email/base.html").render(body=text, subject=subject)
     now = clock.utcnow()
     is_employee = isinstance(recipient, Employee)
-    if recipient is _Addressee:  # a shared rendering: build_many fills in the person
-        return {
-            "kind": kind,
-            "subject": subject[:300],
-            "body_text": text,
-            "body_html": html,
-            "state": MessageState.PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-    return {
-        "key": key,
+    row = {
         "kind": kind,
-        "recipient_id": recipient.id if is_employee else recipient.employee_id,
-        "to_address": recipient.email if is_employee else recipient.login_email,
         "subject": subject[:300],
-        "body_text": text,
-        "body_html": html,
+        "body": (text, html),
         "state": MessageState.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
     }
+    if recipient is not _Addressee:  # a shared rendering: the caller fills in the person
+        row.update(
+            key=key,
+            recipient_id=recipient.id if is_employee else recipient.employee_id,
+            to_address=recipient.email if is_employee else recipient.login_email,
+        )
+    return row
+
+
+def _store_bodies(bodies: list[tuple[str, str]]) -> list[int]:
+    """Insert bodies (text, HTML) in one executemany; their ids in the same order."""
+    table = OutboxBody.__table__
+    now = clock.utcnow()
+    return list(
+        db.session.scalars(
+            sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [{"body_text": text, "body_html": html, "created_at": now} for text, html in bodies],
+        )
+    )
+
+
+def queue(rows: list[dict], *, ignore_duplicates: bool = False) -> None:
+    """Write rows made by `build_message`/`build_many`: each distinct body once, then the messages.
+
+    With `ignore_duplicates` a key already queued (by a second scheduler at the same moment) is
+    skipped instead of failing the transaction.
+    """
+    if not rows:
+        return
+    distinct = list(dict.fromkeys(row["body"] for row in rows))
+    body_id = dict(zip(distinct, _store_bodies(distinct), strict=True))
+    messages = [
+        {**{k: v for k, v in row.items() if k != "body"}, "body_id": body_id[row["body"]]} for row in rows
+    ]
+    statement = sa.insert(OutboxMessage.__table__)
+    if ignore_duplicates:
+        if db.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["key"])
+    db.session.execute(statement, messages)
 
 
 def notify(kind: str, recipient: "Employee | Account | None", key: str, **context) -> None:
@@ -88,7 +121,7 @@ def notify(kind: str, recipient: "Employee | Account | None", key: str, **contex
         return
     if db.session.query(OutboxMessage.id).filter_by(key=key).first() is not None:
         return
-    db.session.add(OutboxMessage(**build_message(kind, recipient, key, **context)))
+    queue([build_message(kind, recipient, key, **context)])
 
 
 class _Addressee:
@@ -101,7 +134,7 @@ def build_many(
     kind: str, recipients, key_of, subject: str | None = None, personal=None, **context
 ) -> list[dict]:
     """Outbox rows for many people; people whose `personal(person)` context is equal share one
-    rendering, with only their name put in afterwards (bulk phase changes, reminder days)."""
+    rendering and so one stored body, their name put in when it is sent (reminder days)."""
     rendered: dict[str, dict] = {}
     rows = []
     for person in recipients:
@@ -109,23 +142,50 @@ def build_many(
         signature = repr(extra)
         if signature not in rendered:
             rendered[signature] = build_message(kind, _Addressee, "", subject, **context, **extra)
-        shared = rendered[signature]
         rows.append(
             {
-                **shared,
+                **rendered[signature],
                 "key": key_of(person),
                 "recipient_id": person.id,
                 "to_address": person.email,
-                "body_text": shared["body_text"].replace(NAME_TOKEN, person.name),
-                "body_html": shared["body_html"].replace(NAME_TOKEN, str(escape(person.name))),
             }
         )
     return rows
 
 
-def notify_many(kind: str, recipients: list[Employee], key_prefix: str, **context) -> int:
-    """Queue one email per active person in one executemany (bulk phase changes)."""
-    rows = build_many(kind, [p for p in recipients if p.active], lambda p: f"{key_prefix}:{p.id}", **context)
-    if rows:
-        db.session.execute(db.insert(OutboxMessage), rows)
-    return len(rows)
+def notify_many(kind: str, people: sa.Select, key_prefix: str, **context) -> int:
+    """Queue one email to every active employee whose id `people` selects, set-based: one shared
+    body, and the messages in one INSERT ... SELECT (bulk phase changes). Returns the count."""
+    shared = build_message(kind, _Addressee, "", **context)
+    body_id = _store_bodies([shared["body"]])[0]
+    now = sa.literal(clock.utcnow(), UTCDateTime())
+    rows = sa.select(
+        sa.literal(f"{key_prefix}:", sa.String) + sa.cast(Employee.id, sa.String),
+        sa.literal(kind, sa.String),
+        Employee.id,
+        Employee.email,
+        sa.literal(shared["subject"], sa.String),
+        sa.literal(body_id, sa.Integer),
+        sa.literal(MessageState.PENDING.value, sa.String),
+        sa.literal(0, sa.Integer),
+        now,
+        now,
+    ).where(Employee.id.in_(people), Employee.active)
+    result = db.session.execute(
+        sa.insert(OutboxMessage.__table__).from_select(
+            [
+                "key",
+                "kind",
+                "recipient_id",
+                "to_address",
+                "subject",
+                "body_id",
+                "state",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            rows,
+        )
+    )
+    return result.rowcount

@@ -33,7 +33,8 @@ from flask import current_app
 
 from app import clock
 from app.extensions import db, mail
-from app.models import MessageState, OutboxMessage
+from app.models import Employee, MessageState, OutboxBody, OutboxMessage
+from app.models.outbox import personalise
 
 MAX_BACKOFF = timedelta(hours=6)
 UTF8_QP = Charset("utf-8")
@@ -106,15 +107,21 @@ def claim(batch_size: int) -> list[Outgoing]:
             OutboxMessage.key,
             OutboxMessage.to_address,
             OutboxMessage.subject,
-            OutboxMessage.body_text,
-            OutboxMessage.body_html,
+            OutboxBody.body_text,
+            OutboxBody.body_html,
             OutboxMessage.attempts,
+            Employee.name,
         )
+        .join(OutboxBody, OutboxBody.id == OutboxMessage.body_id)
+        .outerjoin(Employee, Employee.id == OutboxMessage.recipient_id)
         .where(OutboxMessage.id.in_(claimed))
         .order_by(OutboxMessage.id)
     ).all()
     db.session.commit()
-    return [Outgoing(*row) for row in rows]
+    return [
+        Outgoing(id_, key, to, subject, personalise(text, name), personalise(html, name, html=True), attempts)
+        for id_, key, to, subject, text, html, attempts, name in rows
+    ]
 
 
 def mime(message: Outgoing) -> bytes:

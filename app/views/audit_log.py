@@ -29,7 +29,7 @@ def day(value: str | None, end: bool = False):
 @bp.route("/")
 @login_required
 def index():
-    """Filter by action, record, person (name, NIP or email) and dates; newest first, paginated."""
+    """Filter by action, record, person (name, NIP or email) and dates; newest first, page by page."""
     require(actor(), Action.VIEW_AUDIT)
     args = request.args
     query = sa.select(AuditEvent).options(joinedload(AuditEvent.actor).joinedload(Account.employee))
@@ -61,7 +61,22 @@ def index():
         query = query.where(AuditEvent.occurred_at >= since)
     if until:
         query = query.where(AuditEvent.occurred_at <= until)
-    page = db.paginate(
-        query.order_by(AuditEvent.id.desc()), per_page=current_app.config["PAGE_SIZE"] * 2, error_out=False
+    # Keyset pagination: "older" pages continue below the last id shown, so a page costs the
+    # same on the first day and after millions of events, and no total count is needed.
+    before = request.args.get("before", type=int)
+    if before:
+        query = query.where(AuditEvent.id < before)
+    per_page = current_app.config["PAGE_SIZE"] * 2
+    rows = db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(per_page + 1)).all()
+    items = rows[:per_page]
+    older = items[-1].id if len(rows) > per_page else None
+    filters = {k: v for k, v in args.to_dict(flat=True).items() if k not in ("before", "page") and v}
+    return render_template(
+        "audit/index.html",
+        items=items,
+        older=older,
+        before=before,
+        filters=filters,
+        args=args,
+        actions=sorted(ACTION_LABELS),
     )
-    return render_template("audit/index.html", page=page, args=args, actions=sorted(ACTION_LABELS))

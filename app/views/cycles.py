@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy.orm import joinedload
@@ -17,6 +17,7 @@ from app.models import (
     Cycle,
     CycleKind,
     CycleState,
+    Employee,
     Evaluation,
     EvaluationState,
     OrgUnit,
@@ -31,6 +32,8 @@ from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
 from app.workflow.distribution import distribution
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
+
+OVERDUE_ON_DASHBOARD = 20  # the rest are on their own page
 
 # Who is behind in each phase: (phase, states of evaluations that still owe that phase's step).
 BEHIND = {
@@ -150,11 +153,9 @@ def progress(cycle: Cycle):
     return table
 
 
-def overdue(cycle: Cycle, limit: int = 200):
-    """Locked evaluations, and those behind in the current phase whose (extended) deadline passed.
-
-    The test is `effective_deadline` written in SQL, so only the first `limit` rows are loaded.
-    """
+def _late(cycle: Cycle):
+    """Locked evaluations, and those behind in the current phase whose (extended) deadline passed:
+    `effective_deadline` written in SQL, so a page loads only the rows it shows."""
     behind = BEHIND.get(CycleState(cycle.state), ())
     locked = (EvaluationState.TARGETS_LOCKED, EvaluationState.ASSESSMENT_LOCKED)
     now = sa.literal(clock.utcnow(), UTCDateTime())
@@ -176,9 +177,14 @@ def overdue(cycle: Cycle, limit: int = 200):
             else_=sa.literal(deadline, UTCDateTime()) if deadline is not None else sa.null(),
         )
         late.append(sa.and_(Evaluation.state == str(state), effective < now))
+    return sa.and_(Evaluation.cycle_id == cycle.id, sa.or_(*late))
+
+
+def overdue(cycle: Cycle, limit: int):
+    """The first late evaluations (see `_late`), by unit."""
     return db.session.scalars(
         sa.select(Evaluation)
-        .where(Evaluation.cycle_id == cycle.id, sa.or_(*late))
+        .where(_late(cycle))
         .options(joinedload(Evaluation.employee), joinedload(Evaluation.rater), joinedload(Evaluation.unit))
         .order_by(Evaluation.unit_id, Evaluation.id)
         .limit(limit)
@@ -209,11 +215,50 @@ def view(cycle_id: int):
         kinds=KIND_LABELS,
         coverage=service.coverage(cycle) if cycle.state == CycleState.DRAFT else None,
         progress=progress(cycle),
-        overdue=overdue(cycle),
+        overdue=overdue(cycle, OVERDUE_ON_DASHBOARD + 1),
+        overdue_shown=OVERDUE_ON_DASHBOARD,
         extended=extended(cycle),
         extend_form=ExtendForm(),
         S=EvaluationState,
         C=CycleState,
+    )
+
+
+@bp.route("/<int:cycle_id>/overdue")
+@login_required
+def overdue_list(cycle_id: int):
+    """Everyone late in this cycle, page by page, each with the personal extension form."""
+    cycle = get_cycle(cycle_id)
+    query = (request.args.get("q") or "").strip()
+    late = _late(cycle)
+    if query:
+        late = sa.and_(
+            late,
+            Evaluation.employee_id.in_(
+                sa.select(Employee.id).where(
+                    sa.or_(
+                        sa.func.lower(Employee.name).contains(query.lower(), autoescape=True),
+                        Employee.nip.startswith(query.replace(" ", ""), autoescape=True),
+                    )
+                )
+            ),
+        )
+    page = db.paginate(
+        sa.select(Evaluation)
+        .where(late)
+        .options(joinedload(Evaluation.employee), joinedload(Evaluation.rater), joinedload(Evaluation.unit))
+        .order_by(Evaluation.unit_id, Evaluation.id),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template(
+        "cycles/overdue.html",
+        cycle=cycle,
+        page=page,
+        q=query,
+        labels=CYCLE_STATE_LABELS,
+        ev_labels=EVALUATION_STATE_LABELS,
+        S=EvaluationState,
     )
 
 

@@ -31,6 +31,7 @@ from app.models import (
     Role,
     UnitPredikat,
 )
+from app.models.types import UTCDateTime
 from app.notify import notify, notify_many
 from app.services import Refused
 from app.workflow.definitions import CYCLE_EFFECTS, OWN_PHASE
@@ -146,8 +147,25 @@ class Coverage:
     left_out: list = field(default_factory=list)  # (employee row, reason)
 
 
+NOT_APPROVED = (
+    EvaluationState.TARGETS_DRAFT,
+    EvaluationState.TARGETS_SUBMITTED,
+    EvaluationState.TARGETS_LOCKED,
+)
+
+
+def _approved_in_annual(cycle: Cycle) -> sa.Select:
+    """Employees whose targets were approved in the annual cycle a periodic cycle reuses."""
+    return sa.select(Evaluation.employee_id).where(
+        Evaluation.cycle_id == cycle.annual_cycle_id, Evaluation.state.not_in(NOT_APPROVED)
+    )
+
+
 def coverage(cycle: Cycle) -> Coverage:
-    """Employees in scope: covered when they have an active rater (and, periodic, approved targets)."""
+    """Employees in scope: covered when they have an active rater (and, periodic, approved targets).
+
+    `covered_rows` says the same in SQL for opening; a test keeps the two in step.
+    """
     supervisor = aliased(Employee)
     rows = db.session.execute(
         sa.select(
@@ -167,20 +185,7 @@ def coverage(cycle: Cycle) -> Coverage:
     ).all()
     approved = set()
     if cycle.is_periodic and cycle.annual_cycle_id:
-        approved = set(
-            db.session.scalars(
-                sa.select(Evaluation.employee_id).where(
-                    Evaluation.cycle_id == cycle.annual_cycle_id,
-                    Evaluation.state.not_in(
-                        [
-                            EvaluationState.TARGETS_DRAFT,
-                            EvaluationState.TARGETS_SUBMITTED,
-                            EvaluationState.TARGETS_LOCKED,
-                        ]
-                    ),
-                )
-            )
-        )
+        approved = set(db.session.scalars(_approved_in_annual(cycle)))
     result = Coverage()
     for row in rows:
         if row.rater_id is None:
@@ -194,32 +199,56 @@ def coverage(cycle: Cycle) -> Coverage:
     return result
 
 
+def covered_rows(cycle: Cycle) -> sa.Select:
+    """`coverage(cycle).covered` as SQL: employee, rater, appeal handler and unit of each."""
+    supervisor = aliased(Employee)
+    query = (
+        sa.select(Employee.id, supervisor.id, supervisor.supervisor_id, Employee.unit_id)
+        .join(supervisor, supervisor.id == Employee.supervisor_id)
+        .where(Employee.active, supervisor.active, Employee.unit_id.in_(scope_unit_ids(cycle)))
+    )
+    if cycle.is_periodic:
+        if not cycle.annual_cycle_id:
+            return query.where(sa.false())
+        query = query.where(Employee.id.in_(_approved_in_annual(cycle)))
+    return query
+
+
 @atomic
 def open_cycle(cycle: Cycle, actor: Account | None, *, expected_version: int | None = None) -> int:
     """Open the cycle: one evaluation per covered employee, audited and announced; commits."""
     _require_hr(actor)
-    scope = coverage(cycle)
-    if not scope.covered:
+    covered = covered_rows(cycle)
+    if not db.session.scalar(sa.select(sa.exists(covered))):
         raise Refused(_("Tidak ada pegawai yang tercakup periode ini."))
     fire_cycle(cycle, "open", actor, expected_version=expected_version)
     now = clock.utcnow()
     cycle.opened_at = now
     initial = EvaluationState.ASSESSMENT_DRAFT if cycle.is_periodic else EvaluationState.TARGETS_DRAFT
-    rows = [
-        {
-            "cycle_id": cycle.id,
-            "employee_id": row.id,
-            "rater_id": row.rater_id,
-            "appeal_handler_id": row.handler_id,
-            "unit_id": row.unit_id,
-            "state": initial.value,
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
-        }
-        for row in scope.covered
-    ]
-    db.session.execute(sa.insert(Evaluation), rows)
+    # One INSERT ... SELECT: the evaluations never travel through Python.
+    created = covered.add_columns(
+        sa.literal(cycle.id, sa.Integer),
+        sa.literal(initial.value, sa.String),
+        sa.literal(now, UTCDateTime()),
+        sa.literal(now, UTCDateTime()),
+        sa.literal(1, sa.Integer),
+    )
+    count = db.session.execute(
+        sa.insert(Evaluation).from_select(
+            [
+                "employee_id",
+                "rater_id",
+                "appeal_handler_id",
+                "unit_id",
+                "cycle_id",
+                "state",
+                "created_at",
+                "updated_at",
+                "version",
+            ],
+            created,
+        )
+    ).rowcount
     if cycle.is_periodic:
         _copy_annual_targets(cycle)
     db.session.execute(
@@ -235,17 +264,18 @@ def open_cycle(cycle: Cycle, actor: Account | None, *, expected_version: int | N
             ).where(Evaluation.cycle_id == cycle.id),
         )
     )
-    # Everyone just given an evaluation (a join, not an IN list: PostgreSQL takes at most 65 535
-    # parameters in one statement, fewer than the employees of a large agency).
-    people = db.session.scalars(
-        sa.select(Employee)
-        .join(Evaluation, Evaluation.employee_id == Employee.id)
-        .where(Evaluation.cycle_id == cycle.id)
-    ).all()
+    # Everyone just given an evaluation (a subquery, not an IN list: PostgreSQL takes at most
+    # 65 535 parameters in one statement, fewer than the employees of a large agency).
     deadline = cycle.assessment_deadline if cycle.is_periodic else cycle.target_deadline
-    notify_many("cycle_opened", people, f"cycle_opened:{cycle.id}", cycle=cycle, deadline=deadline)
+    notify_many(
+        "cycle_opened",
+        sa.select(Evaluation.employee_id).where(Evaluation.cycle_id == cycle.id),
+        f"cycle_opened:{cycle.id}",
+        cycle=cycle,
+        deadline=deadline,
+    )
     db.session.commit()
-    return len(rows)
+    return count
 
 
 def _copy_annual_targets(cycle: Cycle) -> None:
@@ -295,14 +325,11 @@ def advance(cycle: Cycle, actor: Account | None, *, expected_version: int | None
     fire_cycle(cycle, "advance", actor, expected_version=expected_version)
     _apply_effects(cycle, "advance", source, actor)
     if cycle.state == CycleState.SELF_ASSESSMENT:
-        people = db.session.scalars(
-            sa.select(Employee)
-            .join(Evaluation, Evaluation.employee_id == Employee.id)
-            .where(Evaluation.cycle_id == cycle.id, Evaluation.state == EvaluationState.ASSESSMENT_DRAFT)
-        ).all()
         notify_many(
             "assessment_opened",
-            people,
+            sa.select(Evaluation.employee_id).where(
+                Evaluation.cycle_id == cycle.id, Evaluation.state == EvaluationState.ASSESSMENT_DRAFT
+            ),
             f"assessment_opened:{cycle.id}",
             cycle=cycle,
             deadline=cycle.assessment_deadline,
@@ -443,12 +470,12 @@ def publish(
             data={"units": [v.unit_name for v in violations], "problems": [v.message for v in violations]},
         )
     _apply_effects(cycle, "publish", CycleState.APPEAL, actor)
-    people = db.session.scalars(
-        sa.select(Employee)
-        .join(Evaluation, Evaluation.employee_id == Employee.id)
-        .where(Evaluation.cycle_id == cycle.id)
-    ).all()
-    notify_many("results_published", people, f"results_published:{cycle.id}", cycle=cycle)
+    notify_many(
+        "results_published",
+        sa.select(Evaluation.employee_id).where(Evaluation.cycle_id == cycle.id),
+        f"results_published:{cycle.id}",
+        cycle=cycle,
+    )
     db.session.commit()
 
 

@@ -241,8 +241,12 @@ def test_walkthrough_in_the_browser(app, db, desks, tmp_path):
     assert dialogs[-1].startswith("Pindah ke tahap berikutnya")
     expect(page.locator("#cycle-state")).to_have_text("Penilaian mandiri")
     assert state_of(db, colleague_ev) == EvaluationState.TARGETS_LOCKED
+    # She is found by name among everyone late (the dashboard shows only the first of them).
+    page.get_by_label("Cari pegawai yang lewat tenggat").fill(colleague.name.split(",")[0])
+    submit(page, page.locator("#overdue").get_by_role("button", name="Cari"))
     row = page.locator("#overdue tr").filter(has_text=colleague.name)
     expect(row).to_contain_text("SKP terkunci")
+    expect(page.locator("#overdue tbody tr")).to_have_count(1)
     # HR gives her alone three more days, with the reason.
     until = clock.now() + timedelta(days=3)
     reason = "Cuti melahirkan sampai akhir Januari; diberi tiga hari untuk menyusun SKP."

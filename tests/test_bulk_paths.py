@@ -1,0 +1,208 @@
+"""The set-based paths a large agency relies on: shared email bodies, coverage in SQL, audit pages."""
+
+import re
+
+import sqlalchemy as sa
+
+from app import clock
+from app.models import AuditEvent, Evaluation, MessageState, OutboxBody, OutboxMessage, Role
+from app.notify import notify_many
+from app.notify.relay import relay
+from app.workflow import cycles
+from tests.conftest import login
+from tests.workflow_helpers import START, agency, cycle_data
+
+
+def test_a_phase_announcement_stores_one_body_and_sends_each_person_their_name(app, db, make, smtp_server):
+    unit = make.unit("Kelurahan Pager")
+    people = [
+        make.employee("Siti Nurhaliza", unit=unit),
+        make.employee("Budi <Santoso> & 'Putra'", unit=unit),
+        make.employee("Pensiunan", unit=unit),
+    ]
+    people[2].active = False
+    db.session.commit()
+    bodies_before = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxBody))
+
+    count = notify_many(
+        "results_published",
+        sa.select(sa.literal_column(str(people[0].id))).union_all(
+            sa.select(sa.literal_column(str(people[1].id))), sa.select(sa.literal_column(str(people[2].id)))
+        ),
+        "test-announce",
+        cycle=type("C", (), {"name": "SKP 2027", "id": 9})(),
+    )
+    db.session.commit()
+
+    assert count == 2  # the inactive employee is not written to
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxBody)) == bodies_before + 1
+    rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.recipient_id)).all()
+    assert [(r.key, r.to_address) for r in rows] == [
+        (f"test-announce:{people[0].id}", people[0].email),
+        (f"test-announce:{people[1].id}", people[1].email),
+    ]
+    assert len({r.body_id for r in rows}) == 1
+    assert "Siti Nurhaliza" in rows[0].body_text and "\x1f" not in rows[0].body_text
+    assert "Budi &lt;Santoso&gt; &amp; &#39;Putra&#39;" in rows[1].body_html
+
+    assert relay().sent == 2
+    got = {to[0]: message for to, message in smtp_server.messages}
+    siti = got[people[0].email]
+    assert "Siti Nurhaliza" in siti.get_body(preferencelist=("plain",)).get_content()
+    budi = got[people[1].email]
+    assert "Budi <Santoso> & 'Putra'" in budi.get_body(preferencelist=("plain",)).get_content()
+    assert "Budi &lt;Santoso&gt;" in budi.get_body(preferencelist=("html",)).get_content()
+    assert all(r.state == MessageState.SENT for r in db.session.scalars(sa.select(OutboxMessage)))
+
+
+def test_the_outbox_page_shows_a_shared_message_with_the_recipients_name(app, db, make, client, hr):
+    org = agency(make)
+    clock.travel_to(START)
+    cycle = cycles.save_cycle(None, cycle_data([org["kecamatan"]]), org["hr"].account)
+    cycles.open_cycle(cycle, org["hr"].account)
+    message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.recipient_id == org["nurse"].id))
+    admin = make.employee("Admin Sistem", roles={Role.EMPLOYEE, Role.ADMIN})
+    login(client, admin.nip)
+    page = client.get(f"/admin/outbox/{message.id}").get_data(as_text=True)
+    assert "Perawat Debora" in page and "\x1f" not in page
+
+
+def test_opening_in_sql_covers_exactly_whom_the_preview_lists(app, db, make):
+    org = agency(make)
+    orphan = make.employee("Tanpa Atasan", unit=org["puskesmas"])
+    leaver = make.employee("Atasan Pensiun", supervisor=org["camat"], unit=org["puskesmas"])
+    under_leaver = make.employee("Staf Atasan Pensiun", supervisor=leaver, unit=org["puskesmas"])
+    leaver.active = False
+    outside = make.employee("Di Luar Cakupan", supervisor=org["camat"], unit=make.unit("Dinas Lain"))
+    db.session.commit()
+    clock.travel_to(START)
+    cycle = cycles.save_cycle(None, cycle_data([org["kecamatan"]]), org["hr"].account)
+
+    preview = cycles.coverage(cycle)
+    expected = {(r.id, r.rater_id, r.handler_id, r.unit_id) for r in preview.covered}
+    assert set(db.session.execute(cycles.covered_rows(cycle)).tuples()) == expected
+    left_out = {row.id for row, _reason in preview.left_out}
+    assert {orphan.id, under_leaver.id, org["camat"].id} <= left_out
+    assert outside.id not in {r[0] for r in expected} | left_out
+
+    assert cycles.open_cycle(cycle, org["hr"].account) == len(expected)
+    created = set(
+        db.session.execute(
+            sa.select(
+                Evaluation.employee_id, Evaluation.rater_id, Evaluation.appeal_handler_id, Evaluation.unit_id
+            ).where(Evaluation.cycle_id == cycle.id)
+        ).tuples()
+    )
+    assert created == expected
+
+
+def test_a_periodic_cycle_in_sql_covers_only_approved_annual_targets(app, db, make):
+    org = agency(make)
+    clock.travel_to(START)
+    annual = cycles.save_cycle(None, cycle_data([org["kecamatan"]]), org["hr"].account)
+    cycles.open_cycle(annual, org["hr"].account)
+    nurse_eval = db.session.scalar(
+        sa.select(Evaluation).where(
+            Evaluation.cycle_id == annual.id, Evaluation.employee_id == org["nurse"].id
+        )
+    )
+    nurse_eval.state = "targets_approved"
+    db.session.commit()
+    cycles.advance(annual, org["hr"].account)  # the others' targets are locked, not approved
+    quarterly = cycles.save_cycle(
+        None,
+        cycle_data(
+            [org["kecamatan"]], name="Triwulan I", kind="quarterly", period=1, annual_cycle_id=annual.id
+        ),
+        org["hr"].account,
+    )
+    preview = {r.id for r in cycles.coverage(quarterly).covered}
+    assert preview == {org["nurse"].id}
+    assert {r[0] for r in db.session.execute(cycles.covered_rows(quarterly))} == preview
+
+
+def _events(db, account_id, n):
+    now = clock.utcnow()
+    db.session.execute(
+        sa.insert(AuditEvent),
+        [
+            {"occurred_at": now, "actor_id": account_id, "action": "people.updated", "object_id": str(i)}
+            for i in range(n)
+        ],
+    )
+    db.session.commit()
+
+
+ROW = re.compile(r'<tr>\s*<td class="text-nowrap">.*?</td><td>(.*?)</td><td>.*?</td>\s*<td>(.*?)</td>', re.S)
+
+
+def _rows(html: str) -> list[tuple[str, str]]:
+    """(actor, record) of each row shown."""
+    return [(actor, record.strip()) for actor, record in ROW.findall(html)]
+
+
+def test_the_audit_log_pages_back_by_id_without_counting(app, db, make, client, hr):
+    per_page = app.config["PAGE_SIZE"] * 2
+    other = make.employee("Operator Lain")
+    _events(db, other.account.id, 3)
+    _events(db, hr.account.id, per_page + 5)
+    login(client, hr.nip)
+
+    first = client.get("/audit/?who=Petugas+Kepegawaian&action=people.updated").get_data(as_text=True)
+    assert len(_rows(first)) == per_page
+    assert "&laquo; Terbaru" in first and 'href="#">&laquo; Terbaru' in first  # already the newest
+    older = re.search(r'href="(/audit/\?[^"]*before=\d+[^"]*)">Lebih lama', first)
+    assert older, "a link to older entries"
+    link = older.group(1).replace("&amp;", "&")
+    assert "who=Petugas" in link and "action=people.updated" in link  # the filters are kept
+
+    second = client.get(link).get_data(as_text=True)
+    assert len(_rows(second)) == 5
+    assert 'href="#">Lebih lama' in second  # nothing older
+    records = [record for _actor, record in _rows(first) + _rows(second)]
+    assert sorted(records, key=int) == [str(i) for i in range(per_page + 5)]  # each once, none lost
+    assert records == sorted(records, key=int, reverse=True)  # newest first across pages
+    assert all(actor == "Petugas Kepegawaian" for actor, _r in _rows(first) + _rows(second))
+
+    # A hand-typed, broken cursor shows the newest page, not an error.
+    assert len(_rows(client.get("/audit/?before=abc").get_data(as_text=True))) == per_page
+
+
+def test_the_dashboard_shows_the_first_overdue_and_a_page_lists_them_all(app, db, make, client):
+    from datetime import timedelta
+
+    from app.views.cycles import OVERDUE_ON_DASHBOARD
+
+    org = agency(make)
+    staff = [
+        make.employee(f"Staf {i:02d}", supervisor=org["head"], unit=org["puskesmas"], account=False)
+        for i in range(OVERDUE_ON_DASHBOARD + 10)
+    ]
+    clock.travel_to(START)
+    cycle = cycles.save_cycle(None, cycle_data([org["kecamatan"]]), org["hr"].account)
+    cycles.open_cycle(cycle, org["hr"].account)
+    clock.travel_to(cycle.target_deadline + timedelta(hours=1))  # nobody submitted: all late
+    late_count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Evaluation).where(Evaluation.cycle_id == cycle.id)
+    )
+    assert late_count > OVERDUE_ON_DASHBOARD
+    login(client, org["hr"].nip)
+
+    dashboard = client.get(f"/cycles/{cycle.id}").get_data(as_text=True)
+    section = dashboard[dashboard.index('id="overdue"') :]
+    assert f"{OVERDUE_ON_DASHBOARD}+" in section
+    assert len(re.findall(r'evaluations/\d+/extend"', section)) == OVERDUE_ON_DASHBOARD
+    assert f'href="/cycles/{cycle.id}/overdue"' in section
+
+    names = set()
+    per_page = app.config["PAGE_SIZE"]
+    for number in range(1, (late_count + per_page - 1) // per_page + 1):
+        page = client.get(f"/cycles/{cycle.id}/overdue?page={number}").get_data(as_text=True)
+        assert f">{late_count}</span>" in page  # the true total, not a capped count
+        names.update(re.findall(r">(Staf \d\d)</a>", page))
+    assert names == {s.name for s in staff}  # everyone once across the pages
+    assert client.get(f"/cycles/{cycle.id}/overdue?page=999").status_code == 200
+    assert client.get(f"/cycles/{cycle.id}/overdue?page=x").status_code == 200
+    outsider = app.test_client()
+    login(outsider, org["nurse"].nip)
+    assert outsider.get(f"/cycles/{cycle.id}/overdue").status_code == 403
