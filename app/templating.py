@@ -38,11 +38,15 @@ def register_template_helpers(app: Flask) -> None:
     def action_label(value: str) -> str:
         return str(ACTION_LABELS.get(value, value))
 
-    @app.template_filter("localtime")
-    def localtime(value, fmt: str = "d MMM yyyy HH.mm"):
-        if value is None:
-            return "–"
-        return _local_text(value.astimezone(clock.tz()), fmt, str(get_locale()), str(get_timezone()))
+    app.add_template_filter(localtime, "localtime")
+
+
+def localtime(value: datetime | None, fmt: str = "d MMM yyyy HH.mm") -> str:
+    """An instant as local time in the current locale (the `localtime` filter; also for text
+    prepared outside a template, such as a digest's deadline)."""
+    if value is None:
+        return "–"
+    return _local_text(value.astimezone(clock.tz()), fmt, str(get_locale()), str(get_timezone()))
 
 
 @lru_cache(maxsize=4096)

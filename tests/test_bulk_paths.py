@@ -5,7 +5,7 @@ import re
 import sqlalchemy as sa
 
 from app import clock
-from app.models import AuditEvent, Evaluation, MessageState, OutboxBody, OutboxMessage, Role
+from app.models import AuditEvent, Evaluation, MessageState, OrgUnit, OutboxBody, OutboxMessage, Role
 from app.notify import notify_many
 from app.notify.relay import relay
 from app.workflow import cycles
@@ -206,3 +206,47 @@ def test_the_dashboard_shows_the_first_overdue_and_a_page_lists_them_all(app, db
     outsider = app.test_client()
     login(outsider, org["nurse"].nip)
     assert outsider.get(f"/cycles/{cycle.id}/overdue").status_code == 403
+
+
+def test_the_distribution_page_pages_through_units_and_finds_those_off_the_curve(app, db, make, client):
+    from app.views.cycles import DISTRIBUTION_UNITS_PER_PAGE
+
+    org = agency(make)
+    extra = DISTRIBUTION_UNITS_PER_PAGE + 5
+    for i in range(extra):
+        unit = make.unit(f"Seksi {i:03d}", parent=org["kecamatan"])
+        make.employee(f"Staf Seksi {i:03d}", supervisor=org["camat"], unit=unit, account=False)
+    clock.travel_to(START)
+    cycle = cycles.save_cycle(None, cycle_data([org["kecamatan"]]), org["hr"].account)
+    cycles.open_cycle(cycle, org["hr"].account)
+    db.session.execute(
+        sa.update(Evaluation).where(Evaluation.cycle_id == cycle.id).values(state="reviewed", predikat="baik")
+    )
+    db.session.commit()
+    # A unit rated "baik" as an organisation may have at most 70 % Baik: one all "baik" breaks it.
+    off = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.name == "Seksi 052"))
+    cycles.set_unit_predikat(cycle, org["hr"].account, off.id, "baik")
+    login(client, org["hr"].nip)
+    url = f"/cycles/{cycle.id}/distribution"
+
+    def units_on(html: str) -> list[str]:
+        return re.findall(r"<tr class=\"[^\"]*\">\s*<td>([^<]+)</td>", html)
+
+    first = client.get(url).get_data(as_text=True)
+    second = client.get(url + "?page=2").get_data(as_text=True)
+    total = extra + 2  # the kecamatan and the puskesmas have evaluations too
+    assert len(units_on(first)) == DISTRIBUTION_UNITS_PER_PAGE
+    assert len(units_on(second)) == total - DISTRIBUTION_UNITS_PER_PAGE
+    assert sorted(units_on(first) + units_on(second)) == units_on(first) + units_on(second)  # by name
+    assert f"1 dari {total} unit tidak sesuai kurva." in first
+
+    only = client.get(url + "?tidak_sesuai=1").get_data(as_text=True)
+    assert units_on(only) == ["Seksi 052"]
+
+    # Setting a unit's predikat from page 2 comes back to page 2.
+    unit = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.name == units_on(second)[-1]))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', second).group(1)
+    response = client.post(
+        url + "?page=2", data={"csrf_token": token, "unit_id": unit.id, "org_predikat": "baik"}
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("?page=2")

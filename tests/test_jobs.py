@@ -58,6 +58,9 @@ def test_reminders_go_to_exactly_those_who_still_have_to_act_once_a_day(make, db
         if m.recipient_id == org["head"].id and m.key.endswith(clock.now().date().isoformat())
     )
     assert "Menetapkan SKP untuk Perawat Debora" in head_digest.body_text
+    deadline = cycle.target_deadline.astimezone(clock.tz())
+    assert f"tenggat {deadline.day} Jan 2027 {deadline:%H.%M} (3 hari lagi)" in head_digest.body_text
+    assert head_digest.body_text.startswith("Yth. Kepala Puskesmas,")
 
 
 def test_overdue_digest_to_raters_and_hr_once_after_the_deadline(make, db):

@@ -12,12 +12,15 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from app import clock
 from app.extensions import db
 from app.models import Cycle, CycleState, Employee, Evaluation, EvaluationState, OrgUnit, OutboxMessage
 from app.notify import build_many, build_message, queue
+from app.templating import localtime
 from app.workflow.cycles import hr_employees
 from app.workflow.engine import effective_deadline
 
@@ -29,14 +32,14 @@ DUTIES = [
         CycleState.SELF_ASSESSMENT,
         EvaluationState.ASSESSMENT_DRAFT,
         "employee",
-        "Mengisi dan mengajukan penilaian mandiri",
+        _l("Mengisi dan mengajukan penilaian mandiri"),
     ),
     (CycleState.SELF_ASSESSMENT, EvaluationState.TARGETS_SUBMITTED, "rater", _l("Menetapkan SKP")),
     (
         CycleState.SUPERVISOR_REVIEW,
         EvaluationState.ASSESSMENT_SUBMITTED,
         "rater",
-        "Menilai penilaian mandiri",
+        _l("Menilai penilaian mandiri"),
     ),
     (CycleState.APPEAL, EvaluationState.ASSESSMENT_SUBMITTED, "rater", _l("Menilai penilaian mandiri")),
     (CycleState.APPEAL, EvaluationState.APPEALED, "appeal_handler", _l("Memutus keberatan")),
@@ -102,6 +105,8 @@ def send_reminders() -> int:
             if phase != cycle.state:
                 continue
             task_text = str(label)  # translated once, not once per row
+            with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+                deadline_text = localtime(deadline)  # formatted once, not once per digest
             rows = db.session.execute(
                 sa.select(PERSON_COLUMN[duty], Evaluation.id, Employee.name)
                 .join(Employee, Employee.id == Evaluation.employee_id)
@@ -112,7 +117,12 @@ def send_reminders() -> int:
                 )
             ).all()
             for person_id, evaluation_id, employee_name in rows:
-                task = {"cycle": cycle.name, "task": task_text, "deadline": deadline, "days_left": days_left}
+                task = {
+                    "cycle": cycle.name,
+                    "task": task_text,
+                    "deadline_text": deadline_text,
+                    "days_left": days_left,
+                }
                 if duty == "employee":  # one's own step: the same words for everyone who owes it
                     task["own"] = True
                 else:
@@ -120,22 +130,36 @@ def send_reminders() -> int:
                 items[person_id].append(task)
     if not items:
         return 0
-    people = {}
+
+    def key_of(person_id: int) -> str:
+        return f"reminder:{person_id}:{today.isoformat()}"
+
+    # Digests already queued today are neither rendered nor written again (the scheduler runs
+    # every few minutes); the ON CONFLICT in `queue` covers a second scheduler at the same moment.
+    queued = set()
     for ids in _chunks(items):
-        people.update(
-            (p.id, p)
-            for p in db.session.scalars(sa.select(Employee).where(Employee.id.in_(ids), Employee.active))
+        keys = [key_of(person_id) for person_id in ids]
+        queued.update(db.session.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key.in_(keys))))
+    waiting = [person_id for person_id in items if key_of(person_id) not in queued]
+    people = []  # plain rows: tens of thousands of ORM employees would cost time and memory
+    for ids in _chunks(waiting):
+        people.extend(
+            db.session.execute(
+                sa.select(Employee.id, Employee.name, Employee.email).where(
+                    Employee.id.in_(ids), Employee.active
+                )
+            ).all()
         )
     rows = build_many(
         "reminder_digest",
-        [people[pid] for pid in items if pid in people],
-        lambda person: f"reminder:{person.id}:{today.isoformat()}",
+        people,
+        lambda person: key_of(person.id),
         "Pengingat tenggat penilaian kinerja",
         personal=lambda person: {"tasks": items[person.id]},
     )
-    inserted = _insert_ignoring_duplicates(rows)
+    queue(rows, ignore_duplicates=True)
     db.session.commit()
-    return inserted
+    return len(rows)
 
 
 def _late_evaluations(cycle: Cycle, phase: str, states: list, deadline: datetime, now: datetime) -> list:

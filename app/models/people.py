@@ -81,6 +81,13 @@ class Account(UserMixin, db.Model):
     __tablename__ = "account"
     __table_args__ = (
         sa.CheckConstraint("employee_id IS NOT NULL OR email IS NOT NULL", name="has_identity"),
+        # The few accounts of no employee (system administrators), found without a full scan.
+        sa.Index(
+            "ix_account_system",
+            "id",
+            postgresql_where=sa.text("employee_id IS NULL"),
+            sqlite_where=sa.text("employee_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

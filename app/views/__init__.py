@@ -2,6 +2,7 @@
 
 from flask import flash
 from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
 
 from app.extensions import csrf
 
@@ -28,3 +29,18 @@ def apply_refusal(form, refusal) -> None:
             field.errors = list(field.errors) + [message]
         else:
             flash(message, "danger")
+
+
+class ListPage(Pagination):
+    """A page of a list already in memory (a computed table), for the `pager` macro."""
+
+    def __init__(self, items: list, per_page: int):
+        self._all = items
+        super().__init__(per_page=per_page, max_per_page=None, error_out=False)
+
+    def _query_items(self) -> list:
+        start = (self.page - 1) * self.per_page
+        return self._all[start : start + self.per_page]
+
+    def _query_count(self) -> int:
+        return len(self._all)

@@ -42,18 +42,25 @@ def index():
     who = (args.get("who") or "").strip()
     if who:
         pattern = f"%{who.lower()}%"
-        people = (
+        # Two narrow lookups rather than one OR across the join: employees by name, NIP or email
+        # (their accounts through the unique employee_id), and the few accounts of no employee.
+        people = sa.union(
             sa.select(Account.id)
-            .outerjoin(Employee, Employee.id == Account.employee_id)
+            .join(Employee, Employee.id == Account.employee_id)
             .where(
                 sa.or_(
                     sa.func.lower(Employee.name).like(pattern),
                     Employee.nip.like(f"{who}%"),
                     sa.func.lower(Employee.email).like(pattern),
+                )
+            ),
+            sa.select(Account.id).where(
+                Account.employee_id.is_(None),
+                sa.or_(
                     sa.func.lower(Account.email).like(pattern),
                     sa.func.lower(Account.display_name).like(pattern),
-                )
-            )
+                ),
+            ),
         )
         query = query.where(AuditEvent.actor_id.in_(people))
     since, until = day(args.get("since")), day(args.get("until"), end=True)

@@ -9,7 +9,7 @@ from flask_login import login_required
 from sqlalchemy.orm import joinedload
 
 from app import clock
-from app.domain import OrgPredikat
+from app.domain import OrgPredikat, Predikat
 from app.extensions import db
 from app.forms.base import options
 from app.forms.cycles import KIND_LABELS, CycleForm, ExtendForm
@@ -25,7 +25,7 @@ from app.models import (
 from app.models.types import UTCDateTime
 from app.policy import Action, require
 from app.services import Refused
-from app.views import actor, apply_refusal, form_checks_csrf
+from app.views import ListPage, actor, apply_refusal, form_checks_csrf
 from app.views.org import unit_tree
 from app.workflow import cycles as service
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS, OWN_PHASE
@@ -34,6 +34,7 @@ from app.workflow.distribution import distribution
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
 OVERDUE_ON_DASHBOARD = 20  # the rest are on their own page
+DISTRIBUTION_UNITS_PER_PAGE = 50
 
 # Who is behind in each phase: (phase, states of evaluations that still owe that phase's step).
 BEHIND = {
@@ -140,16 +141,22 @@ def edit(cycle_id: int | None = None):
 
 def progress(cycle: Cycle):
     """Counts per state per unit (one grouped query)."""
-    rows = db.session.execute(
-        sa.select(OrgUnit.name, Evaluation.state, sa.func.count())
-        .join(OrgUnit, OrgUnit.id == Evaluation.unit_id)
+    # Grouped on the evaluation index alone (an index-only scan), names joined to the groups.
+    counts = (
+        sa.select(Evaluation.unit_id, Evaluation.state, sa.func.count().label("n"))
         .where(Evaluation.cycle_id == cycle.id)
-        .group_by(OrgUnit.name, Evaluation.state)
-        .order_by(OrgUnit.name)
+        .group_by(Evaluation.unit_id, Evaluation.state)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(OrgUnit.name, counts.c.state, counts.c.n)
+        .join(counts, counts.c.unit_id == OrgUnit.id)
+        .order_by(OrgUnit.name, OrgUnit.id)
     ).all()
     table: dict[str, dict[str, int]] = {}
     for unit, state, count in rows:
-        table.setdefault(unit, {})[state] = count
+        per_state = table.setdefault(unit, {})
+        per_state[state] = per_state.get(state, 0) + count  # units may share a name
     return table
 
 
@@ -405,8 +412,8 @@ def publication(cycle_id: int):
                 db.session.rollback()
                 for message in refusal.errors.values():
                     flash(message, "danger")
-            else:
-                return redirect(url_for("cycles.publication", cycle_id=cycle.id))
+            else:  # back to the page of units the officer was on
+                return redirect(url_for("cycles.publication", cycle_id=cycle.id, **request.args))
         else:
             mode = request.form.get("mode", "")
             if mode not in ("names", "totals"):
@@ -423,11 +430,18 @@ def publication(cycle_id: int):
                 else:
                     flash(_("Hasil diumumkan; semua pegawai diberi tahu lewat email."), "success")
                     return redirect(url_for("results.board", cycle_id=cycle.id))
+    units = distribution(cycle)
+    off_curve = [u for u in units if u.problems]
+    only_off = request.args.get("tidak_sesuai") == "1"
     return render_template(
         "cycles/distribution.html",
         cycle=cycle,
-        units=distribution(cycle),
+        page=ListPage(off_curve if only_off else units, DISTRIBUTION_UNITS_PER_PAGE),
+        unit_count=len(units),
+        off_count=len(off_curve),
+        only_off=only_off,
         OrgPredikat=OrgPredikat,
+        Predikat=Predikat,
         labels=CYCLE_STATE_LABELS,
         typed=typed,
         form=ExtendForm(),

@@ -50,11 +50,16 @@ class Violation:
 def distribution(cycle: Cycle) -> list[UnitDistribution]:
     """Per unit: counts per predikat (one grouped query), org predikat, and curve problems."""
     units: dict[int, UnitDistribution] = {}
-    rows = db.session.execute(
-        sa.select(Evaluation.unit_id, OrgUnit.name, Evaluation.predikat, Evaluation.state, sa.func.count())
-        .join(OrgUnit, OrgUnit.id == Evaluation.unit_id)
+    counts = (  # grouped on the evaluation index alone (index-only), names joined to the groups
+        sa.select(Evaluation.unit_id, Evaluation.predikat, Evaluation.state, sa.func.count().label("n"))
         .where(Evaluation.cycle_id == cycle.id)
-        .group_by(Evaluation.unit_id, OrgUnit.name, Evaluation.predikat, Evaluation.state)
+        .group_by(Evaluation.unit_id, Evaluation.state, Evaluation.predikat)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(counts.c.unit_id, OrgUnit.name, counts.c.predikat, counts.c.state, counts.c.n).join(
+            OrgUnit, OrgUnit.id == counts.c.unit_id
+        )
     )
     for unit_id, name, predikat, state, count in rows:
         entry = units.setdefault(unit_id, UnitDistribution(unit_id, name))

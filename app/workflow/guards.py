@@ -15,10 +15,17 @@ from app.workflow.definitions import OWN_PHASE
 
 
 def targets_complete(evaluation: Evaluation, ctx: dict) -> str | None:
-    """At least one RHK utama, and every RHK with at least one indicator."""
-    if not any(rhk.kind is RhkKind.MAIN for rhk in evaluation.rhks):
+    """At least one RHK utama, and every RHK with at least one indicator (one query)."""
+    rows = db.session.execute(
+        sa.select(Rhk.kind, Rhk.text, sa.func.count(Indicator.id))
+        .outerjoin(Indicator, Indicator.rhk_id == Rhk.id)
+        .where(Rhk.evaluation_id == evaluation.id)
+        .group_by(Rhk.id, Rhk.kind, Rhk.text, Rhk.position)
+        .order_by(Rhk.position, Rhk.id)
+    ).all()
+    if not any(RhkKind(kind) is RhkKind.MAIN for kind, _text, _n in rows):
         return _("SKP belum memiliki RHK utama.")
-    empty = [rhk.text[:60] for rhk in evaluation.rhks if not rhk.indicators]
+    empty = [text[:60] for _kind, text, indicators in rows if not indicators]
     if empty:
         return _("RHK berikut belum memiliki indikator: %(rhk)s", rhk="; ".join(empty))
     return None

@@ -53,6 +53,15 @@ def upgrade():
         batch_op.create_index('ix_audit_event_actor', ['actor_id', 'id'], unique=False)
         batch_op.create_index('ix_audit_event_action', ['action', 'id'], unique=False)
 
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_account_system',
+            ['id'],
+            unique=False,
+            postgresql_where=sa.text('employee_id IS NULL'),
+            sqlite_where=sa.text('employee_id IS NULL'),
+        )
+
     with op.batch_alter_table('evaluation', schema=None) as batch_op:
         batch_op.drop_index('ix_evaluation_cycle_state')
         batch_op.create_index(
@@ -61,6 +70,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.drop_index('ix_account_system')
+
     with op.batch_alter_table('evaluation', schema=None) as batch_op:
         batch_op.drop_index('ix_evaluation_cycle_unit_state')
         batch_op.create_index('ix_evaluation_cycle_state', ['cycle_id', 'state'], unique=False)
