@@ -171,8 +171,10 @@ def notify_many(kind: str, people: sa.Select, key_prefix: str, **context) -> int
         now,
         now,
     ).where(Employee.id.in_(people), Employee.active)
-    result = db.session.execute(
-        sa.insert(OutboxMessage.__table__).from_select(
+    # RETURNING gives the count: psycopg's rowcount for an INSERT ... SELECT is not reliable.
+    table = OutboxMessage.__table__
+    inserted = db.session.execute(
+        sa.insert(table).from_select(
             [
                 "key",
                 "kind",
@@ -186,6 +188,6 @@ def notify_many(kind: str, people: sa.Select, key_prefix: str, **context) -> int
                 "created_at",
             ],
             rows,
-        )
+        ).returning(table.c.id)
     )
-    return result.rowcount
+    return len(inserted.all())

@@ -233,7 +233,7 @@ def open_cycle(cycle: Cycle, actor: Account | None, *, expected_version: int | N
         sa.literal(now, UTCDateTime()),
         sa.literal(1, sa.Integer),
     )
-    count = db.session.execute(
+    db.session.execute(
         sa.insert(Evaluation).from_select(
             [
                 "employee_id",
@@ -248,7 +248,9 @@ def open_cycle(cycle: Cycle, actor: Account | None, *, expected_version: int | N
             ],
             created,
         )
-    ).rowcount
+    )
+    # Counted, not the INSERT's rowcount: psycopg reports none for an INSERT ... SELECT.
+    count = db.session.scalar(sa.select(sa.func.count()).where(Evaluation.cycle_id == cycle.id))
     if cycle.is_periodic:
         _copy_annual_targets(cycle)
     db.session.execute(
