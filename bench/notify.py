@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from app import clock  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.jobs.reminders import send_reminders  # noqa: E402
-from app.models import Cycle, OrgUnit, OutboxMessage  # noqa: E402
+from app.models import Cycle, OrgUnit, OutboxBody, OutboxMessage  # noqa: E402
 from app.notify.relay import relay  # noqa: E402
 from app.workflow import cycles  # noqa: E402
 from bench.common import fresh_app, load_agency, timed
@@ -57,21 +57,23 @@ def reminder_benchmark(cycle: Cycle) -> None:
     day = (cycle.target_deadline.astimezone(clock.tz()) - timedelta(days=7)).replace(hour=9)
     clock.travel_to(day)
     count, elapsed = timed("enqueue reminder digests", send_reminders)
-    rows = [
+    messages = OutboxMessage.__table__
+    bodies = OutboxBody.__table__
+    digest = messages.c.kind == "reminder_digest"
+    rows = [dict(r) for r in db.session.execute(sa.select(messages).where(digest)).mappings()]
+    body_rows = [
         dict(r)
         for r in db.session.execute(
-            sa.select(*[c for c in OutboxMessage.__table__.c if c.name != "id"]).where(
-                OutboxMessage.kind == "reminder_digest"
-            )
+            sa.select(bodies).where(bodies.c.id.in_(sa.select(messages.c.body_id).where(digest)))
         ).mappings()
     ]
-    db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.kind == "reminder_digest"))
+    db.session.execute(sa.delete(messages).where(digest))
+    db.session.execute(sa.delete(bodies).where(bodies.c.id.in_([b["id"] for b in body_rows])))
     db.session.commit()
-    for row in rows:
-        row["key"] = row["key"] + ":floor"
 
     def floor():
-        db.session.execute(sa.insert(OutboxMessage.__table__), rows)
+        db.session.execute(sa.insert(bodies), body_rows)
+        db.session.execute(sa.insert(messages), rows)
         db.session.commit()
 
     _, floor_time = timed("floor: executemany INSERT of the same rows", floor)

@@ -192,6 +192,7 @@ INSERT_ORDER = [
     "indicator",
     "appeal",
     "audit_event",
+    "outbox_body",
     "outbox_message",
 ]
 SELF_REFERENCES = {
@@ -782,7 +783,7 @@ def run_size(n: int, args) -> Report:
             "open",
             f"open a cycle for {n} employees",
             open_it,
-            Change(["evaluation", "audit_event", "outbox_message"], ["cycle"]),
+            Change(["evaluation", "audit_event", "outbox_body", "outbox_message"], ["cycle"]),
             args,
         )
         analyze()
@@ -808,7 +809,7 @@ def run_size(n: int, args) -> Report:
             "reminders",
             "compute the reminder digests (7 days before)",
             send_reminders,
-            Change(["outbox_message"]),
+            Change(["outbox_body", "outbox_message"]),
             args,
         )
         print(f"    {count} digests")
@@ -886,7 +887,7 @@ def run_size(n: int, args) -> Report:
             "advance",
             "advance to self-assessment (HR; lock + open)",
             lambda: cycles.advance(db.session.get(Cycle, cycle_id), db.session.get(Account, hr_id)),
-            Change(["audit_event", "outbox_message"], ["evaluation", "cycle"]),
+            Change(["audit_event", "outbox_body", "outbox_message"], ["evaluation", "cycle"]),
             args,
         )
         cycle = db.session.get(Cycle, cycle_id)
@@ -945,7 +946,7 @@ def run_size(n: int, args) -> Report:
             lambda: cycles.publish(
                 db.session.get(Cycle, cycle_id), db.session.get(Account, hr_id), "names", reason
             ),
-            Change(["audit_event", "outbox_message"], ["evaluation", "cycle"]),
+            Change(["audit_event", "outbox_body", "outbox_message"], ["evaluation", "cycle"]),
             args,
         )
         published = db.session.scalar(
@@ -998,7 +999,7 @@ def approve_sample(app, report: Report, cycle: Cycle, args) -> None:
             break
     sample = sample[: args.approvals]
     db.session.commit()
-    change = Change(["audit_event", "outbox_message"], ["evaluation"]).begin()
+    change = Change(["audit_event", "outbox_body", "outbox_message"], ["evaluation"]).begin()
     latencies, queries = [], []
 
     def one(eval_id: int, account_id: int) -> None:
@@ -1022,8 +1023,13 @@ def approve_sample(app, report: Report, cycle: Cycle, args) -> None:
     for row in change.new["audit_event"]:
         audit_of[int(row["object_id"])].append(row)
     mail_of = defaultdict(list)
+    body_of = {row["id"]: row for row in change.new["outbox_body"]}
+    bodies_of = defaultdict(list)
     for row in change.new["outbox_message"]:
-        mail_of[int(row["key"].split(":")[1])].append(row)
+        eval_id = int(row["key"].split(":")[1])
+        mail_of[eval_id].append(row)
+        if row["body_id"] in body_of:
+            bodies_of[eval_id].append(body_of[row["body_id"]])
     updates = {row_id: new for row_id, new, _old in change.changed["evaluation"]}
     change.undo()
     table = Evaluation.__table__
@@ -1034,6 +1040,7 @@ def approve_sample(app, report: Report, cycle: Cycle, args) -> None:
         db.session.execute(sa.update(table).where(table.c.id == eval_id).values(values))
         db.session.execute(sa.insert(AuditEvent.__table__), audit_of[eval_id])
         if mail_of[eval_id]:
+            db.session.execute(sa.insert(db.metadata.tables["outbox_body"]), bodies_of[eval_id])
             db.session.execute(sa.insert(db.metadata.tables["outbox_message"]), mail_of[eval_id])
         db.session.commit()
         per_txn.append(time.perf_counter() - start)
