@@ -60,7 +60,7 @@ class Evaluation(db.Model):
     employee_id: Mapped[int] = mapped_column(sa.ForeignKey("employee.id"), index=True)
     rater_id: Mapped[int] = mapped_column(sa.ForeignKey("employee.id"), index=True)
     appeal_handler_id: Mapped[int | None] = mapped_column(sa.ForeignKey("employee.id"), index=True)
-    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_unit.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_unit.id"))  # see ix_evaluation_cycle_unit_state
     state: Mapped[str] = mapped_column(sa.String(24), default=EvaluationState.TARGETS_DRAFT.value)
     extended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     extended_phase: Mapped[str | None] = mapped_column(sa.String(24))

@@ -59,10 +59,11 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     kind: Mapped[str] = mapped_column(sa.String(40))
-    recipient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("employee.id"), index=True)
+    recipient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("employee.id"))
     to_address: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(300))
-    body_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_body.id"))
+    # Indexed so that bodies can be purged with their messages (a foreign-key check per body).
+    body_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_body.id"), index=True)
     state: Mapped[MessageState] = mapped_column(
         _enum(MessageState, "message_state", 8), default=MessageState.PENDING
     )

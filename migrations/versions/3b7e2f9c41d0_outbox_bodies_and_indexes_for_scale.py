@@ -46,6 +46,8 @@ def upgrade():
         batch_op.drop_column('body_text')
         batch_op.drop_column('body_html')
         batch_op.drop_index(batch_op.f('ix_outbox_message_kind'))
+        batch_op.drop_index(batch_op.f('ix_outbox_message_recipient_id'))
+        batch_op.create_index(batch_op.f('ix_outbox_message_body_id'), ['body_id'], unique=False)
 
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_actor_id'))
@@ -64,6 +66,7 @@ def upgrade():
 
     with op.batch_alter_table('evaluation', schema=None) as batch_op:
         batch_op.drop_index('ix_evaluation_cycle_state')
+        batch_op.drop_index(batch_op.f('ix_evaluation_unit_id'))
         batch_op.create_index(
             'ix_evaluation_cycle_unit_state', ['cycle_id', 'unit_id', 'state', 'predikat'], unique=False
         )
@@ -75,6 +78,7 @@ def downgrade():
 
     with op.batch_alter_table('evaluation', schema=None) as batch_op:
         batch_op.drop_index('ix_evaluation_cycle_unit_state')
+        batch_op.create_index(batch_op.f('ix_evaluation_unit_id'), ['unit_id'], unique=False)
         batch_op.create_index('ix_evaluation_cycle_state', ['cycle_id', 'state'], unique=False)
 
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
@@ -87,6 +91,7 @@ def downgrade():
         batch_op.add_column(sa.Column('body_text', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('body_html', sa.Text(), nullable=True))
         batch_op.create_index(batch_op.f('ix_outbox_message_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_message_recipient_id'), ['recipient_id'], unique=False)
     # Put the recipient's name back into shared bodies (the token is \x1f nama \x1f).
     op.execute(
         "UPDATE outbox_message SET "
@@ -109,6 +114,7 @@ def downgrade():
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.alter_column('body_text', existing_type=sa.Text(), nullable=False)
         batch_op.alter_column('body_html', existing_type=sa.Text(), nullable=False)
+        batch_op.drop_index(batch_op.f('ix_outbox_message_body_id'))
         batch_op.drop_constraint(batch_op.f('fk_outbox_message_body_id_outbox_body'), type_='foreignkey')
         batch_op.drop_column('body_id')
     op.drop_table('outbox_body')
