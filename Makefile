@@ -5,7 +5,7 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 FLASK = $(VENV)/bin/flask --app wsgi
 
-.PHONY: run test lint check-python clean
+.PHONY: run test lint bench check-python clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -26,6 +26,14 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest
+
+# The scale benchmark on both databases (docs/performance.md). BENCH_SIZES and BENCH_PG may be
+# overridden; the PostgreSQL database named in BENCH_PG is created if missing, else wiped.
+BENCH_SIZES ?= 1000 100000
+BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench
+bench: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.scale --sizes $(BENCH_SIZES) --json bench-sqlite.json
+	$(VENV)/bin/python -m bench.scale --sizes $(BENCH_SIZES) --database-url $(BENCH_PG) --json bench-postgresql.json
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check app tests

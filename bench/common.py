@@ -15,10 +15,23 @@ from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 
 
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database named in `url` when it does not exist yet."""
+    target = sa.engine.make_url(url)
+    maintenance = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with maintenance.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database})
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    maintenance.dispose()
+
+
 def fresh_app(database_url: str = "", **config):
-    """An app on an empty, migrated database (PostgreSQL: the schema is dropped first)."""
+    """An app on an empty, migrated database (PostgreSQL: created if missing, the schema dropped)."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     url = database_url or f"sqlite:///{workdir / 'bench.db'}"
+    if url.startswith("postgresql"):
+        ensure_database(url)
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(workdir), "TESTING": False, **config})
     with app.app_context():
         if url.startswith("postgresql"):
