@@ -250,3 +250,55 @@ def test_the_distribution_page_pages_through_units_and_finds_those_off_the_curve
         url + "?page=2", data={"csrf_token": token, "unit_id": unit.id, "org_predikat": "baik"}
     )
     assert response.status_code == 302 and response.headers["Location"].endswith("?page=2")
+
+
+def test_an_audit_search_matching_too_many_people_says_so(app, db, make, client, hr):
+    from app.views.audit_log import MAX_PEOPLE
+
+    unit, position = make.unit(), make.position()
+    many = [make.employee(f"Staf Umum {i:02d}", unit=unit, position=position) for i in range(MAX_PEOPLE + 1)]
+    for person in many[:3]:
+        _events(db, person.account.id, 1)
+    login(client, hr.nip)
+    page = client.get("/audit/?who=staf+umum").get_data(as_text=True)
+    assert f"Lebih dari {MAX_PEOPLE} orang cocok" in page
+    one = client.get("/audit/?who=Staf+Umum+01").get_data(as_text=True)
+    assert "orang cocok" not in one and [actor for actor, _r in _rows(one)] == ["Staf Umum 01"]
+    nobody = client.get("/audit/?who=tidak+ada+orang+ini").get_data(as_text=True)
+    assert _rows(nobody) == [] and "Tidak ada catatan yang cocok." in nobody
+
+
+def test_the_results_board_pages_through_every_published_name_by_unit(app, db, make, client):
+    from app.models import Cycle, PublicationMode
+
+    org = agency(make)
+    for i in range(9):
+        make.employee(f"Staf Hasil {i}", supervisor=org["head"], unit=org["puskesmas"], account=False)
+    clock.travel_to(START)
+    cycle = cycles.save_cycle(None, cycle_data([org["kecamatan"]]), org["hr"].account)
+    cycles.open_cycle(cycle, org["hr"].account)
+    cycle = db.session.get(Cycle, cycle.id)
+    cycle.state, cycle.publication_mode = "published", PublicationMode.NAMES
+    db.session.execute(
+        sa.update(Evaluation)
+        .where(Evaluation.cycle_id == cycle.id)
+        .values(state="published", predikat="baik")
+    )
+    db.session.commit()
+    expected = [
+        name
+        for (name,) in db.session.execute(
+            sa.select(sa.literal_column("employee.name"))
+            .select_from(Evaluation)
+            .join(Evaluation.employee)
+            .where(Evaluation.cycle_id == cycle.id)
+            .order_by(Evaluation.unit_id, Evaluation.id)
+        )
+    ]
+    app.config["PAGE_SIZE"] = 1  # four names a page
+    login(client, org["nurse"].nip)
+    shown = []
+    for number in range(1, (len(expected) + 3) // 4 + 1):
+        page = client.get(f"/results/{cycle.id}?page={number}").get_data(as_text=True)
+        shown += re.findall(r"<tr><td>([^<]+)</td><td>[^<]+</td><td>Baik</td></tr>", page)
+    assert shown == expected and len(expected) > 8

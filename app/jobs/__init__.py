@@ -14,7 +14,7 @@ from app.models import Appeal, Cycle, CycleState, Evaluation, EvaluationState
 from app.notify import notify
 from app.notify.relay import relay
 from app.workflow import cycles as cycle_service
-from app.workflow.engine import bulk_fire
+from app.workflow.engine import bulk_fire, refresh_statistics
 
 OPEN_STATES = [
     CycleState.TARGET_SETTING,
@@ -57,6 +57,8 @@ def lock_overdue(report: DueReport) -> None:
         if cycle.assessment_deadline < now and cycle.state != CycleState.TARGET_SETTING:
             report.locked_assessments += bulk_fire(cycle, "lock_assessment", None, comment="tenggat")
         db.session.commit()
+    if report.locked_targets or report.locked_assessments:
+        refresh_statistics()
 
 
 def auto_advance(report: DueReport) -> None:
@@ -75,6 +77,8 @@ def close_appeal_windows(report: DueReport) -> None:
     for cycle in open_cycles():
         report.finalised += bulk_fire(cycle, "finalise", None)
         db.session.commit()
+    if report.finalised:
+        refresh_statistics()
 
 
 def escalate_appeals(report: DueReport) -> None:

@@ -52,6 +52,14 @@ class Evaluation(db.Model):
         sa.UniqueConstraint("cycle_id", "employee_id"),
         # Bulk phase changes (cycle, state) and the dashboards' per-unit counts (index-only).
         sa.Index("ix_evaluation_cycle_unit_state", "cycle_id", "unit_id", "state", "predikat"),
+        # The few evaluations under a personal extension (the dashboard lists them).
+        sa.Index(
+            "ix_evaluation_extended",
+            "cycle_id",
+            "extended_until",
+            postgresql_where=sa.text("extended_until IS NOT NULL"),
+            sqlite_where=sa.text("extended_until IS NOT NULL"),
+        ),
         sa.CheckConstraint("rater_id <> employee_id", name="not_own_rater"),
     )
 

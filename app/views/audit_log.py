@@ -26,6 +26,36 @@ def day(value: str | None, end: bool = False):
     return datetime.combine(date, time.max if end else time.min, tzinfo=clock.tz())
 
 
+MAX_PEOPLE = 50  # a search matching more people asks to be narrowed
+
+
+def people_matching(who: str) -> list[int]:
+    """Accounts whose person matches by name, NIP or email (up to MAX_PEOPLE + 1 of them).
+
+    Two narrow lookups rather than one OR across the join: employees by name, NIP or email
+    (their accounts through the unique employee_id), and the few accounts of no employee.
+    """
+    pattern = f"%{who.lower()}%"
+    people = sa.union(
+        sa.select(Account.id)
+        .join(Employee, Employee.id == Account.employee_id)
+        .where(
+            sa.or_(
+                sa.func.lower(Employee.name).like(pattern),
+                Employee.nip.like(f"{who}%"),
+                sa.func.lower(Employee.email).like(pattern),
+            )
+        ),
+        sa.select(Account.id).where(
+            Account.employee_id.is_(None),
+            sa.or_(
+                sa.func.lower(Account.email).like(pattern), sa.func.lower(Account.display_name).like(pattern)
+            ),
+        ),
+    ).limit(MAX_PEOPLE + 1)
+    return list(db.session.scalars(people))
+
+
 @bp.route("/")
 @login_required
 def index():
@@ -40,29 +70,12 @@ def index():
     if args.get("object_id"):
         query = query.where(AuditEvent.object_id == args["object_id"].strip())
     who = (args.get("who") or "").strip()
+    too_many = False
     if who:
-        pattern = f"%{who.lower()}%"
-        # Two narrow lookups rather than one OR across the join: employees by name, NIP or email
-        # (their accounts through the unique employee_id), and the few accounts of no employee.
-        people = sa.union(
-            sa.select(Account.id)
-            .join(Employee, Employee.id == Account.employee_id)
-            .where(
-                sa.or_(
-                    sa.func.lower(Employee.name).like(pattern),
-                    Employee.nip.like(f"{who}%"),
-                    sa.func.lower(Employee.email).like(pattern),
-                )
-            ),
-            sa.select(Account.id).where(
-                Account.employee_id.is_(None),
-                sa.or_(
-                    sa.func.lower(Account.email).like(pattern),
-                    sa.func.lower(Account.display_name).like(pattern),
-                ),
-            ),
-        )
-        query = query.where(AuditEvent.actor_id.in_(people))
+        ids = people_matching(who)
+        too_many = len(ids) > MAX_PEOPLE
+        # A short list of ids lets the database walk the (actor_id, id) index newest first.
+        query = query.where(AuditEvent.actor_id.in_(ids[:MAX_PEOPLE]) if ids else sa.false())
     since, until = day(args.get("since")), day(args.get("until"), end=True)
     if since:
         query = query.where(AuditEvent.occurred_at >= since)
@@ -84,6 +97,8 @@ def index():
         older=older,
         before=before,
         filters=filters,
+        too_many=too_many,
+        max_people=MAX_PEOPLE,
         args=args,
         actions=sorted(ACTION_LABELS),
     )

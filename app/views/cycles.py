@@ -33,7 +33,7 @@ from app.workflow.distribution import distribution
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
-OVERDUE_ON_DASHBOARD = 20  # the rest are on their own page
+OVERDUE_ON_DASHBOARD = 10  # the rest are on their own page, with a search
 DISTRIBUTION_UNITS_PER_PAGE = 50
 
 # Who is behind in each phase: (phase, states of evaluations that still owe that phase's step).
@@ -202,7 +202,11 @@ def extended(cycle: Cycle):
     """Evaluations working under a personal extension that still runs."""
     return db.session.scalars(
         sa.select(Evaluation)
-        .where(Evaluation.cycle_id == cycle.id, Evaluation.extended_until > clock.utcnow())
+        .where(
+            Evaluation.cycle_id == cycle.id,
+            Evaluation.extended_until.is_not(None),  # the partial index ix_evaluation_extended
+            Evaluation.extended_until > clock.utcnow(),
+        )
         .options(joinedload(Evaluation.employee), joinedload(Evaluation.unit))
         .order_by(Evaluation.extended_until)
         .limit(200)

@@ -38,14 +38,23 @@ def board(cycle_id: int):
         abort(404)
     people = None
     if cycle.publication_mode is PublicationMode.NAMES:
+        # The page's ids come from the evaluation index alone; only those rows are joined to
+        # their employees and units (joining first made the database sort every name).
+        published = sa.and_(Evaluation.cycle_id == cycle.id, Evaluation.state == EvaluationState.PUBLISHED)
         people = db.paginate(
-            sa.select(Evaluation)
-            .where(Evaluation.cycle_id == cycle.id, Evaluation.state == EvaluationState.PUBLISHED)
-            .options(joinedload(Evaluation.employee), joinedload(Evaluation.unit))
-            .order_by(Evaluation.unit_id, Evaluation.id),
+            sa.select(Evaluation.id).where(published).order_by(Evaluation.unit_id, Evaluation.id),
             per_page=current_app.config["PAGE_SIZE"] * 4,
             error_out=False,
         )
+        rows = {
+            ev.id: ev
+            for ev in db.session.scalars(
+                sa.select(Evaluation)
+                .where(Evaluation.id.in_(people.items))
+                .options(joinedload(Evaluation.employee), joinedload(Evaluation.unit))
+            )
+        }
+        people.items = [rows[id_] for id_ in people.items]
     return render_template(
         "results/board.html",
         cycle=cycle,

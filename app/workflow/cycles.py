@@ -36,7 +36,14 @@ from app.notify import notify, notify_many
 from app.services import Refused
 from app.workflow.definitions import CYCLE_EFFECTS, OWN_PHASE
 from app.workflow.distribution import curve_violations
-from app.workflow.engine import atomic, bulk_fire, fire_cycle, fire_evaluation, frozen_message
+from app.workflow.engine import (
+    atomic,
+    bulk_fire,
+    fire_cycle,
+    fire_evaluation,
+    frozen_message,
+    refresh_statistics,
+)
 
 ORDERED_DEADLINES = ("target_deadline", "assessment_deadline", "review_deadline", "appeal_deadline")
 
@@ -277,6 +284,7 @@ def open_cycle(cycle: Cycle, actor: Account | None, *, expected_version: int | N
         deadline=deadline,
     )
     db.session.commit()
+    refresh_statistics()
     return count
 
 
@@ -337,6 +345,7 @@ def advance(cycle: Cycle, actor: Account | None, *, expected_version: int | None
             deadline=cycle.assessment_deadline,
         )
     db.session.commit()
+    refresh_statistics()
 
 
 @atomic
@@ -479,6 +488,7 @@ def publish(
         cycle=cycle,
     )
     db.session.commit()
+    refresh_statistics()
 
 
 @atomic

@@ -297,3 +297,12 @@ def bulk_fire(cycle: Cycle, trigger: str, actor: Account | None, *, comment: str
         )
         total += result.rowcount
     return total
+
+
+def refresh_statistics() -> None:
+    """After a bulk phase change on PostgreSQL: ANALYZE the evaluations (about 0.2 s at 100 000),
+    so the next pages are planned on the new states at once rather than when autovacuum gets
+    to it (the results board took 0.7 s instead of 15 ms until then). Commits."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("ANALYZE evaluation"))
+        db.session.commit()

@@ -70,6 +70,13 @@ def upgrade():
         batch_op.create_index(
             'ix_evaluation_cycle_unit_state', ['cycle_id', 'unit_id', 'state', 'predikat'], unique=False
         )
+        batch_op.create_index(
+            'ix_evaluation_extended',
+            ['cycle_id', 'extended_until'],
+            unique=False,
+            postgresql_where=sa.text('extended_until IS NOT NULL'),
+            sqlite_where=sa.text('extended_until IS NOT NULL'),
+        )
 
 
 def downgrade():
@@ -77,6 +84,7 @@ def downgrade():
         batch_op.drop_index('ix_account_system')
 
     with op.batch_alter_table('evaluation', schema=None) as batch_op:
+        batch_op.drop_index('ix_evaluation_extended')
         batch_op.drop_index('ix_evaluation_cycle_unit_state')
         batch_op.create_index(batch_op.f('ix_evaluation_unit_id'), ['unit_id'], unique=False)
         batch_op.create_index('ix_evaluation_cycle_state', ['cycle_id', 'state'], unique=False)
