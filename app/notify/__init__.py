@@ -174,7 +174,8 @@ def notify_many(kind: str, people: sa.Select, key_prefix: str, **context) -> int
     # RETURNING gives the count: psycopg's rowcount for an INSERT ... SELECT is not reliable.
     table = OutboxMessage.__table__
     inserted = db.session.execute(
-        sa.insert(table).from_select(
+        sa.insert(table)
+        .from_select(
             [
                 "key",
                 "kind",
@@ -188,6 +189,7 @@ def notify_many(kind: str, people: sa.Select, key_prefix: str, **context) -> int
                 "created_at",
             ],
             rows,
-        ).returning(table.c.id)
+        )
+        .returning(table.c.id)
     )
     return len(inserted.all())
