@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased
 
 from app import clock
 from app.extensions import db
@@ -81,12 +83,25 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> int:
     """
     if not rows:
         return 0
-    queued = set()
-    for keys in _chunks(row["key"] for row in rows):
-        queued.update(db.session.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key.in_(keys))))
+    queued = _queued_keys([row["key"] for row in rows])
     fresh = [row for row in rows if row["key"] not in queued]
     queue(fresh, ignore_duplicates=True)
     return len(fresh)
+
+
+def _queued_keys(keys: list[str]) -> set[str]:
+    """Which of these outbox keys are queued already (PostgreSQL: one array parameter)."""
+    if not keys:
+        return set()
+    if db.engine.dialect.name == "postgresql":
+        array = sa.bindparam("keys", keys, type_=postgresql.ARRAY(sa.String))
+        return set(
+            db.session.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key == sa.any_(array)))
+        )
+    queued = set()
+    for chunk in _chunks(keys):
+        queued.update(db.session.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk))))
+    return queued
 
 
 def send_reminders() -> int:
@@ -94,6 +109,7 @@ def send_reminders() -> int:
     now = clock.utcnow()
     today = _local_day(now)
     items: dict[int, list] = defaultdict(list)
+    recipients: dict[int, tuple] = {}  # person id -> (id, name, email), active people only
     for cycle in db.session.scalars(sa.select(Cycle).where(Cycle.state.in_([d[0] for d in DUTIES]))):
         deadline = cycle.deadline_of(cycle.state)
         if deadline is None or deadline < now:
@@ -107,16 +123,15 @@ def send_reminders() -> int:
             task_text = str(label)  # translated once, not once per row
             with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
                 deadline_text = localtime(deadline)  # formatted once, not once per digest
+            person = aliased(Employee)  # who gets the digest, read in the same query
             rows = db.session.execute(
-                sa.select(PERSON_COLUMN[duty], Evaluation.id, Employee.name)
+                sa.select(person.id, person.name, person.email, Evaluation.id, Employee.name)
                 .join(Employee, Employee.id == Evaluation.employee_id)
-                .where(
-                    Evaluation.cycle_id == cycle.id,
-                    Evaluation.state == state,
-                    PERSON_COLUMN[duty].is_not(None),
-                )
+                .join(person, person.id == PERSON_COLUMN[duty])
+                .where(Evaluation.cycle_id == cycle.id, Evaluation.state == state, person.active)
             ).all()
-            for person_id, evaluation_id, employee_name in rows:
+            for person_id, person_name, person_email, evaluation_id, employee_name in rows:
+                recipients[person_id] = (person_id, person_name, person_email)
                 task = {
                     "cycle": cycle.name,
                     "task": task_text,
@@ -136,20 +151,12 @@ def send_reminders() -> int:
 
     # Digests already queued today are neither rendered nor written again (the scheduler runs
     # every few minutes); the ON CONFLICT in `queue` covers a second scheduler at the same moment.
-    queued = set()
-    for ids in _chunks(items):
-        keys = [key_of(person_id) for person_id in ids]
-        queued.update(db.session.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key.in_(keys))))
-    waiting = [person_id for person_id in items if key_of(person_id) not in queued]
-    people = []  # plain rows: tens of thousands of ORM employees would cost time and memory
-    for ids in _chunks(waiting):
-        people.extend(
-            db.session.execute(
-                sa.select(Employee.id, Employee.name, Employee.email).where(
-                    Employee.id.in_(ids), Employee.active
-                )
-            ).all()
-        )
+    queued = _queued_keys([key_of(person_id) for person_id in items])
+    people = [
+        SimpleNamespace(id=pid, name=name, email=email)
+        for pid, name, email in recipients.values()
+        if key_of(pid) not in queued
+    ]
     rows = build_many(
         "reminder_digest",
         people,
