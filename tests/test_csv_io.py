@@ -5,13 +5,18 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from app.models import AuditEvent, Employee, EmploymentType, OrgUnit, Position, PositionKind
 from app.nip import nip_problem
-from app.services import Refused
+from app.services import Refused, csv_io
 from app.services.csv_io import (
     EMPLOYEE_COLUMNS,
+    SLOW,
     UNIT_COLUMNS,
+    EmailNormaliser,
     apply_import,
     export_units,
     iter_employees_csv,
@@ -530,6 +535,172 @@ def test_errors_are_capped_with_a_count_of_the_rest(db, u1):
     assert plan.errors[999].line == 1001
 
 
+# --------------------------------------------------------------------------- e-mail fast path
+
+
+def full(raw: str) -> str | None:
+    """What the importer stored before the fast path: email_validator's verdict, lower case."""
+    try:
+        return validate_email(raw, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+ATEXT_CHARS = "abcxyzABCXYZ0189!#$%&'*+/=?^_`{|}~-"
+DOMAINS = [
+    "contoh.go.id",
+    "CONTOH.Go.Id",
+    "example.com",
+    "mail.local",
+    "local",
+    "x.invalid",
+    "localhost",
+    "a.localhost",
+    "test",
+    "a.test",
+    "hidden.onion",
+    "1.168.192.in-addr.arpa",
+    "münchen.de",
+    "MÜNCHEN.DE",
+    "xn--mnchen-3ya.de",
+    "XN--MNCHEN-3YA.DE",
+    "xn--abc.com",
+    "ñandú.com",
+    "例え.jp",
+    "ａｂｃ.com",
+    "a。b.com",
+    "a..b.com",
+    ".a.com",
+    "a.com.",
+    "-a.com",
+    "a-.com",
+    "ab--c.com",
+    "a_b.com",
+    "a b.com",
+    "[127.0.0.1]",
+    "[IPv6:::1]",
+    "",
+    "com",
+    "a.c0m",
+    "a.123",
+    "b@c.com",
+    "@c.com",
+    "\u0338a.com",
+    "a\u200b.com",
+    "a\u0338.com",
+    "<a.com>",
+    'a".com',
+    "1.אב.com",
+    "x" * 63 + ".com",
+    "x" * 64 + ".com",
+    ".".join(["y" * 63] * 3) + ".co",
+    ".".join(["y" * 63] * 3) + ".com",
+    ".".join(["y" * 60] * 4),
+    ".".join(["ü" * 20] * 4) + ".id",
+]
+labels = st.text(alphabet="abzAZ09-üéß例ａ", min_size=1, max_size=20) | st.sampled_from(
+    ["com", "id", "go", "local", "invalid", "localhost", "test", "xn--mnchen-3ya", "y" * 63]
+)
+domains = st.sampled_from(DOMAINS) | st.lists(labels, min_size=1, max_size=5).map(".".join)
+dot_atoms = st.lists(st.text(alphabet=ATEXT_CHARS, min_size=1, max_size=30), min_size=1, max_size=4).map(
+    ".".join
+)
+locals_ = (
+    dot_atoms
+    | st.text(alphabet=ATEXT_CHARS + '. "\\@<>()[],;:éü\u0338\u200b', max_size=70)
+    | st.text(max_size=12).map(lambda text: '"' + text + '"')
+    | st.sampled_from(["Info", "POSTMASTER", "a..b", ".a", "a.", "é", '"a b"', '"a"', "a" * 64, "a" * 65])
+)
+addresses = st.builds(lambda local, domain: local + "@" + domain, locals_, domains) | st.text(max_size=30)
+SHARED = EmailNormaliser()  # lives across examples, so cached domains meet other local parts
+
+
+@settings(max_examples=2000, deadline=None)
+@given(addresses)
+@example("p1@contoh.go.id")
+@example("Pegawai.Satu@Contoh.GO.ID")
+@example("a@" + ".".join(["y" * 63] * 3) + ".co")  # 254 characters: the longest allowed
+@example("ab@" + ".".join(["y" * 63] * 3) + ".co")  # one too many
+@example("a" * 64 + "@ü.com")
+def test_email_fast_path_agrees_with_the_full_validator(raw):
+    """Whenever the fast path answers, it answers what email_validator does; else it falls back."""
+    expected = full(raw)
+    for normaliser in (EmailNormaliser(), SHARED):
+        answer = normaliser.fast(raw)
+        if answer is not SLOW:
+            assert answer == expected, raw
+        assert normaliser(raw) == expected, raw
+
+
+@settings(max_examples=1000, deadline=None)
+@given(dot_atoms.filter(lambda local: len(local) <= 64), domains.filter(lambda d: d[:1].isascii()))
+def test_email_fast_path_takes_plain_local_parts(local, domain):
+    """A plain ASCII local part never needs the full validator, whatever the domain."""
+    raw = local + "@" + domain
+    assert SHARED.fast(raw) is not SLOW
+    assert SHARED.fast(raw) == full(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("p1@contoh.go.id", "p1@contoh.go.id"),
+        ("Budi.Santoso@Contoh.GO.ID", "budi.santoso@contoh.go.id"),
+        ("x+tag@XN--MNCHEN-3YA.DE", "x+tag@münchen.de"),
+        ("a@münchen.de", "a@münchen.de"),
+        ("a@mail.local", None),
+        ("a@x.invalid", None),
+        ("a@localhost", None),
+        ("a@contoh", None),
+        ("a@b@contoh.go.id", None),
+        ("a@[127.0.0.1]", None),
+        ("a@", None),
+    ],
+)
+def test_email_examples(raw, expected):
+    """Plain cases of the fast path, each the same as the full validator's answer."""
+    normaliser = EmailNormaliser()
+    assert normaliser.fast(raw) == expected == full(raw)
+    assert normaliser(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('"a b"@contoh.go.id', None),
+        ('"ab"@contoh.go.id', None),  # quoting is not allowed by default
+        ("é@contoh.go.id", "é@contoh.go.id"),
+        ("a" * 65 + "@contoh.go.id", "a" * 65 + "@contoh.go.id"),
+        ("a..b@contoh.go.id", None),
+        (".a@contoh.go.id", None),
+        ("a.@contoh.go.id", None),
+        ("a b@contoh.go.id", None),
+        ("Budi <budi@contoh.go.id>", None),
+        ("rusak", None),
+    ],
+)
+def test_email_other_shapes_go_to_the_full_validator(raw, expected):
+    """Quoted, international, over-long or malformed local parts are left to email_validator."""
+    normaliser = EmailNormaliser()
+    assert normaliser.fast(raw) is SLOW
+    assert normaliser(raw) == expected == full(raw)
+
+
+def test_each_domain_is_validated_once(monkeypatch):
+    """A thousand addresses at one domain cost one full validation."""
+    calls = []
+    real = csv_io.validate_email
+
+    def counting(raw, **kwargs):
+        calls.append(raw)
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr(csv_io, "validate_email", counting)
+    normaliser = EmailNormaliser()
+    assert [normaliser(f"p{i}@Contoh.go.id") for i in range(1000)][-1] == "p999@contoh.go.id"
+    assert len(calls) == 1
+
+
 # --------------------------------------------------------------------------- applying
 
 
@@ -611,6 +782,102 @@ def test_edit_between_preview_and_apply_is_detected(db, u1):
         apply_import(plan)
     assert by_nip(db, 1).name == "Diubah Orang Lain"
     assert count(db, Employee) == 1
+
+
+def test_supervisors_are_linked_in_every_direction(db, u1):
+    """New rows under new rows (in any file order) or existing ones; existing rows under new ones."""
+    staf = add_position(db, "Staf")
+    boss = add_employee(db, 1, u1, staf)
+    moved = add_employee(db, 2, u1, staf, supervisor=boss)
+    plan = plan_import(
+        "employees",
+        to_csv(
+            [
+                row(9, sup=nip(8)),  # a chain 7 → 8 → 9 written bottom up
+                row(8, sup=nip(7)),
+                row(2, sup=nip(4)),  # existing, moves under a new row
+                row(3, sup=nip(4)),
+                row(4, sup=nip(1)),  # new, under an existing row
+                row(5, sup=nip(2)),
+                row(6),
+                row(7, sup=nip(2)),
+            ]
+        ),
+    )
+    assert errors(plan) == []
+    assert (plan.created, plan.updated) == (7, 1)
+    apply_import(plan)
+    expected = {2: 4, 3: 4, 4: 1, 5: 2, 6: None, 7: 2, 8: 7, 9: 8}
+    actual = {}
+    for i in expected:
+        supervisor = by_nip(db, i).supervisor
+        actual[i] = supervisor and int(supervisor.name.split()[1])
+    assert actual == expected
+    assert by_nip(db, 2).id == moved.id
+    assert by_nip(db, 2).version == 2
+    assert by_nip(db, 1).version == 1
+
+
+def test_supervisor_loop_handed_to_apply_is_still_written(db, u1):
+    """Apply does not depend on the planner's loop check for its write order."""
+    plan = plan_import("employees", to_csv([row(1), row(2, sup=nip(1)), row(3)]))
+    assert plan.ok
+    inserts = {insert["nip"]: insert for insert in plan._work["inserts"]}
+    inserts[nip(1)]["supervisor"] = nip(2)  # 1 ↔ 2, which plan_import would refuse
+    apply_import(plan)
+    assert by_nip(db, 1).supervisor.nip == nip(2)
+    assert by_nip(db, 2).supervisor.nip == nip(1)
+    assert by_nip(db, 3).supervisor is None
+
+
+def test_many_changed_rows_are_all_updated(db, u1):
+    """Changed rows are written together (one statement on PostgreSQL); every field lands."""
+    staf = add_position(db, "Staf")
+    u2 = add_unit(db, "U2")
+    boss = add_employee(db, 1, u1, staf)
+    for i in range(2, 8):
+        add_employee(db, i, u1, staf, supervisor=boss if i % 2 else None)
+    rows = [row(1)] + [row(i, unit="U2", name=f"Nama {i}", sup="" if i % 2 else nip(1)) for i in range(2, 8)]
+    rows[3] = row(4, unit="U2", name="Nama 4", sup=nip(1), etype="PPPK", position="Baru")
+    plan = plan_import("employees", to_csv(rows))
+    assert errors(plan) == []
+    assert (plan.created, plan.updated, plan.unchanged) == (0, 6, 1)
+    apply_import(plan)
+    for i in range(2, 8):
+        employee = by_nip(db, i)
+        assert (employee.name, employee.unit_id, employee.version) == (f"Nama {i}", u2.id, 2)
+        assert employee.supervisor_id == (None if i % 2 else boss.id)
+    assert (by_nip(db, 4).position.name, by_nip(db, 4).employment_type) == ("Baru", EmploymentType.PPPK)
+
+
+def test_edit_of_the_last_of_many_changed_rows_is_detected(db, u1):
+    """One row edited after the preview among many updated ones: nothing is written."""
+    staf = add_position(db, "Staf")
+    employees = [add_employee(db, i, u1, staf) for i in range(1, 6)]
+    plan = plan_import("employees", to_csv([row(i, name=f"Nama {i}") for i in range(1, 6)] + [row(6)]))
+    assert plan.updated == 5
+    employees[4].name = "Diubah Orang Lain"
+    db.session.commit()
+    with pytest.raises(Refused):
+        apply_import(plan)
+    assert [by_nip(db, i).name for i in range(1, 6)] == [f"Pegawai {i}" for i in range(1, 5)] + [
+        "Diubah Orang Lain"
+    ]
+    assert count(db, Employee) == 5
+
+
+def test_supervisor_gone_between_preview_and_apply_is_refused(db, u1):
+    """A new row's supervisor deleted after the preview stops the import with nothing written."""
+    staf = add_position(db, "Staf")
+    boss = add_employee(db, 1, u1, staf)
+    plan = plan_import("employees", to_csv([row(2, sup=nip(1)), row(3, sup=nip(2))]))
+    assert plan.ok
+    db.session.delete(boss)
+    db.session.commit()
+    with pytest.raises(Refused) as refused:
+        apply_import(plan)
+    assert "Data berubah sejak pratinjau" in str(refused.value)
+    assert count(db, Employee) == 0
 
 
 def test_progress_is_reported(db, u1):

@@ -12,6 +12,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,6 +55,21 @@ YES = frozenset({"ya", "1", "true"})
 NO = frozenset({"tidak", "0", "false"})
 # Cells starting with these run as formulas in Excel; export prefixes them with an apostrophe.
 FORMULA_START = ("=", "+", "-", "@")
+# Employment types by their upper-cased name.
+EMPLOYMENT_TYPE_OF_NAME = dict(EmploymentType.__members__)
+# Position kinds by their lower-cased name (the first kind wins, as a scan in order would).
+KIND_OF_NAME: dict[str, PositionKind] = {}
+for _kind in PositionKind:
+    KIND_OF_NAME.setdefault(_kind.value.lower(), _kind)
+del _kind
+# The start of an address whose part before the first @ is plain ASCII dot-atom text (RFC
+# 5322 atext, no leading, trailing or doubled dot): email_validator accepts such a local part
+# (of at most LOCAL_MAX characters) unchanged, so only the part after the @ needs its full,
+# slow check. EMAIL_MAX is its limit on the whole address in UTF-8 bytes.
+ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+PLAIN_LOCAL_RE = re.compile(rf"([{ATEXT}]+(?:\.[{ATEXT}]+)*)@")
+LOCAL_MAX = 64
+EMAIL_MAX = 254
 
 Progress = Callable[[int], None]
 
@@ -198,6 +214,7 @@ def _read_rows(
         delimiter = _detect_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     limit = current_app.config["IMPORT_MAX_ROWS"]
+    clean = _clean if "'" in text else str.strip  # without an apostrophe, cleaning is trimming
     rows: list[tuple[int, dict[str, str]]] = []
     index: dict[str, int] = {}
     known: list[tuple[str, int]] = []
@@ -206,7 +223,7 @@ def _read_rows(
         for record in reader:
             # A quoted field may span lines: the record starts after the previous one ended.
             line, previous = previous + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
+            if not "".join(record).strip():
                 continue
             if skip_sep_line:
                 skip_sep_line = False
@@ -226,7 +243,7 @@ def _read_rows(
             rows.append(
                 (
                     line,
-                    {name: _clean(record[i]) if i < len(record) else "" for name, i in known},
+                    {name: clean(record[i]) if i < len(record) else "" for name, i in known},
                 )
             )
             if progress is not None and len(rows) % PROGRESS_EVERY == 0:
@@ -270,6 +287,8 @@ def _header_index(record: list[str], required: tuple[str, ...]) -> dict[str, int
 
 def _nip_cell(raw: str, column: str) -> tuple[str, str | None]:
     """The normalised NIP in a cell and why it cannot be one (None when it may be one)."""
+    if raw.isascii() and raw.isdigit():
+        return raw, None  # the usual cell: nothing to drop, and not scientific notation
     if SCIENTIFIC_RE.match(raw):
         return "", _(
             "NIP %(value)s sudah diubah Excel menjadi notasi ilmiah sehingga digitnya hilang. "
@@ -278,6 +297,72 @@ def _nip_cell(raw: str, column: str) -> tuple[str, str | None]:
             column=column,
         )
     return normalise_nip(raw), None
+
+
+def _full_email(raw: str) -> str | None:
+    """The address as stored (normalised, lower case), or None when email_validator refuses it."""
+    try:
+        return validate_email(raw, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+class _Slow:
+    """The fast path cannot decide; the full validator must."""
+
+
+SLOW = _Slow()
+
+
+class EmailNormaliser:
+    """What `_full_email` gives, with each distinct domain validated only once.
+
+    An import file holds thousands of addresses at a handful of domains, and email_validator
+    spends most of its time on the domain (IDNA). A plain ASCII local part is accepted by it
+    unchanged, so for those the domain's verdict is looked up; everything else (quoted or
+    international local parts, no @ at all, ...) goes through the full validator.
+    """
+
+    def __init__(self) -> None:
+        """Start with no domain checked."""
+        # domain as written → (normalised domain, longest of its forms in UTF-8), or None
+        self._domains: dict[str, tuple[str, int] | None] = {}
+
+    def __call__(self, raw: str) -> str | None:
+        """The normalised lower-case address, or None when it is not valid."""
+        result = self.fast(raw)
+        return _full_email(raw) if result is SLOW else result
+
+    def fast(self, raw: str) -> str | None | _Slow:
+        """The fast path's answer, or SLOW when the address needs the full validator."""
+        match = PLAIN_LOCAL_RE.match(raw)
+        if match is None:
+            return SLOW
+        local = match.group(1)
+        domain = raw[match.end() :]
+        if len(local) > LOCAL_MAX or not domain[:1].isascii():
+            # Long local parts are only refused in strict mode; a non-ASCII first character
+            # after the @ might combine with it: leave both to the validator.
+            return SLOW
+        try:
+            known = self._domains[domain]
+        except KeyError:
+            known = self._domains[domain] = self._check_domain(domain)
+        # email_validator checks the address as given, normalised and with the ASCII domain
+        # (all in UTF-8 bytes) against the 254 limit; the local part is the same in all three.
+        if known is None or len(local) + 1 + known[1] > EMAIL_MAX:
+            return None
+        return (local + "@" + known[0]).lower()
+
+    @staticmethod
+    def _check_domain(domain: str) -> tuple[str, int] | None:
+        """The normalised domain and the UTF-8 length of its longest form, or None if invalid."""
+        try:
+            info = validate_email("a@" + domain, check_deliverability=False)
+        except EmailNotValidError:
+            return None
+        forms = (domain, info.domain, info.ascii_domain)
+        return info.domain, max(len(form.encode("utf-8")) for form in forms)
 
 
 def _one_line(text: str) -> str:
@@ -535,6 +620,11 @@ class _EmployeeCheck:
         for row in db.session.execute(sa.select(Position.id, Position.name, Position.kind)):
             self.positions.setdefault(row.name.lower(), row)
         self.has_active_column = has_active_column
+        self.today = date.today()
+        self.email = EmailNormaliser()
+        # nip_atasan cell → (NIP, why it cannot be one): a supervisor's NIP is on every
+        # subordinate's row.
+        self.supervisor_cells: dict[str, tuple[str, str | None]] = {}
         self.errors: list[RowError] = []
         self.line_of: dict[str, int] = {}
         self.email_line: dict[str, int] = {}
@@ -564,7 +654,8 @@ class _EmployeeCheck:
         position = self._position(line, cells["jabatan"], cells["jenis_jabatan"], problems)
         supervisor = self._supervisor(cells["nip_atasan"], nip, problems)
         active = self._active(cells["aktif"], problems) if self.has_active_column else None
-        self.errors.extend(RowError(line, problem) for problem in problems)
+        if problems:
+            self.errors.extend(RowError(line, problem) for problem in problems)
         if nip_ok:
             self.line_of[nip] = line
             old = self.existing.get(nip)
@@ -583,13 +674,12 @@ class _EmployeeCheck:
 
     def _employment_type(self, raw: str, problems: list[str]) -> EmploymentType | None:
         """PNS or PPPK, in any case."""
+        etype = EMPLOYMENT_TYPE_OF_NAME.get(raw.upper())
         if not raw:
             problems.append(_("Jenis pegawai wajib diisi (PNS atau PPPK)."))
-        elif raw.upper() not in EmploymentType.__members__:
+        elif etype is None:
             problems.append(_('Jenis pegawai harus PNS atau PPPK, bukan "%(value)s".', value=raw))
-        else:
-            return EmploymentType[raw.upper()]
-        return None
+        return etype
 
     def _nip(
         self, line: int, raw: str, etype: EmploymentType | None, problems: list[str]
@@ -597,7 +687,7 @@ class _EmployeeCheck:
         """The normalised NIP and whether it is valid and new in this file."""
         nip, problem = _nip_cell(raw, "nip")
         if problem is None:
-            problem = nip_problem(nip, etype.value if etype else None)
+            problem = nip_problem(nip, etype.value if etype else None, today=self.today)
         if problem is None and nip in self.line_of:
             problem = _(
                 "NIP %(nip)s muncul lebih dari sekali: baris %(first)d dan baris %(line)d.",
@@ -617,9 +707,8 @@ class _EmployeeCheck:
         if old is not None and old.email.lower() == raw.lower():
             email = raw.lower()  # unchanged: the (slow) validator accepted it before
         else:
-            try:
-                email = validate_email(raw, check_deliverability=False).normalized.lower()
-            except EmailNotValidError:
+            email = self.email(raw)
+            if email is None:
                 problems.append(_("Email %(email)s tidak valid.", email=raw))
                 return None
         if email in self.email_line:
@@ -651,7 +740,7 @@ class _EmployeeCheck:
     def _position(self, line: int, raw_name: str, raw_kind: str, problems: list[str]) -> str | None:
         """The position's lower-cased name; new names are noted for creation."""
         name = _one_line(raw_name)
-        kind = next((k for k in PositionKind if k.value.lower() == raw_kind.lower()), None)
+        kind = KIND_OF_NAME.get(raw_kind.lower())
         if not raw_kind:
             problems.append(_("Jenis jabatan wajib diisi."))
         elif kind is None:
@@ -708,11 +797,15 @@ class _EmployeeCheck:
         """The supervisor's NIP as written (existence is checked once every row is read)."""
         if not raw:
             return None
-        supervisor, problem = _nip_cell(raw, "nip_atasan")
-        if problem is None:
-            problem = nip_problem(supervisor)
-            if problem:
-                problem = _("NIP atasan tidak valid: %(problem)s", problem=problem)
+        known = self.supervisor_cells.get(raw)
+        if known is None:
+            supervisor, problem = _nip_cell(raw, "nip_atasan")
+            if problem is None:
+                problem = nip_problem(supervisor, today=self.today)
+                if problem:
+                    problem = _("NIP atasan tidak valid: %(problem)s", problem=problem)
+            known = self.supervisor_cells[raw] = (supervisor, problem)
+        supervisor, problem = known
         if problem is None and supervisor == nip:
             problem = _("Pegawai tidak dapat menjadi atasan dirinya sendiri.")
         if problem:
@@ -856,9 +949,7 @@ class _EmployeeCheck:
             old = self.existing.get(nip)
             if old is None:
                 plan.created += 1
-                inserts.append({"nip": nip, **values})
-                if row["supervisor"]:
-                    supervisors.append((nip, row["supervisor"]))
+                inserts.append({"nip": nip, "supervisor": row["supervisor"], **values})
                 if _room(plan):
                     text = _("%(position)s, unit %(unit)s", position=position_name, unit=unit.code)
                     plan.preview.append(ChangeRow(row["line"], "baru", nip, row["name"], text))
@@ -880,7 +971,7 @@ class _EmployeeCheck:
             old_supervisor = self.nip_of_id.get(old.supervisor_id)
             if old_supervisor != row["supervisor"]:
                 changes.append(("supervisor", old_supervisor, row["supervisor"]))
-                supervisors.append((nip, row["supervisor"]))
+                supervisors.append((old.id, row["supervisor"]))
             if old.active != row["active"]:
                 changes.append(("active", old.active, row["active"]))
             if not changes:
@@ -992,6 +1083,79 @@ def _execute_many(statement, params: list[dict], *, expect_rows: bool = False) -
         raise _Stale()
 
 
+def _on_postgresql() -> bool:
+    """Whether the session talks to PostgreSQL."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _json_rows(table: sa.Table, names: Iterable[str]):
+    """`json_to_recordset(:json_rows) AS given(...)`, typed like the table's columns (PostgreSQL).
+
+    The rows travel as one JSON parameter: one statement for any number of rows, with none
+    of the per-row (executemany) or per-value (multi-row VALUES) cost in the driver.
+    """
+    rows = sa.func.json_to_recordset(sa.bindparam("json_rows", type_=sa.JSON))
+    return rows.table_valued(
+        *[sa.column(name, table.c[name].type) for name in names], name="given"
+    ).render_derived(with_types=True)
+
+
+def _update_rows(
+    table: sa.Table,
+    rows: list[dict],
+    *,
+    match: tuple[str, ...],
+    columns: tuple[str, ...],
+    fixed: dict[str, Any] | None = None,
+    expect_rows: bool = False,
+) -> None:
+    """For every row dict: UPDATE `table` SET `columns` (and `fixed`) WHERE `match` columns equal.
+
+    PostgreSQL gets a single UPDATE ... FROM json_to_recordset(...); elsewhere it is one
+    executemany. With `expect_rows`, a row that is no longer there (or whose `match` values
+    changed) raises _Stale.
+    """
+    if not rows:
+        return
+    fixed = fixed or {}
+    names = match + columns
+    if not _on_postgresql():
+        statement = (
+            sa.update(table)
+            .where(*[table.c[name] == sa.bindparam(f"b_{name}") for name in match])
+            .values({**{name: sa.bindparam(f"b_{name}") for name in columns}, **fixed})
+        )
+        _execute_many(
+            statement, [{f"b_{name}": row[name] for name in names} for row in rows], expect_rows=expect_rows
+        )
+        return
+    given = _json_rows(table, names)
+    statement = (
+        sa.update(table)
+        .where(*[table.c[name] == given.c[name] for name in match])
+        .values({**{name: given.c[name] for name in columns}, **fixed})
+    )
+    result = db.session.execute(
+        statement, {"json_rows": [{name: row[name] for name in names} for row in rows]}
+    )
+    if expect_rows and result.rowcount != len(rows):
+        raise _Stale()
+
+
+def _ids_by_nip(table: sa.Table, nips: Iterable[str]) -> dict[str, int]:
+    """The ids of the employees with these NIPs; _Stale if one of them is gone."""
+    wanted = sorted(set(nips))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), BATCH_SIZE):
+        chunk = wanted[start : start + BATCH_SIZE]
+        statement = sa.select(table.c.nip, table.c.id).where(table.c.nip.in_(chunk))
+        for nip, id_ in db.session.execute(statement).tuples():
+            found[nip] = id_
+    if len(found) != len(wanted):
+        raise _Stale()
+    return found
+
+
 def _apply_units(work: dict) -> None:
     """Insert new units, rename changed ones, then set parents once every code has an id."""
     table = OrgUnit.__table__
@@ -1019,7 +1183,7 @@ def _apply_units(work: dict) -> None:
 
 
 def _apply_employees(work: dict) -> None:
-    """Insert positions and employees, update changed ones, then link supervisors."""
+    """Insert positions and employees (supervisors first), update changed ones, relink the rest."""
     now = clock.utcnow()
     positions = Position.__table__
     _execute_many(
@@ -1033,17 +1197,90 @@ def _apply_employees(work: dict) -> None:
         position_id.setdefault(name.lower(), id_)
 
     table = Employee.__table__
-    _execute_many(
-        sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(email=sa.bindparam("b_email")),
+    _update_rows(
+        table,
         [
-            {"b_id": id_, "b_email": f"import-{id_}-{secrets.token_hex(4)}@placeholder.invalid"}
+            {"id": id_, "email": f"import-{id_}-{secrets.token_hex(4)}@placeholder.invalid"}
             for id_ in work["placeholders"]
         ],
+        match=("id",),
+        columns=("email",),
         expect_rows=True,
     )
-    _execute_many(
-        sa.insert(table),
+    inserts = work["inserts"]
+    new = {row["nip"] for row in inserts}
+    named = {nip for _id, nip in work["supervisors"] if nip}
+    named.update(row["supervisor"] for row in inserts if row["supervisor"])
+    id_of = _ids_by_nip(table, named - new)
+    relink = _insert_employees(table, inserts, id_of, position_id, now)
+    _update_rows(
+        table,
         [
+            {
+                "id": row["id"],
+                "version": row["version"],
+                "name": row["name"],
+                "email": row["email"],
+                "employment_type": row["employment_type"],
+                "unit_id": row["unit_id"],
+                "position_id": position_id[row["position"]],
+                "active": row["active"],
+            }
+            for row in work["updates"]
+        ],
+        match=("id", "version"),
+        columns=("name", "email", "employment_type", "unit_id", "position_id", "active"),
+        fixed={"version": table.c.version + 1, "updated_at": now},
+        expect_rows=True,
+    )
+    _update_rows(
+        table,
+        [
+            {"id": id_, "supervisor_id": id_of[supervisor] if supervisor else None}
+            for id_, supervisor in [*work["supervisors"], *((id_of[nip], sup) for nip, sup in relink)]
+        ],
+        match=("id",),
+        columns=("supervisor_id",),
+        expect_rows=True,
+    )
+
+
+def _insert_employees(
+    table: sa.Table, rows: list[dict], id_of: dict[str, int], position_id: dict[str, int], now: Any
+) -> list[tuple[str, str]]:
+    """Insert new employees with their supervisor already set, adding their ids to `id_of`.
+
+    Rows go in by level: first those whose supervisor is not new (or who have none), then
+    their subordinates, and so on, each level one INSERT ... RETURNING (PostgreSQL: from one
+    JSON parameter; elsewhere an executemany, sent as multi-row INSERTs); so no row needs a
+    second write. Rows no level reaches would be a supervisor loop among new rows, which the
+    planner refuses; should one get here it is inserted without a supervisor and returned as
+    (NIP, supervisor NIP) for a later UPDATE.
+    """
+    new = {row["nip"] for row in rows}
+    below: dict[str, list[dict]] = {}
+    level = []
+    for row in rows:
+        if row["supervisor"] in new:
+            below.setdefault(row["supervisor"], []).append(row)
+        else:
+            level.append(row)
+    names = ("nip", "name", "email", "employment_type", "unit_id", "position_id", "supervisor_id", "active")
+    if _on_postgresql():
+        given = _json_rows(table, names)
+        constants = {"version": sa.literal(1), "created_at": sa.literal(now, table.c.created_at.type)}
+        constants["updated_at"] = sa.literal(now, table.c.updated_at.type)
+        statement = sa.insert(table).from_select(
+            [*names, *constants], sa.select(*[given.c[name] for name in names], *constants.values())
+        )
+    else:
+        statement = sa.insert(table)
+        constants = {"version": 1, "created_at": now, "updated_at": now}
+    statement = statement.returning(table.c.nip, table.c.id)
+
+    def insert(level: list[dict], linked: bool) -> None:
+        """One INSERT of a level; its ids go into id_of."""
+        params = [
             {
                 "nip": row["nip"],
                 "name": row["name"],
@@ -1051,55 +1288,28 @@ def _apply_employees(work: dict) -> None:
                 "employment_type": row["employment_type"],
                 "unit_id": row["unit_id"],
                 "position_id": position_id[row["position"]],
-                "supervisor_id": None,
+                "supervisor_id": id_of[row["supervisor"]] if linked and row["supervisor"] else None,
                 "active": row["active"],
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
             }
-            for row in work["inserts"]
-        ],
-    )
-    _execute_many(
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("b_id"), table.c.version == sa.bindparam("b_version"))
-        .values(
-            name=sa.bindparam("b_name"),
-            email=sa.bindparam("b_email"),
-            employment_type=sa.bindparam("b_employment_type"),
-            unit_id=sa.bindparam("b_unit_id"),
-            position_id=sa.bindparam("b_position_id"),
-            active=sa.bindparam("b_active"),
-            version=table.c.version + 1,
-            updated_at=now,
-        ),
-        [
-            {
-                "b_id": row["id"],
-                "b_version": row["version"],
-                "b_name": row["name"],
-                "b_email": row["email"],
-                "b_employment_type": row["employment_type"],
-                "b_unit_id": row["unit_id"],
-                "b_position_id": position_id[row["position"]],
-                "b_active": row["active"],
-            }
-            for row in work["updates"]
-        ],
-        expect_rows=True,
-    )
-    if work["supervisors"]:
-        id_of = {key: id_ for key, id_ in db.session.execute(sa.select(table.c.nip, table.c.id))}
-        _execute_many(
-            sa.update(table)
-            .where(table.c.id == sa.bindparam("b_id"))
-            .values(supervisor_id=sa.bindparam("b_supervisor")),
-            [
-                {"b_id": id_of[nip], "b_supervisor": id_of[supervisor] if supervisor else None}
-                for nip, supervisor in work["supervisors"]
-            ],
-            expect_rows=True,
-        )
+            for row in level
+        ]
+        if _on_postgresql():
+            result = db.session.execute(statement, {"json_rows": params})
+        else:
+            result = db.session.execute(statement, [{**values, **constants} for values in params])
+        for nip, id_ in result.tuples():
+            id_of[nip] = id_
+
+    done = 0
+    while level:
+        insert(level, linked=True)
+        done += len(level)
+        level = [child for row in level for child in below.get(row["nip"], ())]
+    if done == len(rows):
+        return []
+    left = [row for row in rows if row["nip"] not in id_of]
+    insert(left, linked=False)
+    return [(row["nip"], row["supervisor"]) for row in left]
 
 
 # --------------------------------------------------------------------------- exporting
