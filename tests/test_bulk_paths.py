@@ -302,3 +302,43 @@ def test_the_results_board_pages_through_every_published_name_by_unit(app, db, m
         page = client.get(f"/results/{cycle.id}?page={number}").get_data(as_text=True)
         shown += re.findall(r"<tr><td>([^<]+)</td><td>[^<]+</td><td>Baik</td></tr>", page)
     assert shown == expected and len(expected) > 8
+
+
+def test_the_board_shows_the_totals_as_announced_at_publication(app, db, make, client):
+    from datetime import timedelta
+
+    from app.models import Cycle
+
+    org = agency(make)
+    clock.travel_to(START)
+    cycle = cycles.save_cycle(None, cycle_data([org["kecamatan"]]), org["hr"].account)
+    cycles.open_cycle(cycle, org["hr"].account)
+    # Everyone reviewed "baik" except the nurse, who stays unrated; the appeal phase is over.
+    db.session.execute(
+        sa.update(Evaluation)
+        .where(Evaluation.cycle_id == cycle.id, Evaluation.employee_id != org["nurse"].id)
+        .values(state="reviewed", predikat="baik", appeal_until=START)
+    )
+    db.session.execute(sa.update(Cycle).where(Cycle.id == cycle.id).values(state="appeal"))
+    db.session.commit()
+    clock.travel_to(START + timedelta(days=120))
+    cycle = db.session.get(Cycle, cycle.id)
+    cycles.publish(cycle, org["hr"].account, "names")
+
+    rated = db.session.scalar(
+        sa.select(sa.func.count()).where(Evaluation.cycle_id == cycle.id, Evaluation.state == "published")
+    )
+    assert cycle.published_totals["names"] == rated > 0
+    totals = {name: counts["baik"] for _id, name, counts in cycle.published_totals["units"]}
+    assert sum(totals.values()) == rated
+
+    # Whatever happens to the rows afterwards, the board says what was announced.
+    db.session.execute(sa.update(Evaluation).where(Evaluation.cycle_id == cycle.id).values(predikat="kurang"))
+    db.session.commit()
+    login(client, org["nurse"].nip)
+    board = client.get(f"/results/{cycle.id}").get_data(as_text=True)
+    totals_table = board[board.index('id="totals"') : board.index("</table>", board.index('id="totals"'))]
+    for name, baik in totals.items():
+        assert re.search(rf"<td>{re.escape(name)}</td><td>0</td><td>{baik}</td>", totals_table), name
+    names_table = board[board.index('id="names"') :]
+    assert "Perawat Rabiatul" in names_table and "Perawat Debora" not in names_table  # she was unrated

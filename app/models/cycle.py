@@ -75,6 +75,8 @@ class Cycle(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Totals per unit and the number of names as announced (app.workflow.distribution.snapshot).
+    published_totals: Mapped[dict | None] = mapped_column(sa.JSON)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 

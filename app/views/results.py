@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Cycle, CycleState, Evaluation, EvaluationState, PublicationMode
 from app.policy import Action, require
 from app.views import actor
-from app.workflow.distribution import distribution
+from app.workflow.distribution import distribution, from_snapshot
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
@@ -41,11 +41,15 @@ def board(cycle_id: int):
         # The page's ids come from the evaluation index alone; only those rows are joined to
         # their employees and units (joining first made the database sort every name).
         published = sa.and_(Evaluation.cycle_id == cycle.id, Evaluation.state == EvaluationState.PUBLISHED)
+        announced = cycle.published_totals
         people = db.paginate(
             sa.select(Evaluation.id).where(published).order_by(Evaluation.unit_id, Evaluation.id),
             per_page=current_app.config["PAGE_SIZE"] * 4,
             error_out=False,
+            count=announced is None,  # the number of names was kept at publication
         )
+        if announced is not None:
+            people.total = announced["names"]
         rows = {
             ev.id: ev
             for ev in db.session.scalars(
@@ -58,7 +62,7 @@ def board(cycle_id: int):
     return render_template(
         "results/board.html",
         cycle=cycle,
-        units=distribution(cycle),
+        units=from_snapshot(cycle.published_totals) if cycle.published_totals else distribution(cycle),
         people=people,
         Predikat=Predikat,
         names=cycle.publication_mode is PublicationMode.NAMES,

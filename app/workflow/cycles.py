@@ -35,7 +35,7 @@ from app.models.types import UTCDateTime
 from app.notify import notify, notify_many
 from app.services import Refused
 from app.workflow.definitions import CYCLE_EFFECTS, OWN_PHASE
-from app.workflow.distribution import curve_violations
+from app.workflow.distribution import curve_violations, distribution, snapshot
 from app.workflow.engine import (
     atomic,
     bulk_fire,
@@ -453,7 +453,8 @@ def publish(
 ) -> None:
     """Publish: results become final and visible as HR chose; breaking a curve needs a reason; commits."""
     _require_hr(actor)
-    violations = curve_violations(cycle)
+    units = distribution(cycle)
+    violations = curve_violations(cycle, units)
     if violations and not reason.strip():
         raise Refused(
             {
@@ -481,6 +482,14 @@ def publish(
             data={"units": [v.unit_name for v in violations], "problems": [v.message for v in violations]},
         )
     _apply_effects(cycle, "publish", CycleState.APPEAL, actor)
+    # Publishing moves final results to "published" and keeps every predikat, so the counts
+    # checked above are the ones announced.
+    names = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            Evaluation.cycle_id == cycle.id, Evaluation.state == EvaluationState.PUBLISHED
+        )
+    )
+    cycle.published_totals = snapshot(units, names)
     notify_many(
         "results_published",
         sa.select(Evaluation.employee_id).where(Evaluation.cycle_id == cycle.id),

@@ -106,10 +106,27 @@ def distribution(cycle: Cycle) -> list[UnitDistribution]:
     return sorted(units.values(), key=lambda u: u.unit_name)
 
 
-def curve_violations(cycle: Cycle) -> list[Violation]:
-    """Units whose distribution breaks their curve."""
+def curve_violations(cycle: Cycle, units: list[UnitDistribution] | None = None) -> list[Violation]:
+    """Units whose distribution breaks their curve (of `units` when already computed)."""
     return [
         Violation(entry.unit_name, "; ".join(entry.problems))
-        for entry in distribution(cycle)
+        for entry in (distribution(cycle) if units is None else units)
         if entry.problems
+    ]
+
+
+def snapshot(units: list[UnitDistribution], names: int) -> dict:
+    """The totals as announced, kept on the cycle: a published cycle never changes, so its board
+    reads them instead of counting 100 000 evaluations again."""
+    return {
+        "units": [[u.unit_id, u.unit_name, {p.value: n for p, n in u.counts.items()}] for u in units],
+        "names": names,
+    }
+
+
+def from_snapshot(data: dict) -> list[UnitDistribution]:
+    """The announced totals per unit, as `distribution` gives them."""
+    return [
+        UnitDistribution(unit_id, name, {p: counts.get(p.value, 0) for p in Predikat})
+        for unit_id, name, counts in data["units"]
     ]
