@@ -428,6 +428,35 @@ def test_a_decimal_comma_target_is_read_as_a_number(w):
     assert str(indicator.target) == "98.50"
 
 
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("1.000", "1000.00"),  # Indonesian thousands
+        ("12.500", "12500.00"),
+        ("1.000.000", "1000000.00"),
+        ("1.000,5", "1000.50"),
+        ("98,5", "98.50"),
+        ("98.5", "98.50"),  # a point that groups no thousands is a decimal point
+        ("0.75", "0.75"),
+        ("1,000.5", "1000.50"),
+        (" 30 ", "30.00"),
+    ],
+)
+def test_numbers_are_read_as_written_in_indonesia(w, typed, stored):
+    ev = w.ev("nurse")
+    rhk = evaluations.save_rhk(ev, w.acc("nurse"), {"kind": "main", "text": "Pelayanan"})
+    indicator = evaluations.save_indicator(ev, w.acc("nurse"), rhk, {**INDICATOR, "target": typed})
+    assert str(indicator.target) == stored
+
+
+@pytest.mark.parametrize("typed", ["1.5.0", "1,5,0", "1.00,5", "12,50.000", "satu"])
+def test_numbers_with_marks_in_the_wrong_places_are_refused(w, typed):
+    ev = w.ev("nurse")
+    rhk = evaluations.save_rhk(ev, w.acc("nurse"), {"kind": "main", "text": "Pelayanan"})
+    error = refused(evaluations.save_indicator, ev, w.acc("nurse"), rhk, {**INDICATOR, "target": typed})
+    assert error.errors["target"] == "Target harus berupa angka."
+
+
 def test_a_range_whose_upper_bound_is_below_its_lower_bound_is_refused(w):
     ev = w.ev("nurse")
     rhk = evaluations.save_rhk(ev, w.acc("nurse"), {"kind": "main", "text": "Pelayanan"})
