@@ -4,8 +4,8 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from flask import Flask
-from flask_babel import format_datetime, get_locale, get_timezone
+from flask import Flask, g
+from flask_babel import format_datetime, get_locale, get_timezone, get_translations
 from flask_login import current_user
 
 from app import clock
@@ -13,8 +13,30 @@ from app.policy import Action, can
 from app.workflow.definitions import ACTION_LABELS, STATE_LABELS
 
 
+def _translations():
+    """The current locale's catalogue, looked up once per request and locale.
+
+    Flask-Babel's own `get_translations()` walks its context, domain and locale on every call
+    (about 24 µs); a page calls it a few hundred times. `force_locale` (emails) sets another
+    locale object, which this notices.
+    """
+    locale = get_locale()
+    cached = g.get("_translations")
+    if cached is None or cached[0] is not locale:
+        cached = (locale, get_translations())
+        g._translations = cached
+    return cached[1]
+
+
 def register_template_helpers(app: Flask) -> None:
     """Expose `can`, `Action` and the `localtime` filter to templates."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
     @app.context_processor
     def inject():

@@ -64,6 +64,23 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+_SEEDED_BANDS: list[tuple] = []
+
+
+def _restore_reference_bands() -> None:
+    """PostgreSQL keeps distribution_band between tests: put back the migration's rows when a
+    test changed them (the first test sees them as seeded)."""
+    table = _db.metadata.tables["distribution_band"]
+    rows = [tuple(row) for row in _db.session.execute(sa.select(table).order_by(table.c.id))]
+    if not _SEEDED_BANDS:
+        _SEEDED_BANDS.extend(rows)
+    elif rows != _SEEDED_BANDS:
+        _db.session.execute(sa.delete(table))
+        _db.session.execute(
+            sa.insert(table), [dict(zip(table.c.keys(), row, strict=True)) for row in _SEEDED_BANDS]
+        )
+
+
 @pytest.fixture
 def app(migrated_template, tmp_path):
     """The application bound to an empty, migrated database, with an app context pushed."""
@@ -82,6 +99,7 @@ def app(migrated_template, tmp_path):
                 f'"{t.name}"' for t in _db.metadata.sorted_tables if t.name != "distribution_band"
             )
             _db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            _restore_reference_bands()
             _db.session.commit()
         yield app
         _db.session.remove()

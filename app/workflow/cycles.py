@@ -323,8 +323,9 @@ def _copy_annual_targets(cycle: Cycle) -> None:
 
 
 def _apply_effects(cycle: Cycle, trigger: str, source: str, actor: Account | None) -> None:
-    for evaluation_trigger in CYCLE_EFFECTS.get((trigger, source), ()):
-        bulk_fire(cycle, evaluation_trigger, actor)
+    effects = CYCLE_EFFECTS.get((trigger, source), ())
+    if effects:
+        bulk_fire(cycle, effects, actor)
 
 
 @atomic

@@ -231,71 +231,98 @@ def fire_cycle(
     return transition
 
 
-def bulk_fire(cycle: Cycle, trigger: str, actor: Account | None, *, comment: str | None = None) -> int:
-    """Apply a system trigger to every evaluation of the cycle in its sources, in SQL; returns the count.
+def _bulk_guards(transition: Transition, now) -> list:
+    """The guards that apply in bulk, as WHERE clauses."""
+    clauses = []
+    for guard in transition.guards:
+        if guard == "appeal_window_closed":
+            clauses.append(sa.or_(Evaluation.appeal_until.is_(None), Evaluation.appeal_until <= now))
+        elif guard == "no_active_extension":
+            phases = {str(OWN_PHASE[s]) for s in transition.sources}
+            clauses.append(
+                sa.or_(
+                    Evaluation.extended_until.is_(None),
+                    Evaluation.extended_until < now,
+                    Evaluation.extended_phase.is_(None),
+                    Evaluation.extended_phase.not_in(phases),
+                )
+            )
+        else:
+            raise ValueError(f"guard {guard} cannot run in bulk")
+    return clauses
+
+
+AUDIT_COLUMNS = [
+    "occurred_at",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "from_state",
+    "to_state",
+    "comment",
+]
+
+
+def bulk_fire(
+    cycle: Cycle, triggers: str | tuple[str, ...], actor: Account | None, *, comment: str | None = None
+) -> int:
+    """Apply system triggers, in order, to every evaluation of the cycle in their sources, in SQL;
+    returns how many arrows were taken.
 
     Sources and destinations come from the declaration; the guards that apply in bulk
-    (`appeal_window_closed`, `no_active_extension`) become WHERE clauses. An audit row per
-    evaluation is written with INSERT ... SELECT in the same transaction.
+    (`appeal_window_closed`, `no_active_extension`) become WHERE clauses. Each arrow writes an
+    audit row per evaluation with INSERT ... SELECT; the evaluations are then moved by a single
+    UPDATE however many arrows they take (publishing takes two: final, then published). The
+    state an evaluation has after the earlier arrows is computed in SQL (`after`), so a later
+    arrow sees it.
     """
+    triggers = (triggers,) if isinstance(triggers, str) else triggers
     now = clock.utcnow()
+    in_cycle = Evaluation.cycle_id == cycle.id
+    after = Evaluation.state  # the state once the arrows so far are taken
+    taken = sa.literal(0, sa.Integer)  # how many arrows a row takes
+    conditions = []
+    arrows = []
+    for trigger in triggers:
+        for transition in transitions_of(EVALUATION_TRANSITIONS, trigger):
+            if transition.actor not in ("system", "hr"):
+                raise ValueError(f"{trigger} is not a bulk (system or HR) trigger")
+            condition = sa.and_(
+                after.in_([str(s) for s in transition.sources]), *_bulk_guards(transition, now)
+            )
+            arrows.append((trigger, transition, condition, after))
+            conditions.append(condition)
+            after = sa.case((condition, sa.literal(str(transition.dest))), else_=after)
+            taken = taken + sa.case((condition, 1), else_=0)
+    moving = sa.and_(in_cycle, sa.or_(*conditions))
+    if db.engine.dialect.name == "postgresql":
+        # Lock the rows first: a concurrent run (a second scheduler) waits here, then finds
+        # them moved on and writes neither a second transition nor a second audit row.
+        locked = sa.select(Evaluation.id).where(moving).with_for_update().subquery()
+        db.session.execute(sa.select(sa.func.count()).select_from(locked))
     total = 0
-    for transition in transitions_of(EVALUATION_TRANSITIONS, trigger):
-        if transition.actor not in ("system", "hr"):
-            raise ValueError(f"{trigger} is not a bulk (system or HR) trigger")
-        where = [Evaluation.cycle_id == cycle.id, Evaluation.state.in_([str(s) for s in transition.sources])]
-        for guard in transition.guards:
-            if guard == "appeal_window_closed":
-                where.append(sa.or_(Evaluation.appeal_until.is_(None), Evaluation.appeal_until <= now))
-            elif guard == "no_active_extension":
-                phases = {str(OWN_PHASE[s]) for s in transition.sources}
-                where.append(
-                    sa.or_(
-                        Evaluation.extended_until.is_(None),
-                        Evaluation.extended_until < now,
-                        Evaluation.extended_phase.is_(None),
-                        Evaluation.extended_phase.not_in(phases),
-                    )
-                )
-            else:
-                raise ValueError(f"guard {guard} cannot run in bulk")
-        if db.engine.dialect.name == "postgresql":
-            # Lock the rows first: a concurrent run (a second scheduler) waits here, then finds
-            # them moved on and writes neither a second transition nor a second audit row.
-            locked = sa.select(Evaluation.id).where(*where).with_for_update().subquery()
-            db.session.execute(sa.select(sa.func.count()).select_from(locked))
+    for trigger, transition, condition, before in arrows:
         audit_rows = sa.select(
             sa.literal(now, AuditEvent.occurred_at.type),
             sa.literal(actor.id if actor else None, sa.Integer),
             sa.literal(f"evaluation.{trigger}"),
             sa.literal("evaluation"),
             sa.cast(Evaluation.id, sa.String),
-            Evaluation.state,
+            before,
             sa.literal(str(transition.dest)),
             sa.literal(comment, sa.Text),
-        ).where(*where)
-        db.session.execute(
-            sa.insert(AuditEvent).from_select(
-                [
-                    "occurred_at",
-                    "actor_id",
-                    "action",
-                    "object_type",
-                    "object_id",
-                    "from_state",
-                    "to_state",
-                    "comment",
-                ],
-                audit_rows,
-            )
-        )
+        ).where(in_cycle, condition)
         result = db.session.execute(
-            sa.update(Evaluation)
-            .where(*where)
-            .values(state=str(transition.dest), version=Evaluation.version + 1, updated_at=now)
-            .execution_options(synchronize_session=False)
+            sa.insert(AuditEvent).from_select(AUDIT_COLUMNS, audit_rows).returning(AuditEvent.id)
         )
-        total += result.rowcount
+        total += len(result.all())
+    db.session.execute(
+        sa.update(Evaluation)
+        .where(moving)
+        .values(state=after, version=Evaluation.version + taken, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return total
 
 
