@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import force_locale
 
 from app import clock
+from app.bulk import json_rows
 from app.extensions import db
 from app.models import Account, Employee, MessageState, OutboxBody, OutboxMessage
 from app.models.outbox import NAME_TOKEN
@@ -124,11 +125,7 @@ def _insert_messages_pg(rows: list[dict], body_id: dict, ignore_duplicates: bool
     from sqlalchemy.dialects.postgresql import insert
 
     table = OutboxMessage.__table__
-    given = (
-        sa.func.json_to_recordset(sa.bindparam("json_rows", type_=sa.JSON))
-        .table_valued(*[sa.column(name, table.c[name].type) for name in MESSAGE_FIELDS], name="given")
-        .render_derived(with_types=True)
-    )
+    given = json_rows(table, MESSAGE_FIELDS)
     now = sa.literal(clock.utcnow(), UTCDateTime())
     statement = insert(table).from_select(
         [*MESSAGE_FIELDS, "state", "attempts", "next_attempt_at", "created_at"],

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from app import audit, clock
+from app.bulk import json_rows
 from app.extensions import db
 from app.models import Account, Employee, EmploymentType, OrgUnit, Position, PositionKind
 from app.nip import nip_problem, normalise_nip
@@ -1088,18 +1089,6 @@ def _on_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _json_rows(table: sa.Table, names: Iterable[str]):
-    """`json_to_recordset(:json_rows) AS given(...)`, typed like the table's columns (PostgreSQL).
-
-    The rows travel as one JSON parameter: one statement for any number of rows, with none
-    of the per-row (executemany) or per-value (multi-row VALUES) cost in the driver.
-    """
-    rows = sa.func.json_to_recordset(sa.bindparam("json_rows", type_=sa.JSON))
-    return rows.table_valued(
-        *[sa.column(name, table.c[name].type) for name in names], name="given"
-    ).render_derived(with_types=True)
-
-
 def _update_rows(
     table: sa.Table,
     rows: list[dict],
@@ -1129,7 +1118,7 @@ def _update_rows(
             statement, [{f"b_{name}": row[name] for name in names} for row in rows], expect_rows=expect_rows
         )
         return
-    given = _json_rows(table, names)
+    given = json_rows(table, names)
     statement = (
         sa.update(table)
         .where(*[table.c[name] == given.c[name] for name in match])
@@ -1267,7 +1256,7 @@ def _insert_employees(
             level.append(row)
     names = ("nip", "name", "email", "employment_type", "unit_id", "position_id", "supervisor_id", "active")
     if _on_postgresql():
-        given = _json_rows(table, names)
+        given = json_rows(table, names)
         constants = {"version": sa.literal(1), "created_at": sa.literal(now, table.c.created_at.type)}
         constants["updated_at"] = sa.literal(now, table.c.updated_at.type)
         statement = sa.insert(table).from_select(

@@ -13,6 +13,20 @@ from app.services.hierarchy import would_loop
 AUDITED_FIELDS = ("nip", "name", "email", "employment_type", "unit_id", "position_id", "supervisor_id")
 
 
+def matching(query: str):
+    """Employees whose name or email contains `query`, or whose NIP starts with it when it is all
+    digits (spaces allowed): the search of the employee list, the overdue list and the audit log."""
+    pattern = query.lower()
+    digits = "".join(ch for ch in query if ch.isdigit())
+    conditions = [
+        sa.func.lower(Employee.name).contains(pattern, autoescape=True),
+        Employee.email.contains(pattern, autoescape=True),  # stored lower-cased
+    ]
+    if digits and len(digits) == len(query.replace(" ", "")):
+        conditions.append(Employee.nip.startswith(digits))
+    return sa.or_(*conditions)
+
+
 def _snapshot(employee: Employee) -> dict:
     return {
         field: str(getattr(employee, field)) if getattr(employee, field) is not None else None

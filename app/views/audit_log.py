@@ -11,6 +11,7 @@ from app import clock
 from app.extensions import db
 from app.models import Account, AuditEvent, Employee
 from app.policy import Action, require
+from app.services.people import matching
 from app.views import actor
 from app.workflow.definitions import ACTION_LABELS
 
@@ -37,15 +38,7 @@ def people_matching(who: str) -> list[int]:
     """
     pattern = f"%{who.lower()}%"
     people = sa.union(
-        sa.select(Account.id)
-        .join(Employee, Employee.id == Account.employee_id)
-        .where(
-            sa.or_(
-                sa.func.lower(Employee.name).like(pattern),
-                Employee.nip.like(f"{who}%"),
-                sa.func.lower(Employee.email).like(pattern),
-            )
-        ),
+        sa.select(Account.id).join(Employee, Employee.id == Account.employee_id).where(matching(who)),
         sa.select(Account.id).where(
             Account.employee_id.is_(None),
             sa.or_(

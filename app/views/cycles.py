@@ -25,6 +25,7 @@ from app.models import (
 from app.models.types import UTCDateTime
 from app.policy import Action, require
 from app.services import Refused
+from app.services.people import matching
 from app.views import ListPage, actor, apply_refusal, form_checks_csrf
 from app.views.org import unit_tree
 from app.workflow import cycles as service
@@ -187,15 +188,14 @@ def _late(cycle: Cycle):
     return sa.and_(Evaluation.cycle_id == cycle.id, sa.or_(*late))
 
 
-def overdue(cycle: Cycle, limit: int):
-    """The first late evaluations (see `_late`), by unit."""
-    return db.session.scalars(
+def overdue_query(cycle: Cycle) -> sa.Select:
+    """The late evaluations (see `_late`) with what the list shows, by unit."""
+    return (
         sa.select(Evaluation)
         .where(_late(cycle))
         .options(joinedload(Evaluation.employee), joinedload(Evaluation.rater), joinedload(Evaluation.unit))
         .order_by(Evaluation.unit_id, Evaluation.id)
-        .limit(limit)
-    ).all()
+    )
 
 
 def extended(cycle: Cycle):
@@ -226,7 +226,7 @@ def view(cycle_id: int):
         kinds=KIND_LABELS,
         coverage=service.coverage(cycle) if cycle.state == CycleState.DRAFT else None,
         progress=progress(cycle),
-        overdue=overdue(cycle, OVERDUE_ON_DASHBOARD + 1),
+        overdue=db.session.scalars(overdue_query(cycle).limit(OVERDUE_ON_DASHBOARD + 1)).all(),
         overdue_shown=OVERDUE_ON_DASHBOARD,
         extended=extended(cycle),
         extend_form=ExtendForm(),
@@ -241,27 +241,10 @@ def overdue_list(cycle_id: int):
     """Everyone late in this cycle, page by page, each with the personal extension form."""
     cycle = get_cycle(cycle_id)
     query = (request.args.get("q") or "").strip()
-    late = _late(cycle)
+    late = overdue_query(cycle)
     if query:
-        late = sa.and_(
-            late,
-            Evaluation.employee_id.in_(
-                sa.select(Employee.id).where(
-                    sa.or_(
-                        sa.func.lower(Employee.name).contains(query.lower(), autoescape=True),
-                        Employee.nip.startswith(query.replace(" ", ""), autoescape=True),
-                    )
-                )
-            ),
-        )
-    page = db.paginate(
-        sa.select(Evaluation)
-        .where(late)
-        .options(joinedload(Evaluation.employee), joinedload(Evaluation.rater), joinedload(Evaluation.unit))
-        .order_by(Evaluation.unit_id, Evaluation.id),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+        late = late.where(Evaluation.employee_id.in_(sa.select(Employee.id).where(matching(query))))
+    page = db.paginate(late, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template(
         "cycles/overdue.html",
         cycle=cycle,

@@ -74,12 +74,7 @@ def index():
         .order_by(Employee.name, Employee.id)
     )
     if q:
-        digits = "".join(ch for ch in q if ch.isdigit())
-        pattern = f"%{q.lower()}%"
-        conditions = [sa.func.lower(Employee.name).like(pattern), Employee.email.like(pattern)]
-        if digits and len(digits) == len(q.replace(" ", "")):
-            conditions.append(Employee.nip.like(f"{digits}%"))
-        query = query.where(sa.or_(*conditions))
+        query = query.where(people.matching(q))
     if unit_id:
         query = query.where(Employee.unit_id == unit_id)
     if status == "active":
