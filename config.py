@@ -39,6 +39,27 @@ def instance_secret_key(instance_path: Path) -> str:
     return key
 
 
+PLACEHOLDER_SECRETS = {"change-me-to-64-random-hex-characters", "change-me", "secret", "dev"}
+GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def secret_key_problem(key: str | None) -> str | None:
+    """Why a production SECRET_KEY is not acceptable, or None.
+
+    The key signs sessions and CSRF tokens: a guessable one lets anyone forge a session.
+    """
+    if not key:
+        return f"SECRET_KEY must be set in production. Generate one with: {GENERATE_SECRET}"
+    if key.strip().lower() in PLACEHOLDER_SECRETS or key.lower().startswith("change-me"):
+        return f"SECRET_KEY is still the example placeholder. Generate one with: {GENERATE_SECRET}"
+    if len(key) < 32 or len(set(key)) < 10:
+        return (
+            "SECRET_KEY is too short or too simple (at least 32 random characters). "
+            f"Generate one with: {GENERATE_SECRET}"
+        )
+    return None
+
+
 def normalise_database_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs written the usual way."""
     for prefix in ("postgres://", "postgresql://"):

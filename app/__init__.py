@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from config import CONFIGS, TestConfig, instance_secret_key, normalise_database_url
+from config import CONFIGS, TestConfig, instance_secret_key, normalise_database_url, secret_key_problem
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -44,9 +44,11 @@ def configure(app: Flask, test_config: dict | None) -> None:
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
 
-    if not app.config.get("SECRET_KEY"):
-        if app.config["ENV_NAME"] == "production":
-            raise RuntimeError("SECRET_KEY must be set in production")
+    if app.config["ENV_NAME"] == "production":
+        problem = secret_key_problem(app.config.get("SECRET_KEY"))
+        if problem:
+            raise RuntimeError(problem)
+    elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(instance)
 
     url = app.config.get("DATABASE_URL") or f"sqlite:///{instance / 'kinerja.db'}"

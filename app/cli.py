@@ -8,7 +8,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
-from app.models import Role
+from app.models import Account, Role
 
 users_cli = AppGroup("users", help="Akun pengguna.")
 demo_cli = AppGroup("demo", help="Data contoh Kecamatan Rakumpit.")
@@ -26,7 +26,7 @@ def create_admin(email: str, name: str, password: str) -> None:
     email = email.strip().lower()
     if "@" not in email:
         raise click.BadParameter("email tidak valid", param_hint="--email")
-    problem = accounts.password_problem(None, password)
+    problem = accounts.password_problem(password, account=Account(email=email, display_name=name))
     if problem:
         raise click.ClickException(problem)
     try:

@@ -20,7 +20,7 @@ def test_sign_in_with_nip_or_email_is_audited(client, make, db):
     assert login(client, employee.nip).headers["Location"] == "/"
     post_form(client, "/logout", {}, token_from="/")
     assert login(client, employee.email.upper()).headers["Location"] == "/"
-    assert audit_actions(db) == ["auth.login", "auth.login"]
+    assert audit_actions(db) == ["auth.login", "auth.logout", "auth.login"]
 
 
 def test_nip_typed_with_spaces_still_signs_in(client, make):

@@ -24,7 +24,7 @@ from app.models.evaluation import (
 )
 from app.models.org import OrgUnit, Position, PositionKind
 from app.models.outbox import MessageState, OutboxBody, OutboxMessage
-from app.models.people import Account, AccountRole, Employee, EmploymentType, Role
+from app.models.people import Account, AccountRole, Employee, EmploymentType, PasswordResetToken, Role
 
 __all__ = [
     "Appeal",
@@ -42,6 +42,7 @@ __all__ = [
     "MessageState",
     "OutboxBody",
     "OutboxMessage",
+    "PasswordResetToken",
     "PublicationMode",
     "Rhk",
     "RhkKind",

@@ -1,6 +1,7 @@
 """The outbox: every notification is a row written in the transaction of its cause."""
 
 import enum
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -33,6 +34,23 @@ def personalise(text: str, name: str | None, *, html: bool = False) -> str:
         return text
     name = name or ""
     return text.replace(NAME_TOKEN, str(escape(name)) if html else name)
+
+
+# Stands for a secret (a password-reset link) that only the addressee may read. The body keeps
+# this marker; the relay makes the secret when it sends the email (`app.notify.secret_links`),
+# and every other reader of the outbox sees `REDACTED` instead.
+SECRET_MARKER = re.compile("\x1fsecret:([a-z_]+):([0-9]+)\x1f")
+REDACTED = "[tautan rahasia: hanya dikirim ke penerima, tidak disimpan]"
+
+
+def secret_marker(purpose: str, account_id: int) -> str:
+    """The marker a template puts where the relay writes a secret for this account."""
+    return f"\x1fsecret:{purpose}:{account_id}\x1f"
+
+
+def redact(text: str) -> str:
+    """The body as anyone but the addressee may read it."""
+    return SECRET_MARKER.sub(REDACTED, text) if "\x1fsecret:" in text else text
 
 
 class OutboxBody(db.Model):
@@ -79,10 +97,12 @@ class OutboxMessage(db.Model):
 
     @property
     def body_text(self) -> str:
-        """The plain-text body as sent to this recipient."""
-        return personalise(self.body.body_text, self.recipient.name if self.recipient else None)
+        """The plain-text body as this recipient gets it, secrets redacted."""
+        return redact(personalise(self.body.body_text, self.recipient.name if self.recipient else None))
 
     @property
     def body_html(self) -> str:
-        """The HTML body as sent to this recipient."""
-        return personalise(self.body.body_html, self.recipient.name if self.recipient else None, html=True)
+        """The HTML body as this recipient gets it, secrets redacted."""
+        return redact(
+            personalise(self.body.body_html, self.recipient.name if self.recipient else None, html=True)
+        )

@@ -1,6 +1,7 @@
 """People: employees with their supervisor link, and the accounts they sign in with."""
 
 import enum
+import hashlib
 import secrets
 from datetime import datetime
 
@@ -153,3 +154,26 @@ class AccountRole(db.Model):
 
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[Role] = mapped_column(_enum(Role, "role", 16), primary_key=True)
+
+
+class PasswordResetToken(db.Model):
+    """A password-reset link, kept only as the SHA-256 of its secret.
+
+    The secret is made by the mail relay at the moment it sends the email (see
+    `app.notify.secrets`), so it is never written to the outbox or anywhere else: nobody who
+    reads the database or the outbox page can use the link.
+    """
+
+    __tablename__ = "password_reset_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @staticmethod
+    def digest(token: str) -> str:
+        """The stored form of a secret."""
+        return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

@@ -35,6 +35,7 @@ from app import clock
 from app.extensions import db, mail
 from app.models import Employee, MessageState, OutboxBody, OutboxMessage
 from app.models.outbox import personalise
+from app.notify.secret_links import fill_secrets
 
 MAX_BACKOFF = timedelta(hours=6)
 UTF8_QP = Charset("utf-8")
@@ -199,7 +200,9 @@ def _send_batch(batch: list[Outgoing], result: RelayResult) -> None:
             while remaining:
                 message = remaining[0]
                 try:
-                    connection.host.sendmail(sender, [message.to_address], mime(message))
+                    # A reset link is made now, so it exists only in the email that leaves.
+                    outgoing = fill_secrets(message)
+                    connection.host.sendmail(sender, [message.to_address], mime(outgoing))
                 except (
                     smtplib.SMTPRecipientsRefused,
                     smtplib.SMTPDataError,

@@ -1,5 +1,6 @@
 """Accounts: sign-in with lockout, passwords, roles. Every change is audited."""
 
+import re
 import secrets
 from datetime import timedelta
 from functools import cache
@@ -7,12 +8,13 @@ from functools import cache
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from app import audit, clock
 from app.extensions import db
-from app.models import Account, Employee, Role
+from app.models import Account, Employee, PasswordResetToken, Role
+from app.models.outbox import secret_marker
 from app.nip import normalise_nip
 from app.services import Refused
 
@@ -89,8 +91,72 @@ def authenticate(identifier: str, password: str) -> Account | None:
     return account
 
 
-def password_problem(account: Account | None, password: str, nip: str | None = None) -> str | None:
-    """Why a new password is not acceptable, or None."""
+# Words anyone would try first against an account of this agency: zxcvbn's dictionaries are
+# English, so the local ones are given to it as if the user had typed them.
+LOCAL_WORDS = (
+    "kinerja",
+    "asn",
+    "skp",
+    "pns",
+    "pppk",
+    "pegawai",
+    "pemerintah",
+    "kota",
+    "kabupaten",
+    "kecamatan",
+    "kelurahan",
+    "puskesmas",
+    "dinas",
+    "rakumpit",
+    "palangka",
+    "raya",
+    "palangkaraya",
+    "kalteng",
+    "indonesia",
+    "jakarta",
+    "rahasia",
+    "katasandi",
+    "sandi",
+    "masuk",
+    "admin",
+    "administrator",
+    "bismillah",
+    "merdeka",
+    "garuda",
+    "sayang",
+    "cinta",
+    "selamat",
+    "berakhlak",
+    "kepegawaian",
+)
+GUESSABLE_SCORE = 3  # zxcvbn: 3 resists about 10^8 guesses (an offline attack on a slow hash)
+
+
+def _personal_words(account: Account | None, employee: Employee | None) -> list[str]:
+    """Name parts, NIP, e-mail and its local part of the person the password is for."""
+    words: list[str] = []
+    for text in (
+        employee.name if employee else None,
+        account.display_name if account else None,
+    ):
+        words += [part for part in re.split(r"[^\w]+", (text or "").lower()) if len(part) >= 3]
+    for email in {employee.email if employee else None, account.login_email if account else None}:
+        if email:
+            local = email.lower().partition("@")[0]
+            words += [email.lower(), local, *[p for p in re.split(r"[^a-z0-9]+", local) if len(p) >= 3]]
+    if employee is not None and employee.nip:
+        words.append(employee.nip)
+    return list(dict.fromkeys(words))
+
+
+def password_problem(
+    password: str, *, account: Account | None = None, employee: Employee | None = None
+) -> str | None:
+    """Why a new password is not acceptable for this person, or None.
+
+    Beyond length, it refuses what is guessed early: common passwords, repeats and sequences,
+    words of this agency, and the person's own name, NIP or e-mail (zxcvbn's estimate).
+    """
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
         return _("Kata sandi minimal %(n)d karakter.", n=minimum)
@@ -98,18 +164,61 @@ def password_problem(account: Account | None, password: str, nip: str | None = N
         return _("Kata sandi paling banyak 128 karakter.")
     if password.isdigit():
         return _("Kata sandi tidak boleh hanya berisi angka.")
-    nip = nip or (account.employee.nip if account is not None and account.employee else None)
-    if nip and nip in password:
+    lowered = password.lower()
+    employee = employee or (account.employee if account is not None else None)
+    personal = _personal_words(account, employee)
+    if employee is not None and employee.nip and employee.nip in password:
         return _("Kata sandi tidak boleh memuat NIP.")
-    return None
+    if any(len(word) >= 4 and word in lowered for word in personal):
+        return _("Kata sandi tidak boleh memuat nama, NIP, atau email Anda.")
+    result = zxcvbn(password[:100], user_inputs=[*personal, *LOCAL_WORDS])
+    if result["score"] >= GUESSABLE_SCORE:
+        return None
+    patterns = {match.get("pattern") for match in result["sequence"]}
+    dictionaries = {match.get("dictionary_name") for match in result["sequence"]}
+    if "user_inputs" in dictionaries:
+        reason = _("memuat nama, kata umum di instansi ini, atau data diri yang mudah ditebak")
+    elif "passwords" in dictionaries:
+        reason = _("termasuk kata sandi yang paling sering dipakai")
+    elif "repeat" in patterns:
+        reason = _("berupa pengulangan karakter atau kata (misalnya aaaaaaaa)")
+    elif "sequence" in patterns or "spatial" in patterns:
+        reason = _("berupa urutan huruf, angka, atau tombol papan ketik (misalnya abcd1234, qwerty)")
+    elif "date" in patterns or "regex" in patterns:
+        reason = _("terlalu bertumpu pada tanggal atau tahun")
+    else:
+        reason = _("terlalu pendek atau terlalu umum")
+    return _(
+        "Kata sandi ini mudah ditebak: %(reason)s. Gunakan gabungan beberapa kata yang tidak "
+        "berhubungan, misalnya 'kopi-hujan-jendela-42'.",
+        reason=reason,
+    )
 
 
 def _set_password(account: Account, password: str, *, must_change: bool) -> None:
+    """Store the hash; every open session and every reset link of the account stop working."""
     account.password_hash = hash_password(password)
     account.must_change_password = must_change
     account.failed_logins = 0
     account.locked_until = None
     account.session_nonce = secrets.token_hex(8)
+    if account.id is not None:
+        db.session.execute(
+            sa.update(PasswordResetToken)
+            .where(PasswordResetToken.account_id == account.id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=clock.utcnow())
+        )
+
+
+def sign_out(account: Account) -> None:
+    """End the account's sessions for real: a copied session cookie stops working; commits.
+
+    The session cookie names the account's nonce (`Account.get_id`); a new nonce makes every
+    cookie issued before it worthless, on every device, at no cost per request.
+    """
+    account.session_nonce = secrets.token_hex(8)
+    audit.record("auth.logout", account, actor=account)
+    db.session.commit()
 
 
 def change_password(account: Account, current: str, new: str) -> None:
@@ -118,7 +227,7 @@ def change_password(account: Account, current: str, new: str) -> None:
         raise Refused({"current_password": _("Kata sandi saat ini salah.")})
     if current == new:
         raise Refused({"new_password": _("Kata sandi baru harus berbeda dari kata sandi saat ini.")})
-    problem = password_problem(account, new)
+    problem = password_problem(new, account=account)
     if problem:
         raise Refused({"new_password": problem})
     _set_password(account, new, must_change=False)
@@ -126,8 +235,41 @@ def change_password(account: Account, current: str, new: str) -> None:
     db.session.commit()
 
 
-def set_initial_password(employee: Employee, password: str) -> Account:
-    """HR sets a password the employee must change at first sign-in (creates the account)."""
+def password_setting_refusal(actor: Account, employee: Employee) -> str | None:
+    """Why `actor` may not set this employee's password, or None.
+
+    Setting someone's password lets one sign in as them, so nobody may do it to an account that
+    holds a right they do not hold themselves (HR cannot become an administrator this way), and
+    one's own password is changed with the current one, not set.
+    """
+    account = employee.account
+    if account is None:
+        return None
+    if account.id == actor.id:
+        return _("Untuk akun Anda sendiri, gunakan menu Ganti kata sandi.")
+    beyond = account.roles - actor.roles - {Role.EMPLOYEE}
+    if beyond:
+        return _(
+            "Anda tidak dapat menetapkan kata sandi akun ini karena akun itu memiliki hak yang tidak "
+            "Anda miliki (%(roles)s). Mintalah administrator sistem, atau minta pemilik akun memakai "
+            '"Lupa kata sandi".',
+            roles=", ".join(ROLE_LABELS[role] for role in sorted(beyond)),
+        )
+    return None
+
+
+ROLE_LABELS = {Role.EMPLOYEE: "Pegawai", Role.HR: "Admin kepegawaian", Role.ADMIN: "Administrator sistem"}
+
+
+def set_initial_password(actor: Account, employee: Employee, password: str) -> Account:
+    """Someone else (HR) sets a password the employee must change at first sign-in; creates the
+    account if needed. Raises Refused by field; the caller commits. Audited as set by the actor."""
+    refusal = password_setting_refusal(actor, employee)
+    if refusal:
+        raise Refused(refusal)
+    problem = password_problem(password, account=employee.account, employee=employee)
+    if problem:
+        raise Refused({"password": problem})
     account = employee.account
     created = account is None
     if created:
@@ -135,7 +277,12 @@ def set_initial_password(employee: Employee, password: str) -> Account:
         account.set_roles({Role.EMPLOYEE})
         db.session.add(account)
     _set_password(account, password, must_change=True)
-    audit.record("account.password_set", account, data={"employee": employee.nip, "created": created})
+    audit.record(
+        "account.password_set",
+        account,
+        actor=actor,
+        data={"employee": employee.nip, "created": created, "set_by_other": True},
+    )
     return account
 
 
@@ -164,23 +311,12 @@ def create_system_account(email: str, name: str, password: str, roles: set[Role]
     return account
 
 
-class _ClockSigner(TimestampSigner):
-    """Reset links expire by the app's one clock."""
-
-    def get_timestamp(self) -> int:
-        return int(clock.utcnow().timestamp())
-
-
-def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        current_app.config["SECRET_KEY"], salt="password-reset", signer=_ClockSigner
-    )
-
-
 def request_password_reset(identifier: str) -> None:
-    """Email a signed, expiring, single-use reset link if the account exists; commits.
+    """Queue a reset email if the account exists; commits.
 
-    The answer to the user is the same either way, so the form reveals no accounts.
+    The email carries a marker where the link goes: the relay makes the single-use link when
+    it sends (`app.notify.secret_links`), so the link is in no table and on no page. The answer
+    to the user is the same either way, so the form reveals no accounts.
     """
     from app.notify import notify
 
@@ -189,37 +325,44 @@ def request_password_reset(identifier: str) -> None:
         audit.record("auth.password_reset_unknown", data={"identifier": (identifier or "")[:254]})
         db.session.commit()
         return
-    token = _reset_serializer().dumps({"a": account.id, "n": account.session_nonce})
-    hours = current_app.config["PASSWORD_RESET_HOURS"]
     notify(
         "password_reset",
         account,
-        f"password_reset:{account.id}:{account.session_nonce}:{token[-12:]}",
-        token=token,
-        hours=hours,
+        f"password_reset:{account.id}:{secrets.token_hex(8)}",
+        link=secret_marker("password_reset", account.id),
+        hours=current_app.config["PASSWORD_RESET_HOURS"],
     )
     audit.record("auth.password_reset_requested", account, actor=account)
     db.session.commit()
 
 
-def account_for_reset_token(token: str) -> Account | None:
-    """The account a reset link is for, or None when it is forged, expired or already used."""
-    try:
-        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_HOURS"] * 3600)
-    except BadData:
+def _live_reset_token(token: str) -> PasswordResetToken | None:
+    if not token or len(token) > 200:
         return None
-    account = db.session.get(Account, data.get("a")) if isinstance(data, dict) else None
-    if account is None or account.session_nonce != data.get("n") or not account.is_active:
+    row = db.session.scalar(
+        sa.select(PasswordResetToken).where(PasswordResetToken.token_hash == PasswordResetToken.digest(token))
+    )
+    if row is None or row.used_at is not None or row.expires_at <= clock.utcnow():
+        return None
+    return row
+
+
+def account_for_reset_token(token: str) -> Account | None:
+    """The account a reset link is for, or None when it is unknown, expired or already used."""
+    row = _live_reset_token(token)
+    account = db.session.get(Account, row.account_id) if row is not None else None
+    if account is None or not account.is_active:
         return None
     return account
 
 
 def reset_password(token: str, new: str) -> Account:
-    """Set a new password from a reset link; the link then stops working; commits."""
+    """Set a new password from a reset link; this link and every other one of the account then
+    stop working, and so do the account's sessions; commits."""
     account = account_for_reset_token(token)
     if account is None:
         raise Refused(_("Tautan atur ulang kata sandi tidak berlaku lagi (kedaluwarsa atau sudah dipakai)."))
-    problem = password_problem(account, new)
+    problem = password_problem(new, account=account)
     if problem:
         raise Refused({"new_password": problem})
     _set_password(account, new, must_change=False)

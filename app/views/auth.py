@@ -70,9 +70,15 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Sign out (POST with the CSRF token, so no page can sign a user out by a link)."""
+    """Sign out (POST with the CSRF token, so no page can sign a user out by a link).
+
+    The account's sessions end on the server too, so a copied cookie stops working.
+    """
+    account = actor()
+    if account is not None:
+        accounts.sign_out(account)
     logout_user()
-    flash(_("Anda telah keluar."), "info")
+    flash(_("Anda telah keluar dari semua perangkat."), "info")
     return redirect(url_for("auth.login"))
 
 

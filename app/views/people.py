@@ -131,6 +131,7 @@ def view(employee_id: int):
         "people/view.html",
         employee=employee,
         password_form=InitialPasswordForm(),
+        password_refusal=accounts.password_setting_refusal(actor(), employee),
         roles_form=roles_form_for(employee.account),
     )
 
@@ -187,9 +188,11 @@ def set_password(employee_id: int):
     employee = get_employee(employee_id)
     form = InitialPasswordForm()
     if form.validate_on_submit():
-        problem = accounts.password_problem(employee.account, form.password.data, employee.nip)
-        if problem is None:
-            accounts.set_initial_password(employee, form.password.data)
+        try:
+            accounts.set_initial_password(actor(), employee, form.password.data)
+        except Refused as refusal:
+            apply_refusal(form, refusal)
+        else:
             db.session.commit()
             flash(
                 _(
@@ -199,9 +202,12 @@ def set_password(employee_id: int):
                 "success",
             )
             return redirect(url_for("people.view", employee_id=employee.id))
-        form.password.errors = list(form.password.errors) + [problem]
     return render_template(
-        "people/view.html", employee=employee, password_form=form, roles_form=roles_form_for(employee.account)
+        "people/view.html",
+        employee=employee,
+        password_form=form,
+        password_refusal=accounts.password_setting_refusal(actor(), employee),
+        roles_form=roles_form_for(employee.account),
     ), 400
 
 

@@ -1,0 +1,133 @@
+"""Accounts against insiders: no password set over someone with more rights, guessable passwords
+refused, sign-out that really ends the session, and no production start with a weak secret."""
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.models import Account, AuditEvent, Role
+from app.services.accounts import password_problem
+from tests.conftest import PASSWORD, login, post_form
+
+STRONG = "awan-sungai-lampu-58"
+
+
+def password_hash_of(db, employee) -> str:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(Account.password_hash).where(Account.employee_id == employee.id))
+
+
+def test_hr_cannot_set_the_password_of_an_employee_who_is_an_administrator(client, make, db, hr):
+    boss = make.employee("Kepala Admin", roles={Role.EMPLOYEE, Role.ADMIN})
+    before = password_hash_of(db, boss)
+    login(client, hr.nip)
+    page = client.get(f"/people/{boss.id}").get_data(as_text=True)
+    assert "hak yang tidak Anda miliki" in page and "Tetapkan kata sandi awal" not in page
+    refused = post_form(client, f"/people/{boss.id}/password", {"password": STRONG}, token_from="/")
+    assert refused.status_code == 400
+    assert "hak yang tidak Anda miliki (Administrator sistem)" in refused.get_data(as_text=True)
+    assert password_hash_of(db, boss) == before
+    other = client.application.test_client()
+    assert login(other, boss.nip, STRONG).headers.get("Location") is None
+    assert login(other, boss.nip, PASSWORD).headers["Location"] == "/"
+
+
+def test_an_administrator_may_set_it_and_the_audit_names_who_did(client, make, db):
+    admin = make.employee("Admin Sistem", roles={Role.EMPLOYEE, Role.ADMIN, Role.HR})
+    boss = make.employee("Admin Kedua", roles={Role.EMPLOYEE, Role.ADMIN})
+    login(client, admin.nip)
+    response = post_form(client, f"/people/{boss.id}/password", {"password": STRONG}, token_from="/")
+    assert response.status_code == 302
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "account.password_set"))
+    assert event.actor_id == admin.account.id and event.data["set_by_other"] is True
+    assert event.object_id == str(boss.account.id)
+
+
+def test_hr_sets_a_plain_employee_password_but_not_their_own(client, make, db, hr):
+    nurse = make.employee("Perawat")
+    login(client, hr.nip)
+    assert (
+        post_form(client, f"/people/{nurse.id}/password", {"password": STRONG}, token_from="/").status_code
+        == 302
+    )
+    own = post_form(client, f"/people/{hr.id}/password", {"password": STRONG}, token_from="/")
+    assert own.status_code == 400 and "Ganti kata sandi" in own.get_data(as_text=True)
+    assert login(client.application.test_client(), hr.nip, PASSWORD).headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    "password, reason",
+    [
+        ("password", "paling sering dipakai"),
+        ("aaaaaaaa", "pengulangan"),
+        ("rakumpit2026", "mudah ditebak"),
+        ("Password123", "mudah ditebak"),
+        ("qwerty123456", "mudah ditebak"),
+        ("pegawai2026", "mudah ditebak"),
+        ("sitinurhaliza", "nama, NIP, atau email"),
+        ("Nurhaliza!2027", "nama, NIP, atau email"),
+        ("x198502032010021003", "NIP"),
+        ("sitinur.h-99", "nama, NIP, atau email"),
+    ],
+)
+def test_guessable_passwords_are_refused_with_the_reason(app, make, password, reason):
+    siti = make.employee("Siti Nurhaliza")
+    siti.nip = "198502032010021003"
+    siti.email = "sitinur.h@contoh.go.id"
+    problem = password_problem(password, account=siti.account)
+    assert problem is not None and reason in problem
+
+
+@pytest.mark.parametrize("password", ["kopi-hujan-jendela-42", "Burung kenari di atap merah", STRONG])
+def test_a_passphrase_is_accepted(app, make, password):
+    assert password_problem(password, account=make.employee("Siti Nurhaliza").account) is None
+
+
+def test_changing_to_a_guessable_password_keeps_the_form_and_says_why(client, make):
+    employee = make.employee("Budi Santoso")
+    login(client, employee.nip)
+    page = post_form(
+        client,
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "budisantoso1", "confirm": "budisantoso1"},
+        token_from="/",
+    )
+    text = page.get_data(as_text=True)
+    assert "nama, NIP, atau email" in text
+    assert login(client.application.test_client(), employee.nip, PASSWORD).headers["Location"] == "/"
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out(client, make, db):
+    employee = make.employee()
+    login(client, employee.nip)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    thief = client.application.test_client()
+    thief.set_cookie("session", cookie.value)
+    assert thief.get("/").status_code == 200
+    post_form(client, "/logout", {}, token_from="/")
+    stolen = thief.get("/")
+    assert stolen.status_code == 302 and stolen.headers["Location"].startswith("/login")
+    assert login(client, employee.nip).headers["Location"] == "/"  # signing in again works
+
+
+@pytest.mark.parametrize(
+    "key",
+    [None, "", "change-me-to-64-random-hex-characters", "change-me", "pendek-sekali", "a" * 64, "ab" * 20],
+)
+def test_production_refuses_to_start_with_a_weak_secret_key(tmp_path, key):
+    config = {"ENV_NAME": "production", "SECRET_KEY": key, "INSTANCE_PATH": str(tmp_path)}
+    with pytest.raises(RuntimeError, match=r"secrets\.token_hex\(32\)"):
+        create_app(config)
+
+
+def test_production_starts_with_a_generated_secret_key(tmp_path):
+    import secrets
+
+    config = {
+        "ENV_NAME": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+    }
+    assert create_app(config).config["ENV_NAME"] == "production"
