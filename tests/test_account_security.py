@@ -131,3 +131,34 @@ def test_production_starts_with_a_generated_secret_key(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
     }
     assert create_app(config).config["ENV_NAME"] == "production"
+
+
+def test_no_rights_are_granted_over_a_password_someone_else_set(client, make, db, hr):
+    admin = make.employee("Admin Sistem", roles={Role.EMPLOYEE, Role.ADMIN})
+    nurse = make.employee("Perawat")
+    login(client, hr.nip)
+    post_form(client, f"/people/{nurse.id}/password", {"password": STRONG}, token_from="/")
+    boss = client.application.test_client()
+    login(boss, admin.nip)
+    page = post_form(
+        boss, f"/people/{nurse.id}/roles", {"admin": "y"}, token_from="/", follow_redirects=True
+    ).get_data(as_text=True)
+    assert "kata sandi awal yang ditetapkan orang lain" in page
+    db.session.expire_all()
+    assert db.session.get(Account, nurse.account.id).roles == {Role.EMPLOYEE}
+    # Once she has chosen her own password, the administrator can grant it.
+    own = client.application.test_client()
+    login(own, nurse.nip, STRONG)
+    post_form(
+        own,
+        "/account/password",
+        {
+            "current_password": STRONG,
+            "new_password": "kopi-hujan-jendela-42",
+            "confirm": "kopi-hujan-jendela-42",
+        },
+        token_from="/account/password",
+    )
+    post_form(boss, f"/people/{nurse.id}/roles", {"admin": "y"}, token_from="/")
+    db.session.expire_all()
+    assert Role.ADMIN in db.session.get(Account, nurse.account.id).roles

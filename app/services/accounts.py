@@ -287,7 +287,19 @@ def set_initial_password(actor: Account, employee: Employee, password: str) -> A
 
 
 def set_roles(account: Account, roles: set[Role]) -> None:
-    """Replace the roles of an account (audited)."""
+    """Replace the roles of an account (audited); raises Refused.
+
+    Rights are not granted while the account still has a password someone else set (an
+    initial password not yet changed): whoever set it could sign in with the new rights.
+    """
+    gained = roles - account.roles - {Role.EMPLOYEE}
+    if gained and account.must_change_password and account.password_hash:
+        raise Refused(
+            _(
+                "Peran belum dapat diberikan: akun ini masih memakai kata sandi awal yang ditetapkan "
+                "orang lain. Pemiliknya harus masuk dan menggantinya dulu."
+            )
+        )
     before = sorted(r.value for r in account.roles)
     account.set_roles(roles)
     after = sorted(r.value for r in roles)

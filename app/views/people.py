@@ -240,9 +240,13 @@ def set_roles(employee_id: int):
         if employee.account.id == actor().id and Role.ADMIN not in roles:
             flash(_("Anda tidak dapat mencabut peran administrator Anda sendiri."), "danger")
         else:
-            accounts.set_roles(employee.account, roles)
-            db.session.commit()
-            flash(_("Peran %(name)s disimpan.", name=employee.name), "success")
+            try:
+                accounts.set_roles(employee.account, roles)
+            except Refused as refusal:
+                flash(refusal.errors[""], "danger")
+            else:
+                db.session.commit()
+                flash(_("Peran %(name)s disimpan.", name=employee.name), "success")
     return redirect(url_for("people.view", employee_id=employee.id))
 
 
