@@ -142,3 +142,91 @@ def test_admin_resends_a_failed_message_from_the_page(app, db, make, client, hr)
     assert "550 mailbox unavailable" in page
     post_form(client, f"/admin/outbox/{row.id}/resend", {}, token_from="/admin/outbox")
     assert rows(db)[0].state == MessageState.PENDING
+
+
+def crash_after(monkeypatch, sent_before_crash: int, on_send=None):
+    """The SMTP send raises (the process dies) once `sent_before_crash` messages went through."""
+    import smtplib
+
+    real_sendmail = smtplib.SMTP.sendmail
+    calls = []
+
+    def sendmail(self, *args, **kwargs):
+        calls.append(args[1])
+        if on_send:
+            on_send(len(calls))
+        if len(calls) > sent_before_crash:
+            raise KeyboardInterrupt("killed")  # not an SMTP error: the relay's own handling never runs
+        return real_sendmail(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", sendmail)
+    return calls
+
+
+def test_relay_killed_mid_batch_the_unsent_rest_goes_out_within_a_minute_and_nothing_twice(
+    app, db, make, smtp_server, monkeypatch
+):
+    """A relay dies after 3 of 8 messages: the other 5 are claimable after the lease (< 60 s)."""
+    clock.travel_to(clock.now())
+    people = queue(db, make, 8)
+    crash_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        relay()
+    monkeypatch.undo()
+    db.session.rollback()
+    assert len(smtp_server.messages) == 3
+    assert [r.state for r in rows(db)].count(MessageState.SENDING) == 5
+
+    assert relay().claimed == 0  # still within the dead relay's lease: nobody sends them yet
+    lease = app.config["RELAY_LEASE_SECONDS"]
+    assert lease < 60
+    clock.advance(timedelta(seconds=lease + 1))
+    result = relay()
+    assert result.released == 5 and result.sent == 5
+    assert sorted(to[0] for to, _m in smtp_server.messages) == sorted(p.email for p in people)  # each once
+    assert all(r.state == MessageState.SENT for r in rows(db))
+
+
+def test_a_slow_batch_keeps_its_lease_while_it_sends(app, db, make, smtp_server, monkeypatch):
+    """A live relay whose batch takes longer than the lease renews it: no other run takes its rows."""
+    from app.notify.relay import release_stale_claims
+
+    clock.travel_to(clock.now())
+    people = queue(db, make, 6)
+    lease = app.config["RELAY_LEASE_SECONDS"]
+    released = []
+
+    def slow(n):
+        clock.advance(timedelta(seconds=lease / 2))  # each SMTP exchange takes half a lease
+        released.append(release_stale_claims())  # another relay's run meanwhile
+
+    crash_after(monkeypatch, 99, on_send=slow)
+    result = relay()
+    assert result.sent == 6 and released == [0] * 6
+    assert sorted(to[0] for to, _m in smtp_server.messages) == sorted(p.email for p in people)
+
+
+def test_a_relay_stalled_past_its_lease_leaves_what_another_relay_took(
+    app, db, make, smtp_server, monkeypatch
+):
+    """Only the message in flight may go out twice; the rest of a stalled batch belongs to the next relay."""
+    from app.notify.relay import claim, release_stale_claims
+
+    clock.travel_to(clock.now())
+    queue(db, make, 4)
+    lease = app.config["RELAY_LEASE_SECONDS"]
+    taken = []
+
+    def stall(n):
+        if n == 1:  # the first exchange hangs past the lease; another relay runs meanwhile
+            clock.advance(timedelta(seconds=lease + 1))
+            release_stale_claims()
+            taken.extend(m.id for m in claim(10).messages)
+
+    crash_after(monkeypatch, 99, on_send=stall)
+    result = relay()
+    assert result.sent == 1 and len(smtp_server.messages) == 1
+    first, *rest = rows(db)
+    assert first.state == MessageState.SENT  # accepted by the server, so recorded
+    assert taken == [r.id for r in [first, *rest]]
+    assert all(r.state == MessageState.SENDING and r.claimed_at == clock.utcnow() for r in rest)

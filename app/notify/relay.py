@@ -1,15 +1,24 @@
 """The mail relay: sends due outbox rows over one SMTP connection per batch.
 
 Delivery guarantees (what can happen, exactly):
-- A row is claimed (pending -> sending, attempts + 1) and committed *before* anything is sent,
-  so two relays never send the same row: the claim is a conditional UPDATE and only one wins.
+- A row is claimed (pending -> sending, attempts + 1, claimed_at = the claim's instant) and
+  committed *before* anything is sent, so two relays never send the same row: the claim is a
+  conditional UPDATE and only one wins.
 - Each message is marked sent and committed right after the SMTP server accepted it.
-- If the process dies between the server's acceptance and that commit, the row stays
-  "sending". After RELAY_LEASE_SECONDS the next run returns it to pending and sends it again:
-  the recipient may then receive it twice. SMTP gives no way to ask a server whether it
-  already has a message, so this window (one message per crash) is the least the protocol
-  forces. Both copies carry the same Message-ID (built from the row's unique key), so mail
-  clients that de-duplicate show one.
+- A claim is a lease of RELAY_LEASE_SECONDS (45 s). While a batch is being sent the relay
+  renews the lease of the rows it has not sent yet whenever its last renewal is a third of the
+  lease old, before the next message; the renewal is conditional on the row still carrying this
+  relay's claim, so it also tells a relay that stalled past its lease which rows another relay
+  has taken since: it drops them unsent. A crashed relay stops renewing, so its unsent rows
+  go back to pending at most RELAY_LEASE_SECONDS after the crash (the next run returns them),
+  however large the batch was.
+- If the process dies between the server's acceptance and the "sent" commit, that one row stays
+  "sending" and is sent again after the lease: the recipient may then receive it twice. The same
+  holds for a relay whose single SMTP exchange outlasts the lease: only the message in flight can
+  be doubled, never the rest of its batch. SMTP gives no way to ask a server whether it already
+  has a message, so this window (one message per crash) is the least the protocol forces. Both
+  copies carry the same Message-ID (built from the row's unique key), so mail clients that
+  de-duplicate show one.
 - A failure (server down, refused recipient) puts the row back to pending with exponential
   backoff (RELAY_BACKOFF_SECONDS * 2^(attempts-1), capped at six hours); after
   RELAY_MAX_ATTEMPTS attempts it is marked failed with the last error, for an admin to resend.
@@ -20,7 +29,7 @@ Delivery guarantees (what can happen, exactly):
 import hashlib
 import smtplib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.charset import QP, Charset
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
@@ -79,7 +88,15 @@ class Outgoing:
     attempts: int
 
 
-def claim(batch_size: int) -> list[Outgoing]:
+@dataclass
+class Batch:
+    """Claimed rows not sent yet, and the claim stamp they carry (their lease, renewed as they go)."""
+
+    messages: list[Outgoing]
+    stamp: datetime
+
+
+def claim(batch_size: int) -> Batch:
     """Claim up to `batch_size` due rows for this run (committed before sending)."""
     now = clock.utcnow()
     due = (
@@ -93,7 +110,7 @@ def claim(batch_size: int) -> list[Outgoing]:
     ids = list(db.session.scalars(due))
     if not ids:
         db.session.commit()
-        return []
+        return Batch([], now)
     claimed = list(
         db.session.scalars(
             sa.update(OutboxMessage)
@@ -119,10 +136,35 @@ def claim(batch_size: int) -> list[Outgoing]:
         .order_by(OutboxMessage.id)
     ).all()
     db.session.commit()
-    return [
-        Outgoing(id_, key, to, subject, personalise(text, name), personalise(html, name, html=True), attempts)
-        for id_, key, to, subject, text, html, attempts, name in rows
-    ]
+    return Batch(
+        [
+            Outgoing(
+                id_, key, to, subject, personalise(text, name), personalise(html, name, html=True), attempts
+            )
+            for id_, key, to, subject, text, html, attempts, name in rows
+        ],
+        now,
+    )
+
+
+def _renew(batch: Batch) -> None:
+    """Extend the lease of the batch's unsent rows; drop those another relay took after our lease ran out."""
+    now = clock.utcnow()
+    ours = set(
+        db.session.scalars(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_([message.id for message in batch.messages]),
+                OutboxMessage.state == MessageState.SENDING,
+                OutboxMessage.claimed_at == batch.stamp,
+            )
+            .values(claimed_at=now)
+            .returning(OutboxMessage.id)
+        )
+    )
+    db.session.commit()
+    batch.messages = [message for message in batch.messages if message.id in ours]
+    batch.stamp = now
 
 
 def mime(message: Outgoing) -> bytes:
@@ -161,8 +203,11 @@ def _mark_sent(message: Outgoing) -> None:
     db.session.commit()
 
 
-def _give_back(message: Outgoing, error: str) -> bool:
-    """Back to pending with backoff, or failed after the last attempt; True when it failed for good."""
+def _give_back(message: Outgoing, stamp: datetime, error: str) -> bool:
+    """Back to pending with backoff, or failed after the last attempt; True when it failed for good.
+
+    Only while the row still carries our claim: one taken by another relay is theirs now.
+    """
     config = current_app.config
     values = {"last_error": error[:2000], "claimed_at": None}
     failed = message.attempts >= config["RELAY_MAX_ATTEMPTS"]
@@ -171,7 +216,15 @@ def _give_back(message: Outgoing, error: str) -> bool:
     else:
         delay = timedelta(seconds=config["RELAY_BACKOFF_SECONDS"] * 2 ** max(message.attempts - 1, 0))
         values.update(state=MessageState.PENDING, next_attempt_at=clock.utcnow() + min(delay, MAX_BACKOFF))
-    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message.id,
+            OutboxMessage.state == MessageState.SENDING,
+            OutboxMessage.claimed_at == stamp,
+        )
+        .values(**values)
+    )
     return failed
 
 
@@ -184,21 +237,27 @@ def relay(batch_size: int | None = None) -> RelayResult:
     batch_size = batch_size or current_app.config["RELAY_BATCH_SIZE"]
     while True:
         batch = claim(batch_size)
-        if not batch:
+        if not batch.messages:
             return result
-        result.claimed += len(batch)
+        claimed = len(batch.messages)
+        result.claimed += claimed
         _send_batch(batch, result)
-        if len(batch) < batch_size:
+        if claimed < batch_size:
             return result
 
 
-def _send_batch(batch: list[Outgoing], result: RelayResult) -> None:
-    remaining = list(batch)
+def _send_batch(batch: Batch, result: RelayResult) -> None:
+    """Send a claimed batch over one SMTP connection, renewing its lease as it goes."""
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    renew_after = timedelta(seconds=current_app.config["RELAY_LEASE_SECONDS"] / 3)
     try:
         with mail.connect() as connection:
-            while remaining:
-                message = remaining[0]
+            while batch.messages:
+                if clock.utcnow() - batch.stamp >= renew_after:
+                    _renew(batch)
+                    if not batch.messages:
+                        break
+                message = batch.messages[0]
                 try:
                     # A reset link is made now, so it exists only in the email that leaves.
                     outgoing = fill_secrets(message)
@@ -208,18 +267,18 @@ def _send_batch(batch: list[Outgoing], result: RelayResult) -> None:
                     smtplib.SMTPDataError,
                     smtplib.SMTPSenderRefused,
                 ) as exc:
-                    failed = _give_back(message, f"{type(exc).__name__}: {exc}")
+                    failed = _give_back(message, batch.stamp, f"{type(exc).__name__}: {exc}")
                     result.failed += failed
                     result.retried += not failed
                     db.session.commit()
                 else:
                     _mark_sent(message)
                     result.sent += 1
-                remaining.pop(0)
+                batch.messages.pop(0)
     except (OSError, smtplib.SMTPException) as exc:
         # The server is unreachable or dropped the connection: the rest wait for the next run.
-        for message in remaining:
-            failed = _give_back(message, f"{type(exc).__name__}: {exc}")
+        for message in batch.messages:
+            failed = _give_back(message, batch.stamp, f"{type(exc).__name__}: {exc}")
             result.failed += failed
             result.retried += not failed
         db.session.commit()
