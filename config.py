@@ -112,6 +112,19 @@ class Config:
     LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
 
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (nginx: 1).
+    TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+    # Throttling (app/security.py); limits in Flask-Limiter's notation, ";" between several.
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "kinerja")
+    LOGIN_RATE_PER_ADDRESS = os.environ.get("LOGIN_RATE_PER_ADDRESS", "10 per minute;50 per hour")
+    LOGIN_RATE_GLOBAL = os.environ.get("LOGIN_RATE_GLOBAL", "300 per minute;6000 per hour")
+    PASSWORD_RESET_RATE_PER_ADDRESS = os.environ.get(
+        "PASSWORD_RESET_RATE_PER_ADDRESS", "5 per minute;20 per hour"
+    )
+    PASSWORD_RESET_RATE_GLOBAL = os.environ.get("PASSWORD_RESET_RATE_GLOBAL", "60 per minute;600 per hour")
+
     MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 32) * 1024 * 1024
     IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
     PAGE_SIZE = env_int("PAGE_SIZE", 25)
@@ -125,6 +138,7 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
 
 
 class TestConfig(Config):
@@ -134,6 +148,7 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    RATELIMIT_ENABLED = False  # tests/test_throttling.py turns it on, against Redis
 
 
 CONFIGS = {"development": Config, "production": ProductionConfig, "testing": TestConfig}

@@ -21,6 +21,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_extensions(app)
     register_blueprints(app)
+    from app import security
+
+    security.init_app(app)  # headers, proxy fix, throttling: after the blueprints it applies to
     from app.views.errors import register_error_handlers
 
     register_error_handlers(app)

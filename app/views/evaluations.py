@@ -410,9 +410,13 @@ def download_evidence(evaluation_id: int, evidence_id: int):
     path = service.evidence_dir() / evidence.stored_name
     if not path.exists():
         abort(404)
-    return send_file(
-        path, mimetype=evidence.content_type, download_name=evidence.filename, as_attachment=False
+    # Always a download, never rendered in our origin; app/security.py adds nosniff and a sandbox
+    # Content-Security-Policy (SANDBOXED_ENDPOINTS). Personal data: no shared cache may keep it.
+    response = send_file(
+        path, mimetype=evidence.content_type, download_name=evidence.filename, as_attachment=True, max_age=0
     )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/<int:evaluation_id>/submit-assessment", methods=["POST"])
