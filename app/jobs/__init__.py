@@ -1,7 +1,9 @@
 """Scheduled work. Every job is idempotent: a rerun, or two schedulers at once, changes nothing twice.
 
 `run_due()` runs everything that is due now, once: the scheduler calls it on start (catching up
-on what came due while it was down) and periodically; `flask jobs run-due` calls it from cron.
+on what came due while it was down, a missed reminder day included) and periodically; `flask
+jobs run-due` calls it from cron. Daily work (the sweep of orphan evidence files) runs in it at
+most once per day, whoever calls it.
 """
 
 from dataclasses import asdict, dataclass, field
@@ -37,6 +39,7 @@ class DueReport:
     reminders: int = 0
     overdue_digests: int = 0
     sent: int = 0
+    orphan_files: int = 0
 
     def as_dict(self) -> dict:
         """For printing."""
@@ -113,7 +116,8 @@ def escalate_appeals(report: DueReport) -> None:
 
 
 def run_due() -> DueReport:
-    """Everything due now, once, in a safe order; then the mail relay."""
+    """Everything due now, once, in a safe order; then the mail relay and the daily file sweep."""
+    from app.jobs.files import sweep_once_a_day
     from app.jobs.reminders import send_overdue_digests, send_reminders
 
     report = DueReport()
@@ -124,4 +128,5 @@ def run_due() -> DueReport:
     report.reminders = send_reminders()
     report.overdue_digests = send_overdue_digests()
     report.sent = relay().sent
+    report.orphan_files = sweep_once_a_day()
     return report

@@ -22,6 +22,7 @@ from app.models.evaluation import (
     Rhk,
     RhkKind,
 )
+from app.models.jobs import JobDay
 from app.models.org import OrgUnit, Position, PositionKind
 from app.models.outbox import MessageState, OutboxBody, OutboxMessage
 from app.models.people import Account, AccountRole, Employee, EmploymentType, PasswordResetToken, Role
@@ -39,6 +40,7 @@ __all__ = [
     "EvaluationState",
     "Evidence",
     "Indicator",
+    "JobDay",
     "MessageState",
     "OutboxBody",
     "OutboxMessage",

@@ -373,7 +373,9 @@ def add_evidence(evaluation_id: int, indicator_id: int):
 
     def run(ev):
         if upload is not None and upload.filename:
-            service.add_evidence_file(ev, actor(), indicator, upload.filename, upload.read())
+            service.add_evidence_file(
+                ev, actor(), indicator, upload.filename, upload.read(), expected_version=expected_version()
+            )
         elif request.form.get("url"):
             service.add_evidence_link(ev, actor(), indicator, request.form["url"])
         else:
@@ -391,7 +393,7 @@ def delete_evidence(evaluation_id: int, evidence_id: int):
     return act(
         evaluation_id,
         f"evidence-{evidence.indicator_id}",
-        lambda ev: service.delete_evidence(ev, actor(), evidence),
+        lambda ev: service.delete_evidence(ev, actor(), evidence, expected_version=expected_version()),
         _("Bukti dukung dihapus."),
     )
 
@@ -407,7 +409,7 @@ def download_evidence(evaluation_id: int, evidence_id: int):
         or db.session.get(Indicator, evidence.indicator_id).rhk.evaluation_id != evaluation.id
     ):
         abort(404)
-    path = service.evidence_dir() / evidence.stored_name
+    path = service.evidence_path(evidence.stored_name)
     if not path.exists():
         abort(404)
     # Always a download, never rendered in our origin; app/security.py adds nosniff and a sandbox

@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import audit, clock
+from app import audit, clock, storage
 from app.domain import Aspect, Comparator, CoreValue, Rating, predikat
 from app.extensions import db
 from app.models import (
@@ -394,19 +394,39 @@ def save_realisation(
     commit()
 
 
-def evidence_dir() -> Path:
-    """Where uploaded evidence lives: in the instance folder, never under static."""
-    path = Path(current_app.instance_path) / "evidence"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _commit_with_files() -> None:
+    """Commit a change with staged files; on any failure roll back at once, so a pending file
+    goes now (not at the end of the request) and the session stays usable."""
+    try:
+        commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def evidence_path(stored_name: str) -> Path:
+    """The file of committed evidence, to serve (in the instance folder, never under static)."""
+    store = storage.evidence_store()
+    storage.finish_pending(store, stored_name)
+    return store.path(stored_name)
 
 
 @atomic
 def add_evidence_file(
-    evaluation: Evaluation, actor: Account | None, indicator: Indicator, filename: str, data: bytes
+    evaluation: Evaluation,
+    actor: Account | None,
+    indicator: Indicator,
+    filename: str,
+    data: bytes,
+    *,
+    expected_version: int | None = None,
 ) -> Evidence:
-    """Attach a PDF, JPG or PNG (type checked by content, size limited); commits."""
+    """Attach a PDF, JPG or PNG (type checked by content, size limited); commits.
+
+    The file takes its name only when the row commits; any failure leaves none behind.
+    """
     _editable_assessment(evaluation, actor)
+    _check_version(evaluation, expected_version)
     _own_indicator(evaluation, indicator)
     limit = current_app.config["EVIDENCE_MAX_MB"] * 1024 * 1024
     if not data:
@@ -425,7 +445,6 @@ def add_evidence_file(
             {"file": _("Berkas harus PDF, JPG atau PNG (isi berkas diperiksa, bukan hanya namanya).")}
         )
     stored = secrets.token_hex(16)
-    (evidence_dir() / stored).write_bytes(data)
     name = Path(filename or f"bukti.{kind[1]}").name[:200] or f"bukti.{kind[1]}"
     evidence = Evidence(
         indicator_id=indicator.id, filename=name, stored_name=stored, content_type=kind[0], size=len(data)
@@ -433,7 +452,10 @@ def add_evidence_file(
     db.session.add(evidence)
     evaluation.touch()
     audit.record("evidence.added", evaluation, actor=actor, data={"indicator": indicator.id, "file": name})
-    commit()
+    # Written last, under a pending name: it becomes the evidence file when the commit succeeds
+    # and is removed when the transaction ends any other way (app.storage).
+    storage.put_on_commit(storage.evidence_store(), stored, data)
+    _commit_with_files()
     return evidence
 
 
@@ -457,17 +479,19 @@ def add_evidence_link(
 
 
 @atomic
-def delete_evidence(evaluation: Evaluation, actor: Account | None, evidence: Evidence) -> None:
-    """Remove evidence while the self-assessment is a draft; commits."""
+def delete_evidence(
+    evaluation: Evaluation, actor: Account | None, evidence: Evidence, *, expected_version: int | None = None
+) -> None:
+    """Remove evidence while the self-assessment is a draft; commits (the file goes after the commit)."""
     _editable_assessment(evaluation, actor)
+    _check_version(evaluation, expected_version)
     indicator = db.session.get(Indicator, evidence.indicator_id)
     _own_indicator(evaluation, indicator)
-    stored = evidence.stored_name
+    if evidence.stored_name:
+        storage.delete_on_commit(storage.evidence_store(), evidence.stored_name)
     db.session.delete(evidence)
     evaluation.touch()
-    commit()
-    if stored:
-        (evidence_dir() / stored).unlink(missing_ok=True)
+    _commit_with_files()
 
 
 @atomic
