@@ -4,11 +4,16 @@ Before each deadline (the cycle's reminder days, default 7, 3 and 1) everyone wh
 act in that phase gets one digest per day listing all they owe; nothing once they have acted.
 After a phase deadline passes, raters and HR get one overdue digest for that deadline.
 Idempotent: each digest's outbox key names the person and the day (or the deadline).
+
+A scheduler that was down over a reminder day catches up: the run that finds the latest
+reminder day of a deadline unhandled (no run recorded it in `JobDay`) sends it once, today, in
+the day's one digest, while the deadline is still ahead. See docs/decisions.md.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -20,7 +25,17 @@ from sqlalchemy.orm import aliased
 
 from app import clock
 from app.extensions import db
-from app.models import Cycle, CycleState, Employee, Evaluation, EvaluationState, OrgUnit, OutboxMessage
+from app.jobs import days
+from app.models import (
+    AuditEvent,
+    Cycle,
+    CycleState,
+    Employee,
+    Evaluation,
+    EvaluationState,
+    OrgUnit,
+    OutboxMessage,
+)
 from app.notify import build_many, build_message, queue
 from app.templating import localtime
 from app.workflow.cycles import hr_employees
@@ -104,19 +119,69 @@ def _queued_keys(keys: list[str]) -> set[str]:
     return queued
 
 
+REMINDERS = "reminders"  # the JobDay record of the reminder days handled
+log = logging.getLogger("kinerja.reminders")
+
+
+def _phase_began(cycle: Cycle) -> date | None:
+    """The local day the cycle last entered its current phase (from its audit trail)."""
+    moment = db.session.scalar(
+        sa.select(sa.func.max(AuditEvent.occurred_at)).where(
+            AuditEvent.object_type == "cycle",
+            AuditEvent.object_id == str(cycle.id),
+            AuditEvent.to_state == cycle.state,
+        )
+    )
+    return _local_day(moment) if moment is not None else None
+
+
+def _cycles_to_remind(now: datetime, today: date) -> list[tuple[Cycle, datetime, int]]:
+    """(cycle, deadline, days left) of the cycles whose reminder goes out today: a reminder day
+    today, or the latest reminder day before today missed while the scheduler was down.
+
+    Records today as handled, and claims each missed day it catches up (in the caller's
+    transaction): a rerun or a second scheduler finds it claimed and sends it no second time.
+    """
+    regular, missed = [], defaultdict(list)
+    for cycle in db.session.scalars(sa.select(Cycle).where(Cycle.state.in_([d[0] for d in DUTIES]))):
+        deadline = cycle.deadline_of(cycle.state)
+        if deadline is None or deadline < now:
+            continue  # after the deadline nothing is caught up either
+        deadline_day = _local_day(deadline)
+        days_left = (deadline_day - today).days
+        if days_left in cycle.reminder_offsets:
+            regular.append((cycle, deadline, days_left))
+            continue
+        earlier = [offset for offset in cycle.reminder_offsets if offset > days_left]
+        if earlier:  # only the latest reminder day counts: one catch-up, not a burst
+            missed[deadline_day - timedelta(days=min(earlier))].append((cycle, deadline, days_left))
+    days.claim(REMINDERS, today)
+    if not missed:
+        return regular
+    # Days before the first recorded run count as handled: nothing is caught up across the
+    # upgrade that brought this record, or before a new installation's first run.
+    first = days.first(REMINDERS)
+    handled = days.done(REMINDERS, missed)
+    caught_up = []
+    for day, entries in sorted(missed.items()):
+        if day in handled or day < first:
+            continue
+        # A reminder day before the phase began was never due (HR opened the phase later).
+        due = [entry for entry in entries if (_phase_began(entry[0]) or day) <= day]
+        if due and days.claim(REMINDERS, day, caught_up_on=today):
+            log.info("catching up the reminders of %s for cycles %s", day, [c.id for c, _d, _n in due])
+            caught_up.extend(due)
+    return regular + caught_up
+
+
 def send_reminders() -> int:
-    """Today's reminder digests: one per person per day, to those who still have to act."""
+    """Today's reminder digests: one per person per day, to those who still have to act
+    (a reminder day missed while the scheduler was down included, once)."""
     now = clock.utcnow()
     today = _local_day(now)
     items: dict[int, list] = defaultdict(list)
     recipients: dict[int, tuple] = {}  # person id -> (id, name, email), active people only
-    for cycle in db.session.scalars(sa.select(Cycle).where(Cycle.state.in_([d[0] for d in DUTIES]))):
-        deadline = cycle.deadline_of(cycle.state)
-        if deadline is None or deadline < now:
-            continue
-        days_left = (_local_day(deadline) - today).days
-        if days_left not in cycle.reminder_offsets:
-            continue
+    for cycle, deadline, days_left in _cycles_to_remind(now, today):
         for phase, state, duty, label in DUTIES:
             if phase != cycle.state:
                 continue
@@ -144,6 +209,7 @@ def send_reminders() -> int:
                     task.update(own=False, employee=employee_name, evaluation_id=evaluation_id)
                 items[person_id].append(task)
     if not items:
+        db.session.commit()  # the days recorded as handled
         return 0
 
     def key_of(person_id: int) -> str:

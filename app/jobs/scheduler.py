@@ -1,7 +1,8 @@
 """The scheduler process (`flask scheduler`): APScheduler in its own process, one active at a time.
 
 On PostgreSQL a second scheduler stands by behind a session advisory lock; on SQLite behind a
-file lock in the instance folder. On start it runs whatever came due while it was down.
+file lock in the instance folder. On start it runs whatever came due while it was down (the
+latest reminder day it missed included, once).
 """
 
 import fcntl
@@ -82,7 +83,8 @@ def _job(app: Flask, func):
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
-    """The jobs: due work every few minutes (and at once on start), the mail relay every minute."""
+    """The jobs: due work every few minutes and at once on start (locks, windows, reminders with
+    their catch-up, the daily sweep of orphan evidence files: `run_due`), the relay every minute."""
     from app.jobs import run_due
     from app.notify.relay import relay
 
