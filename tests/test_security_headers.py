@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock, create_app
+from app.extensions import db as _db
 from app.models import Evaluation
 from app.workflow import cycles, evaluations
 from tests.conftest import csrf_token, login
@@ -96,6 +97,8 @@ def test_hsts_only_in_production(app, tmp_path):
     assert_page_headers(over_tls)
     # no redirect to https in the app (the reverse proxy does it): plain http is served as is
     assert production.test_client().get("/healthz").status_code in (200, 503)
+    with production.app_context():
+        _db.engine.dispose()  # its connections, before the app is dropped
 
     development = app.test_client().get("/login", base_url="https://kinerja.example")
     assert "Strict-Transport-Security" not in development.headers
