@@ -95,6 +95,11 @@ class Config:
     RELAY_MAX_ATTEMPTS = env_int("RELAY_MAX_ATTEMPTS", 8)
     RELAY_BACKOFF_SECONDS = env_int("RELAY_BACKOFF_SECONDS", 60)
     RELAY_LEASE_SECONDS = env_int("RELAY_LEASE_SECONDS", 45)  # renewed while a batch is sent
+    # Database timeouts in seconds (app/database.py, PostgreSQL); 0: none.
+    DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
+    DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 15)  # web workers
+    DB_BULK_STATEMENT_TIMEOUT = env_int("DB_BULK_STATEMENT_TIMEOUT", 600)  # `flask` commands, bulk actions
+    DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 10)
     SCHEDULER_LOCK_ID = env_int("SCHEDULER_LOCK_ID", 715_2019)
     SCHEDULER_DUE_MINUTES = env_int("SCHEDULER_DUE_MINUTES", 5)
     PASSWORD_RESET_HOURS = env_int("PASSWORD_RESET_HOURS", 2)

@@ -62,6 +62,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
         options.setdefault("connect_args", {"timeout": 15})
     else:
         options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_timeout", app.config["DB_POOL_TIMEOUT"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
@@ -85,6 +86,9 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, login_manager, mail, migrate
 
     db.init_app(app)
+    from app import database
+
+    database.init_app(app)  # connect, statement and reply timeouts (PostgreSQL)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit, clock
 from app.bulk import json_rows
+from app.database import long_statements
 from app.extensions import db
 from app.models import Account, Employee, EmploymentType, OrgUnit, Position, PositionKind
 from app.nip import nip_problem, normalise_nip
@@ -1020,6 +1021,7 @@ def _describe(changes: list[tuple[str, object, object]]) -> str:
 # --------------------------------------------------------------------------- applying
 
 
+@long_statements()  # up to IMPORT_MAX_ROWS rows in one transaction
 def apply_import(plan: ImportPlan) -> ImportPlan:
     """Write a checked plan in one transaction, or nothing; raises Refused if it has errors."""
     if not plan.ok:

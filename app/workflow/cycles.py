@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
 from app import audit, clock
+from app.database import long_statements
 from app.domain import OrgPredikat
 from app.extensions import db
 from app.models import (
@@ -222,6 +223,7 @@ def covered_rows(cycle: Cycle) -> sa.Select:
 
 
 @atomic
+@long_statements()  # every evaluation of the cycle, at 100 000 employees too
 def open_cycle(cycle: Cycle, actor: Account | None, *, expected_version: int | None = None) -> int:
     """Open the cycle: one evaluation per covered employee, audited and announced; commits."""
     _require_hr(actor)
@@ -329,6 +331,7 @@ def _apply_effects(cycle: Cycle, trigger: str, source: str, actor: Account | Non
 
 
 @atomic
+@long_statements()
 def advance(cycle: Cycle, actor: Account | None, *, expected_version: int | None = None) -> None:
     """Move the cycle to its next phase; evaluations behind are locked; commits."""
     _require_hr(actor)
@@ -350,6 +353,7 @@ def advance(cycle: Cycle, actor: Account | None, *, expected_version: int | None
 
 
 @atomic
+@long_statements()
 def reopen(
     cycle: Cycle, actor: Account | None, new_deadline: datetime, *, expected_version: int | None = None
 ) -> None:
@@ -370,6 +374,7 @@ def reopen(
 
 
 @atomic
+@long_statements()
 def extend_phase(cycle: Cycle, actor: Account | None, until: datetime, reason: str) -> int:
     """Extend the current phase's deadline for everyone; evaluations locked in it reopen; commits."""
     _require_hr(actor)
@@ -449,6 +454,7 @@ def extend_one(evaluation: Evaluation, actor: Account | None, until: datetime, r
 
 
 @atomic
+@long_statements()
 def publish(
     cycle: Cycle, actor: Account | None, mode: str, reason: str = "", *, expected_version: int | None = None
 ) -> None:
