@@ -95,6 +95,7 @@ class Config:
     RELAY_MAX_ATTEMPTS = env_int("RELAY_MAX_ATTEMPTS", 8)
     RELAY_BACKOFF_SECONDS = env_int("RELAY_BACKOFF_SECONDS", 60)
     RELAY_LEASE_SECONDS = env_int("RELAY_LEASE_SECONDS", 45)  # renewed while a batch is sent
+    RELAY_SMTP_TIMEOUT = env_int("RELAY_SMTP_TIMEOUT", 20)  # seconds per SMTP exchange
     # Database timeouts in seconds (app/database.py, PostgreSQL); 0: none.
     DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
     DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 15)  # web workers

@@ -230,3 +230,30 @@ def test_a_relay_stalled_past_its_lease_leaves_what_another_relay_took(
     assert first.state == MessageState.SENT  # accepted by the server, so recorded
     assert taken == [r.id for r in [first, *rest]]
     assert all(r.state == MessageState.SENDING and r.claimed_at == clock.utcnow() for r in rest)
+
+
+def test_a_mail_server_that_accepts_and_never_answers_costs_seconds_not_the_relay(app, db, make):
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    port = listener.getsockname()[1]
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, RELAY_SMTP_TIMEOUT=1)
+    app.extensions["mail"].server, app.extensions["mail"].port = "127.0.0.1", port
+    queue(db, make, n=2)
+    started = time.monotonic()
+    try:
+        result = relay()
+    finally:
+        listener.close()
+        for conn, _addr in accepted:
+            conn.close()
+    assert time.monotonic() - started < 10  # bounded by the timeout, not by the server
+    assert result.sent == 0 and result.retried == 2
+    assert {row.state for row in rows(db)} == {MessageState.PENDING}
+    assert all("timed out" in row.last_error for row in rows(db))

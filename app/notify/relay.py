@@ -39,9 +39,10 @@ from email.utils import formatdate
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_mail import Connection
 
 from app import clock
-from app.extensions import db, mail
+from app.extensions import db
 from app.models import Employee, MessageState, OutboxBody, OutboxMessage
 from app.models.outbox import personalise
 from app.notify.secret_links import fill_secrets
@@ -246,12 +247,28 @@ def relay(batch_size: int | None = None) -> RelayResult:
             return result
 
 
+class _TimedConnection(Connection):
+    """Flask-Mail's connection with a socket timeout: a mail server that accepts and then never
+    answers costs the relay RELAY_SMTP_TIMEOUT seconds, not the rest of its life."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        """Connect, greet, TLS and log in, each step bounded by the timeout."""
+        timeout = current_app.config["RELAY_SMTP_TIMEOUT"]
+        kind = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = kind(self.mail.server, self.mail.port, timeout=timeout)
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
 def _send_batch(batch: Batch, result: RelayResult) -> None:
     """Send a claimed batch over one SMTP connection, renewing its lease as it goes."""
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     renew_after = timedelta(seconds=current_app.config["RELAY_LEASE_SECONDS"] / 3)
     try:
-        with mail.connect() as connection:
+        with _TimedConnection(current_app.extensions["mail"]) as connection:
             while batch.messages:
                 if clock.utcnow() - batch.stamp >= renew_after:
                     _renew(batch)
