@@ -18,7 +18,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_path = test_config["INSTANCE_PATH"]
     app = Flask(__name__, instance_path=str(Path(instance_path).resolve()))
     configure(app, test_config)
+    from app import inputs
 
+    inputs.init_app(app)  # id converter and request cleaning: before any route or request hook
     register_extensions(app)
     register_blueprints(app)
     from app import security

@@ -9,6 +9,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from app.inputs import page_number
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -24,7 +26,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class Database(SQLAlchemy):
+    """Flask-SQLAlchemy whose lists read `?page=` with the one integer parser (app/inputs.py): its own
+    int() takes "٣" and numbers whose OFFSET the database cannot hold."""
+
+    def paginate(self, select, *, page: int | None = None, **kwargs):
+        """A page of `select`; the page number from the query string unless given."""
+        return super().paginate(select, page=page if page is not None else page_number(), **kwargs)
+
+
+db = Database(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -1,17 +1,11 @@
 """Forms for HR's cycle pages."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import (
-    BooleanField,
-    DateTimeLocalField,
-    IntegerField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, DateTimeLocalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.forms.base import Form, Select, options, strip
+from app.forms.base import Form, Integer, Select, SelectMany, options, strip
+from app.inputs import parse_int
 from app.models import CycleKind
 
 KIND_LABELS = {
@@ -21,6 +15,8 @@ KIND_LABELS = {
 }
 DATETIME_FORMAT = ["%Y-%m-%dT%H:%M"]
 DATETIME_MESSAGE = _l("Isi tanggal dan jam yang valid.")
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # as the cycle's year; beyond, time-zone arithmetic overflows
+DATETIME_RANGE_MESSAGE = _l("Isi tanggal antara tahun %(first)d dan %(last)d.")
 
 
 class LocalDateTime(DateTimeLocalField):
@@ -32,6 +28,9 @@ class LocalDateTime(DateTimeLocalField):
             super().process_formdata(valuelist)
         except ValueError as exc:
             raise ValueError(str(DATETIME_MESSAGE)) from exc
+        if self.data is not None and not FIRST_YEAR <= self.data.year <= LAST_YEAR:
+            self.data = None
+            raise ValueError(str(DATETIME_RANGE_MESSAGE) % {"first": FIRST_YEAR, "last": LAST_YEAR})
 
 
 def deadline_field(label):
@@ -51,24 +50,22 @@ class CycleForm(Form):
         ],
     )
     kind = Select(_l("Jenis"), choices=options((k.value, label) for k, label in KIND_LABELS.items()))
-    year = IntegerField(
+    year = Integer(
         _l("Tahun"),
         validators=[
             DataRequired(_l("Tahun wajib diisi.")),
             NumberRange(2000, 2100, message=_l("Tahun antara 2000 dan 2100.")),
         ],
     )
-    period = IntegerField(_l("Triwulan/bulan ke-"), validators=[Optional()])
-    annual_cycle_id = Select(_l("SKP tahunan yang dipakai (untuk periode berkala)"), coerce=int)
-    unit_ids = SelectMultipleField(_l("Unit kerja yang dinilai (beserta sub-unitnya)"), coerce=int)
+    period = Integer(_l("Triwulan/bulan ke-"), validators=[Optional()])
+    annual_cycle_id = Select(_l("SKP tahunan yang dipakai (untuk periode berkala)"), coerce=parse_int)
+    unit_ids = SelectMany(_l("Unit kerja yang dinilai (beserta sub-unitnya)"), coerce=parse_int)
     target_deadline = deadline_field(_l("Tenggat penyusunan SKP"))
     assessment_deadline = deadline_field(_l("Tenggat penilaian mandiri"))
     review_deadline = deadline_field(_l("Tenggat penilaian atasan"))
     appeal_deadline = deadline_field(_l("Tenggat masa keberatan"))
-    appeal_window_days = IntegerField(
-        _l("Masa pengajuan keberatan (hari)"), default=14, validators=[Optional()]
-    )
-    appeal_decision_days = IntegerField(
+    appeal_window_days = Integer(_l("Masa pengajuan keberatan (hari)"), default=14, validators=[Optional()])
+    appeal_decision_days = Integer(
         _l("Batas waktu keputusan keberatan (hari)"), default=14, validators=[Optional()]
     )
     reminder_days = StringField(

@@ -5,6 +5,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from app.forms.base import Form, Select, options, strip
+from app.inputs import parse_int
 from app.models import PositionKind
 
 
@@ -31,7 +32,7 @@ class OrgUnitForm(Form):
             Length(max=200, message=_l("Nama unit paling banyak 200 karakter.")),
         ],
     )
-    parent_id = Select(_l("Unit induk"), coerce=int)
+    parent_id = Select(_l("Unit induk"), coerce=parse_int)
 
 
 class PositionForm(Form):

@@ -6,6 +6,7 @@ from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.forms.base import Chosen, Form, Select, options, strip
+from app.inputs import parse_int
 from app.models import EmploymentType
 
 
@@ -39,8 +40,8 @@ class EmployeeForm(Form):
         choices=options((t.value, t.value) for t in EmploymentType),
         validators=[Chosen(_l("Pilih jenis pegawai."))],
     )
-    unit_id = Select(_l("Unit kerja"), coerce=int, validators=[Chosen(_l("Pilih unit kerja."))])
-    position_id = Select(_l("Jabatan"), coerce=int, validators=[Chosen(_l("Pilih jabatan."))])
+    unit_id = Select(_l("Unit kerja"), coerce=parse_int, validators=[Chosen(_l("Pilih unit kerja."))])
+    position_id = Select(_l("Jabatan"), coerce=parse_int, validators=[Chosen(_l("Pilih jabatan."))])
     supervisor_nip = StringField(
         _l("NIP atasan langsung"),
         filters=[strip],

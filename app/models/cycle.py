@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app import clock
 from app.domain import OrgPredikat
 from app.extensions import db
+from app.inputs import int_or_none
 from app.models.org import OrgUnit
 from app.models.people import _enum
 from app.models.types import UTCDateTime
@@ -100,7 +101,8 @@ class Cycle(db.Model):
     @property
     def reminder_offsets(self) -> list[int]:
         """Days before a deadline on which reminders go out (e.g. 7, 3, 1)."""
-        return sorted({int(p) for p in self.reminder_days.split(",") if p.strip().isdigit()}, reverse=True)
+        days = {int_or_none(p, minimum=1) for p in self.reminder_days.split(",")}
+        return sorted(days - {None}, reverse=True)
 
     @property
     def is_periodic(self) -> bool:

@@ -9,3 +9,7 @@ class Refused(Exception):
             errors = {"": errors}
         self.errors = errors
         super().__init__("; ".join(errors.values()))
+
+
+class Conflict(Refused):
+    """Refused because the record changed since the form was rendered (optimistic locking)."""

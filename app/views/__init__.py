@@ -1,19 +1,37 @@
 """Thin routes, one module per blueprint: parse, authorise, call a service, render."""
 
 from flask import flash
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 
 from app.extensions import csrf
+from app.inputs import int_or_none, keeps_typed_input
+from app.services import Refused
 
 
 def form_checks_csrf(view):
-    """Mark a view whose FlaskForm checks the CSRF token itself.
+    """Mark a view whose form checks the CSRF token itself and re-renders when refused.
 
-    Such a view re-renders the form with a message when the token is missing or expired, so
-    the user keeps what they typed. Every other POST is checked by CSRFProtect before the view.
+    Such a view re-renders the form with a message when the token is missing or expired, or
+    when the input held characters no field may hold (app/inputs.py), so the user keeps what
+    they typed. Every other POST is checked by CSRFProtect, and cleaned, before the view.
     """
-    return csrf.exempt(view)
+    return csrf.exempt(keeps_typed_input(view))
+
+
+def form_version(raw) -> int:
+    """The version a state-changing form was rendered with; a form without a readable one is
+    refused, never taken as "no check" (it would overwrite a change made meanwhile)."""
+    version = int_or_none(raw, minimum=1)
+    if version is None:
+        raise Refused(
+            _(
+                "Formulir ini tidak membawa versi data yang dapat dibaca, sehingga tidak ada yang "
+                "diubah. Muat ulang halaman lalu coba lagi."
+            )
+        )
+    return version
 
 
 def actor():

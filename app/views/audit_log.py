@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.extensions import db
+from app.inputs import parse_int
 from app.models import Account, AuditEvent, Employee
 from app.policy import Action, require
 from app.services.people import matching
@@ -23,6 +24,8 @@ def day(value: str | None, end: bool = False):
     try:
         date = datetime.strptime(value or "", "%Y-%m-%d").date()
     except ValueError:
+        return None
+    if not 1900 <= date.year <= 2999:  # no record is that old or new; year 1 would overflow in UTC
         return None
     return datetime.combine(date, time.max if end else time.min, tzinfo=clock.tz())
 
@@ -76,7 +79,7 @@ def index():
         query = query.where(AuditEvent.occurred_at <= until)
     # Keyset pagination: "older" pages continue below the last id shown, so a page costs the
     # same on the first day and after millions of events, and no total count is needed.
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=parse_int)
     if before:
         query = query.where(AuditEvent.id < before)
     per_page = current_app.config["PAGE_SIZE"] * 2

@@ -13,6 +13,7 @@ from app.domain import OrgPredikat, Predikat
 from app.extensions import db
 from app.forms.base import options
 from app.forms.cycles import KIND_LABELS, CycleForm, ExtendForm
+from app.inputs import parse_int
 from app.models import (
     Cycle,
     CycleKind,
@@ -24,9 +25,9 @@ from app.models import (
 )
 from app.models.types import UTCDateTime
 from app.policy import Action, require
-from app.services import Refused
+from app.services import Conflict, Refused
 from app.services.people import matching
-from app.views import ListPage, actor, apply_refusal, form_checks_csrf
+from app.views import ListPage, actor, apply_refusal, form_checks_csrf, form_version
 from app.views.org import unit_tree
 from app.workflow import cycles as service
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS, OWN_PHASE
@@ -68,10 +69,14 @@ def local(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=clock.tz()) if value is not None else None
 
 
-def version() -> int | None:
-    """The version the page was rendered with."""
-    value = request.form.get("version", "")
-    return int(value) if value.isdigit() else None
+def version() -> int:
+    """The version the page was rendered with; refused when the form carries none it can read."""
+    return form_version(request.form.get("version"))
+
+
+def refusal_status(refusal: Refused) -> int:
+    """409 when the cycle changed since the page was rendered, else 400."""
+    return 409 if isinstance(refusal, Conflict) else 400
 
 
 @bp.route("/")
@@ -217,7 +222,12 @@ def extended(cycle: Cycle):
 @login_required
 def view(cycle_id: int):
     """The cycle's dashboard: phase, deadlines, actions, coverage, progress per unit, overdue."""
-    cycle = get_cycle(cycle_id)
+    return dashboard(get_cycle(cycle_id))
+
+
+def dashboard(cycle: Cycle, status: int = 200, refused_ev: int | None = None):
+    """Render the dashboard; after a refused action (`status` 400/409) the flashed reason shows on
+    it and the refused form keeps what was typed (`refused_ev`: the evaluation of a personal one)."""
     return render_template(
         "cycles/view.html",
         cycle=cycle,
@@ -232,7 +242,10 @@ def view(cycle_id: int):
         extend_form=ExtendForm(),
         S=EvaluationState,
         C=CycleState,
-    )
+        typed=request.form if status >= 400 else {},
+        refused=request.endpoint if status >= 400 else None,
+        refused_ev=refused_ev,
+    ), status
 
 
 @bp.route("/<int:cycle_id>/overdue")
@@ -256,24 +269,26 @@ def overdue_list(cycle_id: int):
     )
 
 
-def act(cycle_id: int, run, success: str):
-    """Run one HR action on a cycle; a refusal is flashed and nothing changes."""
+def act(cycle_id: int, run, success: str, refused_ev: int | None = None, anchor: str = ""):
+    """Run one HR action on a cycle. A refusal changes nothing and answers with an error status:
+    the dashboard again with the reason (and what was typed), never a redirect that looks like
+    success."""
     cycle = get_cycle(cycle_id)
     form = ExtendForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for message in errors:
                 flash(message, "danger")
-        return redirect(url_for("cycles.view", cycle_id=cycle_id))
+        return dashboard(cycle, 400, refused_ev)
     try:
         result = run(cycle, form)
     except Refused as refusal:
         db.session.rollback()
         for message in refusal.errors.values():
             flash(message, "danger")
-    else:
-        flash(success.format(n=result) if isinstance(result, int) else success, "success")
-    return redirect(url_for("cycles.view", cycle_id=cycle_id))
+        return dashboard(db.session.get(Cycle, cycle_id), refusal_status(refusal), refused_ev)
+    flash(success.format(n=result) if isinstance(result, int) else success, "success")
+    return redirect(url_for("cycles.view", cycle_id=cycle_id) + anchor)
 
 
 @bp.route("/<int:cycle_id>/open", methods=["POST"])
@@ -333,32 +348,19 @@ def extend(cycle_id: int):
 @form_checks_csrf
 def extend_one(cycle_id: int, evaluation_id: int):
     """Extend the deadline of one employee, with a reason."""
+    get_cycle(cycle_id)  # HR only, before anything is looked up
+    evaluation = db.session.get(Evaluation, evaluation_id)
+    if evaluation is None or evaluation.cycle_id != cycle_id:
+        abort(404)
+    name = evaluation.employee.name
 
     def run(cycle, form):
-        evaluation = db.session.get(Evaluation, evaluation_id)
-        if evaluation is None or evaluation.cycle_id != cycle.id:
-            abort(404)
         if form.until.data is None:
             raise Refused({"until": _("Isi tenggat baru.")})
         service.extend_one(evaluation, actor(), local(form.until.data), form.reason.data or "")
-        return _("Tenggat %(name)s diperpanjang.", name=evaluation.employee.name)
 
-    cycle = get_cycle(cycle_id)
-    form = ExtendForm()
-    if form.validate_on_submit():
-        try:
-            message = run(cycle, form)
-        except Refused as refusal:
-            db.session.rollback()
-            for text in refusal.errors.values():
-                flash(text, "danger")
-        else:
-            flash(message, "success")
-    else:
-        for errors in form.errors.values():
-            for text in errors:
-                flash(text, "danger")
-    return redirect(url_for("cycles.view", cycle_id=cycle_id) + "#overdue")
+    success = _("Tenggat %(name)s diperpanjang.", name=name)
+    return act(cycle_id, run, success, refused_ev=evaluation_id, anchor="#overdue")
 
 
 @bp.route("/<int:cycle_id>/close", methods=["POST"])
@@ -379,44 +381,35 @@ def close(cycle_id: int):
 def publication(cycle_id: int):
     """The distribution per unit against its curve; org predikat per unit; publish."""
     cycle = get_cycle(cycle_id)
-    typed = {}
+    typed, status = {}, 200
     if request.method == "POST":
         form = ExtendForm()
         typed = request.form
-        if not form.validate_on_submit():
-            flash(
-                form.csrf_token.errors[0] if form.csrf_token.errors else _("Formulir tidak valid."), "danger"
-            )
-        elif "unit_id" in request.form:
-            try:
+        try:
+            if not form.validate_on_submit():
+                errors = [m for messages in form.errors.values() for m in messages]
+                raise Refused(errors[0] if errors else _("Formulir tidak valid."))
+            if "unit_id" in request.form:
                 service.set_unit_predikat(
                     cycle,
                     actor(),
-                    request.form.get("unit_id", type=int),
+                    request.form.get("unit_id", type=parse_int),
                     request.form.get("org_predikat", ""),
                 )
-            except Refused as refusal:
-                db.session.rollback()
-                for message in refusal.errors.values():
-                    flash(message, "danger")
-            else:  # back to the page of units the officer was on
+                # back to the page of units the officer was on
                 return redirect(url_for("cycles.publication", cycle_id=cycle.id, **request.args))
-        else:
             mode = request.form.get("mode", "")
             if mode not in ("names", "totals"):
-                flash(_("Pilih cara pengumuman: nama dengan predikat, atau jumlah per unit saja."), "danger")
-            else:
-                try:
-                    service.publish(
-                        cycle, actor(), mode, request.form.get("reason", ""), expected_version=version()
-                    )
-                except Refused as refusal:
-                    db.session.rollback()
-                    for message in refusal.errors.values():
-                        flash(message, "danger")
-                else:
-                    flash(_("Hasil diumumkan; semua pegawai diberi tahu lewat email."), "success")
-                    return redirect(url_for("results.board", cycle_id=cycle.id))
+                raise Refused(_("Pilih cara pengumuman: nama dengan predikat, atau jumlah per unit saja."))
+            service.publish(cycle, actor(), mode, request.form.get("reason", ""), expected_version=version())
+            flash(_("Hasil diumumkan; semua pegawai diberi tahu lewat email."), "success")
+            return redirect(url_for("results.board", cycle_id=cycle.id))
+        except Refused as refusal:
+            db.session.rollback()
+            for message in refusal.errors.values():
+                flash(message, "danger")
+            status = refusal_status(refusal)
+            cycle = get_cycle(cycle_id)
     units = distribution(cycle)
     off_curve = [u for u in units if u.problems]
     only_off = request.args.get("tidak_sesuai") == "1"
@@ -432,4 +425,4 @@ def publication(cycle_id: int):
         labels=CYCLE_STATE_LABELS,
         typed=typed,
         form=ExtendForm(),
-    )
+    ), status

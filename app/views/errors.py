@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 
 from app import database
 from app.extensions import db
+from app.inputs import UnreadableInput
 
 
 def register_error_handlers(app) -> None:
@@ -23,6 +24,17 @@ def register_error_handlers(app) -> None:
             _(
                 "Token keamanan formulir tidak ada atau sudah kedaluwarsa, sehingga tidak ada "
                 "yang diubah. Kembali ke halaman sebelumnya, muat ulang, lalu coba lagi."
+            ),
+        )
+
+    @app.errorhandler(UnreadableInput)
+    def unreadable_input(error):
+        return page(
+            400,
+            _("Permintaan ditolak"),
+            _(
+                "Alamat atau isian memuat karakter yang tidak diizinkan (karakter kendali atau teks "
+                "yang rusak), sehingga tidak ada yang dibuka atau diubah. Periksa lalu coba lagi."
             ),
         )
 

@@ -15,6 +15,7 @@ from wtforms.validators import ValidationError
 from app.domain import Aspect, Comparator, CoreValue, Rating
 from app.extensions import db
 from app.forms.base import CSRF_MESSAGE
+from app.inputs import UNREADABLE_MESSAGE, int_or_none, parse_int, unreadable_fields
 from app.models import (
     Account,
     AuditEvent,
@@ -31,7 +32,7 @@ from app.models import (
 )
 from app.policy import Action, acts_as, require
 from app.services import Refused
-from app.views import actor, form_checks_csrf
+from app.views import actor, form_checks_csrf, form_version
 from app.workflow import evaluations as service
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
 from app.workflow.engine import effective_deadline, phase_open_for
@@ -126,10 +127,9 @@ def page(evaluation: Evaluation, typed: Typed | None = None, status: int = 200):
     )
 
 
-def expected_version() -> int | None:
+def expected_version() -> int:
     """The version the form was rendered with (detects concurrent changes and resubmissions)."""
-    value = request.form.get("version", "")
-    return int(value) if value.isdigit() else None
+    return form_version(request.form.get("version"))
 
 
 def act(evaluation_id: int, form: str, action, success: str):
@@ -139,7 +139,12 @@ def act(evaluation_id: int, form: str, action, success: str):
         validate_csrf(request.form.get("csrf_token"))
     except (ValidationError, CSRFError):
         return page(evaluation, Typed(form, request.form, {"": str(CSRF_MESSAGE)}), 400)
+    unreadable = unreadable_fields()  # characters the request-cleaning step took out (app/inputs.py)
+    if unreadable:
+        errors = dict.fromkeys(unreadable, str(UNREADABLE_MESSAGE))
+        return page(evaluation, Typed(form, request.form, errors), 400)
     try:
+        expected_version()  # every form of the page carries it; without it nothing is done
         action(evaluation)
     except Refused as refusal:
         db.session.rollback()
@@ -204,7 +209,7 @@ def rhk_data() -> dict:
     return {
         "kind": request.form.get("kind"),
         "text": request.form.get("text"),
-        "parent_rhk_id": request.form.get("parent_rhk_id", type=int) or None,
+        "parent_rhk_id": request.form.get("parent_rhk_id", type=parse_int) or None,
     }
 
 
@@ -449,6 +454,16 @@ def return_assessment(evaluation_id: int):
     )
 
 
+def numbered(prefix: str) -> dict[int, str]:
+    """Fields named `prefix` + an id (feedback_12), by id; a name without a readable id is ignored."""
+    fields = {}
+    for key, value in request.form.items():
+        number = int_or_none(key.removeprefix(prefix), minimum=1) if key.startswith(prefix) else None
+        if number is not None:
+            fields[number] = value
+    return fields
+
+
 @bp.route("/<int:evaluation_id>/review", methods=["POST"])
 @login_required
 @form_checks_csrf
@@ -458,11 +473,7 @@ def review(evaluation_id: int):
         "results_rating": request.form.get("results_rating"),
         "behaviour_rating": request.form.get("behaviour_rating"),
         "summary": request.form.get("summary"),
-        "indicator_feedback": {
-            int(key.removeprefix("feedback_")): value
-            for key, value in request.form.items()
-            if key.startswith("feedback_") and key.removeprefix("feedback_").isdigit()
-        },
+        "indicator_feedback": numbered("feedback_"),
         "behaviour_feedback": {v.value: request.form.get(f"behaviour_{v.value}", "") for v in CoreValue},
     }
     return act(

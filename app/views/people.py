@@ -24,10 +24,11 @@ from app import clock
 from app.extensions import db
 from app.forms.base import options
 from app.forms.people import EmployeeForm, ImportConfirmForm, ImportForm, InitialPasswordForm, RolesForm
+from app.inputs import parse_int
 from app.models import Account, Employee, OrgUnit, Position, Role
 from app.policy import Action, require
 from app.services import Refused, accounts, csv_io, people
-from app.views import actor, apply_refusal, form_checks_csrf
+from app.views import actor, apply_refusal, form_checks_csrf, form_version
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -62,7 +63,7 @@ def index():
     """Paginated, searchable employee list."""
     require(actor(), Action.VIEW_PEOPLE_LIST)
     q = request.args.get("q", "").strip()[:100]
-    unit_id = request.args.get("unit", type=int)
+    unit_id = request.args.get("unit", type=parse_int)
     status = request.args.get("status", "active")
     query = (
         sa.select(Employee)
@@ -149,17 +150,18 @@ def edit(employee_id: int):
         form.supervisor_nip.data = employee.supervisor.nip if employee.supervisor else ""
         form.version.data = str(employee.version)
         form.employment_type.data = employee.employment_type.value
+    status = 200
     if form.validate_on_submit():
-        version = str(form.version.data or "")
-        expected = int(version) if version.isdigit() else None
         try:
+            expected = form_version(form.version.data)
             people.save_employee(employee, form.data, expected_version=expected)
         except Refused as refusal:
             apply_refusal(form, refusal)
+            status = 400
         else:
             flash(_("Data %(name)s disimpan.", name=employee.name), "success")
             return redirect(url_for("people.view", employee_id=employee.id))
-    return render_template("people/form.html", form=form, employee=employee)
+    return render_template("people/form.html", form=form, employee=employee), status
 
 
 @bp.route("/<int:employee_id>/active", methods=["POST"])

@@ -15,6 +15,7 @@ from app import audit, clock
 from app.database import long_statements
 from app.domain import OrgPredikat
 from app.extensions import db
+from app.inputs import int_or_none
 from app.models import (
     Account,
     AccountRole,
@@ -102,8 +103,8 @@ def save_cycle(cycle: Cycle | None, data: dict, actor: Account | None) -> Cycle:
     if not 1 <= int(data.get("appeal_decision_days") or 0) <= 90:
         errors["appeal_decision_days"] = _("Batas waktu keputusan 1 sampai 90 hari.")
     reminder_days = (data.get("reminder_days") or "7,3,1").replace(" ", "")
-    parts = reminder_days.split(",")
-    if not all(p.isdigit() and 1 <= int(p) <= 60 for p in parts):
+    days = [int_or_none(p, minimum=1, maximum=60) for p in reminder_days.split(",")]
+    if None in days:
         errors["reminder_days"] = _("Isi hari pengingat sebagai angka 1–60 dipisah koma, misalnya 7,3,1.")
     units = db.session.scalars(sa.select(OrgUnit).where(OrgUnit.id.in_(data.get("unit_ids") or []))).all()
     if not units:
@@ -120,7 +121,7 @@ def save_cycle(cycle: Cycle | None, data: dict, actor: Account | None) -> Cycle:
     cycle.annual_cycle = annual
     for name, value in deadlines.items():
         setattr(cycle, name, value)
-    cycle.reminder_days = ",".join(sorted(set(parts), key=int, reverse=True))
+    cycle.reminder_days = ",".join(str(d) for d in sorted(set(days), reverse=True))
     cycle.auto_advance = bool(data.get("auto_advance"))
     cycle.appeal_window_days = int(data["appeal_window_days"])
     cycle.appeal_decision_days = int(data["appeal_decision_days"])

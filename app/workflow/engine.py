@@ -16,7 +16,7 @@ from app import audit, clock
 from app.extensions import db
 from app.models import Account, AuditEvent, Cycle, CycleState, Evaluation, EvaluationState
 from app.policy import acts_as
-from app.services import Refused
+from app.services import Conflict, Refused
 from app.workflow.definitions import (
     CYCLE_STATE_LABELS,
     CYCLE_TRANSITIONS,
@@ -54,7 +54,7 @@ def atomic(func):
             raise
         except StaleDataError:
             db.session.rollback()
-            raise Refused(changed_message()) from None
+            raise Conflict(changed_message()) from None
 
     return wrapper
 
@@ -150,7 +150,7 @@ def fire_evaluation(
     """Check and fire `trigger` on one evaluation; audit it. The caller commits."""
     ctx = ctx or {}
     if expected_version is not None and evaluation.version != expected_version:
-        raise Refused(changed_message())
+        raise Conflict(changed_message())
     cycle = evaluation.cycle
     if cycle.is_frozen:
         raise Refused(frozen_message())
@@ -210,7 +210,7 @@ def fire_cycle(
     """Check and fire `trigger` on a cycle (state only; effects are the service's). Caller commits."""
     ctx = ctx or {}
     if expected_version is not None and cycle.version != expected_version:
-        raise Refused(changed_message())
+        raise Conflict(changed_message())
     declared = transitions_of(CYCLE_TRANSITIONS, trigger)
     if not declared:
         raise ValueError(f"unknown trigger {trigger}")

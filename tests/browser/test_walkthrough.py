@@ -412,9 +412,15 @@ def test_walkthrough_in_the_browser(app, db, desks, tmp_path):
     expect(page.locator("main form")).to_have_count(0)
     expect(page.locator("main textarea, main input, main select")).to_have_count(0)
     token = page.locator("meta[name=csrf-token]").get_attribute("content")
+    state_of(db, nurse_ev)
+    version = str(db.session.get(Evaluation, nurse_ev).version)  # as if her page still had the form
     refused = page.request.post(
         f"{nurse_url}/appeal",
-        form={"csrf_token": token, "reasons": "Saya ingin mengajukan keberatan sekali lagi atas hasil ini."},
+        form={
+            "csrf_token": token,
+            "version": version,
+            "reasons": "Saya ingin mengajukan keberatan sekali lagi atas hasil ini.",
+        },
         max_redirects=0,
     )
     assert refused.status == 400
