@@ -5,10 +5,13 @@ The routes come from `app.url_map`, so a new route is fuzzed without touching th
 ids come from a seeded agency with a cycle in flight (an evaluation with evidence, one waiting
 for review, one appealed, one locked) and a draft cycle. Each role signs in through the real
 form; the forms it is shown are read from its pages, as a browser would, and posted back with
-the session's CSRF token and one thing changed: a hostile value in one field (NUL, control
-characters, Unicode digits, integers beyond 32 bits, negative numbers, long strings, invalid
-UTF-8 and surrogates, out-of-range dates), an unknown or duplicated field, a dropped field, or
-a file whose name holds a NUL byte. GET pages get the same values in their filters and paths.
+the session's CSRF token and one thing changed. Every field of a form the role is shown gets a
+poison and an odd value in turn (a field holding a number or a date: "²", an integer beyond 32
+bits, an edge date); a number in a field's name is replaced too (feedback_12 -> feedback_²);
+every file input gets a file whose name holds a NUL byte; and the form's shape changes twice
+(an unknown, duplicated or dropped field, an upload). Forms the role is not shown are posted
+once (they must be refused). GET pages get the same values in each of their filters (read from
+their search forms and links) and in their path.
 
 Two kinds of change are asserted differently:
 - *poison* (a control character, invalid UTF-8 or a surrogate anywhere): always refused (4xx,
@@ -50,6 +53,11 @@ POISON = [
     b"Bukti \xff\xfe",  # not UTF-8 at all
     b"\xc3",  # a truncated sequence
 ]
+# What a number may be typed as that the old parsers choked on: Unicode digits (isdigit() says
+# yes), integers beyond PostgreSQL's `integer`, and dates whose UTC offset leaves the calendar.
+SUPERSCRIPT = "²".encode()  # isdigit() says yes, int() refuses; "٣" and "１２" int() reads (ODD has them)
+BEYOND = [b"2147483648", b"-2147483649", b"9" * 25]
+EDGES = [b"0001-01-01T00:00", b"9999-12-31T23:59", b"0001-01-01", b"1e309", b"NaN", b"-0", b"1.000,5"]
 # Values a form may accept or refuse, but never with a server error.
 ODD = [
     "²".encode(),
@@ -85,8 +93,10 @@ ODD_NAMES = [
     b"page",
     b"x" * 300,
 ]
+NUL = [b"\x00", b"Laporan\x00bulanan"]
 POISON_NAMES = [b"\x00", b"feedback_\x00", b"text\xff"]
-FILE_NAMES = [b"bukti\x00.pdf", b"a\x00b\xff.pdf", "lapor\u0000an.pdf".encode(), b"\xed\xa0\x80.pdf"]
+NUL_FILE_NAMES = [b"bukti\x00.pdf", b"laporan\x00.php.pdf"]  # readable UTF-8: they reach the upload code
+FILE_NAMES = [*NUL_FILE_NAMES, b"a\x00b\xff.pdf", b"\xed\xa0\x80.pdf"]
 PDF = b"%PDF-1.4 fuzz\n"
 
 # Sign-in bookkeeping may follow a refused sign-in; it is not a change of the data.
@@ -229,6 +239,8 @@ class PageReader(html.parser.HTMLParser):
             elif kind == "radio":  # the checked one, else the first, so the baseline is complete
                 if "checked" in a or name not in self.radios:
                     self.radios[name] = a.get("value", "on")
+            elif kind == "password":  # typed, so a form can get past "required" to what reads it
+                self.form.fields.append((name, a.get("value") or "Sandi-Uji-2027"))
             elif kind != "checkbox" or "checked" in a:
                 self.form.fields.append((name, a.get("value", "on" if kind == "checkbox" else "")))
         elif tag == "select" and name:
@@ -307,10 +319,20 @@ class Attempt:
     poison: bool = False
     note: str = ""
     transition: bool = False  # a form carrying a version: a state-machine action, fuzzed last
+    upload: bool = False
 
 
-def mutate(rng: random.Random, form: Form | None, token: str, poison: bool) -> tuple[list, list, str]:
-    """The form's fields with one change (poison or odd), the files to upload, and what changed."""
+def poison_value(rng: random.Random) -> bytes:
+    """A poison for one field: mostly NUL, what PostgreSQL refuses to store."""
+    return rng.choice(POISON) if rng.random() < 0.3 else rng.choice(NUL)
+
+
+def mutate(
+    rng: random.Random, form: Form | None, token: str, poison: bool, field=None, value=None, file=None
+):
+    """The form's fields with one change (poison or odd), the files to upload, and what changed:
+    `value` (or a random one) in `field`, an upload to input `file`, else a random change of a
+    value or of the form's shape."""
     pairs = [(k.encode(), v.encode()) for k, v in (form.fields if form else [])]
     pairs = [(k, token.encode() if k == b"csrf_token" else v) for k, v in pairs]
     if not any(k == b"csrf_token" for k, _v in pairs):
@@ -318,12 +340,12 @@ def mutate(rng: random.Random, form: Form | None, token: str, poison: bool) -> t
     editable = [i for i, (k, _v) in enumerate(pairs) if k != b"csrf_token"]
     files: list[tuple[bytes, bytes, bytes]] = []
     values, names = (POISON, POISON_NAMES) if poison else (ODD, ODD_NAMES)
-    choice = rng.choice(
-        ["value", "value", "value", "name", "duplicate", "file"] + ([] if poison else ["drop"])
-    )
+    shapes = ["name", "duplicate", "file"] + ([] if poison else ["drop"])
+    choice = "value" if field is not None else "file" if file else rng.choice(["value", "value", *shapes])
     if choice == "value" and editable:
-        i = rng.choice(editable)
-        value = rng.choice(values)
+        i = next(i for i in editable if pairs[i][0] == field.encode()) if field else rng.choice(editable)
+        if value is None:
+            value = poison_value(rng) if poison else rng.choice(values)
         if poison and rng.random() < 0.5:  # hidden inside typed text, not the whole value
             value = pairs[i][1] + value + b" lanjut"
         pairs[i] = (pairs[i][0], value)
@@ -338,8 +360,9 @@ def mutate(rng: random.Random, form: Form | None, token: str, poison: bool) -> t
         note = f"without {pairs[i][0]!r}"
         del pairs[i]
     elif choice == "file":
-        name = rng.choice(form.files) if form and form.files else "file"
-        filename = rng.choice(FILE_NAMES) if poison else rng.choice([b"bukti.pdf", b"x" * 300 + b".pdf", b""])
+        name = file or (rng.choice(form.files) if form and form.files else "file")
+        names = NUL_FILE_NAMES if file else FILE_NAMES
+        filename = rng.choice(names) if poison else rng.choice([b"bukti.pdf", b"x" * 300 + b".pdf", b""])
         files.append((name.encode(), filename, PDF))
         note = f"file {filename[:40]!r}"
     else:
@@ -349,15 +372,49 @@ def mutate(rng: random.Random, form: Form | None, token: str, poison: bool) -> t
     return pairs, files, note
 
 
-def post_attempt(role, url, form, token, rng, poison) -> Attempt:
-    """A POST of the form (or of nothing but the token) with one change."""
-    pairs, files, note = mutate(rng, form, token, poison)
+def post_attempt(role, url, form, token, rng, poison, field=None, value=None, file=None) -> Attempt:
+    """A POST of the form (or of nothing but the token) with one change (see `mutate`)."""
+    pairs, files, note = mutate(rng, form, token, poison, field, value, file)
     if files or (form is not None and form.multipart):
         body, ctype = multipart(pairs, files), "multipart/form-data; boundary=" + BOUNDARY.decode()
     else:
         body, ctype = urlencoded(pairs), "application/x-www-form-urlencoded"
     transition = form is not None and any(k == "version" for k, _v in form.fields)
-    return Attempt(role, "POST", url, body, ctype, poison, note, transition)
+    return Attempt(role, "POST", url, body, ctype, poison, note, transition, bool(files))
+
+
+def post_attempts(role, rule, contexts, forms, token, rng) -> list[Attempt]:
+    """A role shown the rule's form gets every field changed in turn (a poison, an odd value, and
+    for a number an integer the old parsers choked on) and two changes of the form's shape; a role
+    not shown it (refused anyway) gets one random change of another role's form."""
+    urls = sorted({fill(rule, ctx) for ctx in contexts})
+    own = [url for url in urls if url in forms[role]]
+    if not own:
+        url = rng.choice(urls)
+        shown = [f for by_role in forms.values() for f in by_role.get(url, [])]
+        form = rng.choice(shown) if shown else None
+        return [post_attempt(role, url, form, token, rng, rng.random() < 0.5)]
+    attempts = []
+    for url in rng.sample(own, min(len(own), 2)):
+        form = rng.choice(forms[role][url])
+        for name, baseline in dict(form.fields).items():
+            if name == "csrf_token":
+                continue
+            attempts.append(post_attempt(role, url, form, token, rng, True, name))
+            if any(c.isdigit() for c in baseline) and len(baseline) <= 20:  # a number, a date, a list
+                for pool in ([SUPERSCRIPT], BEYOND, EDGES):
+                    attempts.append(post_attempt(role, url, form, token, rng, False, name, rng.choice(pool)))
+            else:
+                attempts.append(post_attempt(role, url, form, token, rng, False, name))
+            if any(c.isdigit() for c in name):  # feedback_12: the number in the name too
+                for number in (SUPERSCRIPT, rng.choice(BEYOND)):
+                    renamed = re.sub(r"[0-9]+", number.decode(), name)
+                    extra = Form(form.method, form.action, form.multipart, [*form.fields, (renamed, "x")])
+                    attempts.append(post_attempt(role, url, extra, token, rng, False, renamed, b"x"))
+        for name in form.files:
+            attempts.append(post_attempt(role, url, form, token, rng, True, file=name))
+        attempts.extend(post_attempt(role, url, form, token, rng, poison) for poison in (True, False))
+    return attempts
 
 
 def get_attempt(role, rule, values, names, rng, poison, name=None) -> Attempt:
@@ -365,9 +422,9 @@ def get_attempt(role, rule, values, names, rng, poison, name=None) -> Attempt:
     duplicated filter, a path segment)."""
     pool, name_pool = (POISON, POISON_NAMES) if poison else (ODD, ODD_NAMES)
     path_args = sorted(rule.arguments)
-    if name is None and path_args and rng.random() < 0.3:
+    if name is None and path_args and rng.random() < 0.5:
         arg = rng.choice(path_args)
-        value = rng.choice(pool)
+        value = rng.choice(POISON if poison else [*BEYOND, SUPERSCRIPT, b"-1", b"0"])
         url = fill(rule, {**values, arg: quote_from_bytes(value, safe="") or "%20"})
         return Attempt(role, "GET", url, poison=poison, note=f"path {arg}={value[:40]!r}")
     query = [(n.encode(), b"1") for n in sorted(names)]
@@ -377,8 +434,9 @@ def get_attempt(role, rule, values, names, rng, poison, name=None) -> Attempt:
         name = rng.choice(sorted(names) + ["page", "q"]).encode()
     else:
         name = rng.choice(name_pool)
-    value = rng.choice(pool)
-    if rng.random() < 0.3:
+    named = name.decode(errors="replace") in names
+    value = rng.choice(NUL) if poison and named else rng.choice(pool)
+    if rng.random() < 0.3 and not (poison and named):  # a duplicate: the first one is read
         query.append((name, value))
     else:
         query = [(k, v) for k, v in query if k != name] + [(name, value)]
@@ -480,26 +538,19 @@ def test_no_input_causes_a_server_error_or_a_change_when_refused(app, make, db):
                 names = filters.get(fill(rule, ctx), set())
                 # every filter of a page the role may open, then one change anywhere (path included)
                 shown = sorted(names) if fill(rule, ctx) in seen[role] else []
-                for name in [*shown, None]:
+                for name in shown:
                     for poison in (True, False):
                         attempts.append(get_attempt(role, rule, ctx, names, rng, poison, name))
+                attempts.append(get_attempt(role, rule, ctx, names, rng, rng.random() < 0.5))
             for rule in post_rules:
                 if rule.endpoint == "auth.logout":
                     continue  # fuzzed last: it ends the session the other requests need
-                # A role shown the form gets it several times; the others once (they are refused).
-                urls = sorted({fill(rule, ctx) for ctx in contexts})
-                own = [url for url in urls if url in forms[role]]
-                for url in rng.sample(own, min(len(own), 2)) * 2 if own else [rng.choice(urls)]:
-                    shown = forms[role].get(url) or [
-                        f for by_role in forms.values() for f in by_role.get(url, [])
-                    ]
-                    form = rng.choice(shown) if shown else None
-                    for poison in (True, False):
-                        attempts.append(post_attempt(role, url, form, tokens[role], rng, poison))
+                attempts.extend(post_attempts(role, rule, contexts, forms, tokens[role], rng))
     rng.shuffle(attempts)
-    # GETs first, then poison (always refused), then the odd values; state-machine actions last,
-    # so the edits meet the scenario as it was built rather than a cycle that has moved on.
-    attempts.sort(key=lambda a: (a.method == "POST", not a.poison, a.transition))
+    # GETs first, then uploads (a refused one must leave no file behind); state-machine actions
+    # (forms with a version) last, so the edits meet the scenario as it was built rather than a
+    # cycle that has moved on; poison before odd values.
+    attempts.sort(key=lambda a: (a.method == "POST", not a.upload, a.transition, not a.poison))
     logout = next(r for r in post_rules if r.endpoint == "auth.logout")
     for role in roles:
         for poison in (True, False):
