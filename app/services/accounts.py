@@ -170,7 +170,7 @@ def password_problem(
     if employee is not None and employee.nip and employee.nip in password:
         return _("Kata sandi tidak boleh memuat NIP.")
     if any(len(word) >= 4 and word in lowered for word in personal):
-        return _("Kata sandi tidak boleh memuat nama, NIP, atau email Anda.")
+        return _("Kata sandi tidak boleh memuat nama, NIP, atau email pemilik akun.")
     result = zxcvbn(password[:100], user_inputs=[*personal, *LOCAL_WORDS])
     if result["score"] >= GUESSABLE_SCORE:
         return None
