@@ -13,6 +13,7 @@ from zxcvbn import zxcvbn
 
 from app import audit, clock
 from app.extensions import db
+from app.inputs import int_or_none
 from app.models import Account, Employee, PasswordResetToken, Role
 from app.models.outbox import secret_marker
 from app.nip import normalise_nip
@@ -22,9 +23,10 @@ from app.services import Refused
 def load_account(user_id: str) -> Account | None:
     """Flask-Login loader: the id carries a nonce that a password change renews."""
     account_id, _sep, nonce = user_id.partition(".")
-    if not account_id.isdigit():
+    number = int_or_none(account_id, minimum=1)
+    if number is None:
         return None
-    account = db.session.get(Account, int(account_id))
+    account = db.session.get(Account, number)
     if account is None or account.session_nonce != nonce:
         return None
     return account
