@@ -97,6 +97,11 @@ def build(make, db, team_size: int):
 
 
 PAGES = [
+    ("staff", lambda o, ev: "/"),
+    ("head", lambda o, ev: "/"),
+    ("camat", lambda o, ev: "/"),
+    ("hr", lambda o, ev: "/"),
+    ("head", lambda o, ev: "/evaluations/?perlu=1"),
     ("staff", lambda o, ev: f"/evaluations/{ev}"),
     ("staff", lambda o, ev: "/evaluations/"),
     ("head", lambda o, ev: "/evaluations/"),

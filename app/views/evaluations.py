@@ -31,7 +31,7 @@ from app.models import (
     RhkKind,
 )
 from app.policy import Action, acts_as, require
-from app.services import Refused
+from app.services import Refused, tasks
 from app.views import actor, form_checks_csrf, form_version
 from app.workflow import evaluations as service
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
@@ -165,33 +165,49 @@ def child(model, child_id: int):
 @bp.route("/")
 @login_required
 def index():
-    """My evaluations, my team's, and the keberatan waiting for me."""
+    """My evaluations, my team's, and the keberatan waiting for me; those waiting for me first
+    (`?perlu=1`: only those), by the conditions of the home page (app/services/tasks.py)."""
     me = actor()
     mine = team = inbox = []
+    only_waiting = request.args.get("perlu") == "1"
+    waiting = tasks.needs_action(me)
+    flagged: set[int] = set()
     if me.employee_id:
         base = (
-            sa.select(Evaluation)
+            sa.select(Evaluation, sa.case((waiting, 1), else_=0).label("waiting"))
             .join(Cycle)
             .options(joinedload(Evaluation.cycle), joinedload(Evaluation.employee))
         )
-        mine = db.session.scalars(
-            base.where(Evaluation.employee_id == me.employee_id).order_by(Cycle.year.desc(), Cycle.id.desc())
-        ).all()
-        team = db.session.scalars(
-            base.where(Evaluation.rater_id == me.employee_id, Cycle.state != CycleState.CLOSED).order_by(
-                Cycle.id.desc(), Evaluation.state
+        if only_waiting:
+            base = base.where(waiting)
+
+        def rows(query) -> list[Evaluation]:
+            found = db.session.execute(query).all()
+            flagged.update(ev.id for ev, is_waiting in found if is_waiting)
+            return [ev for ev, _is_waiting in found]
+
+        mine = rows(
+            base.where(Evaluation.employee_id == me.employee_id).order_by(
+                sa.desc("waiting"), Cycle.year.desc(), Cycle.id.desc()
             )
-        ).all()
-        inbox = db.session.scalars(
+        )
+        team = rows(
+            base.where(Evaluation.rater_id == me.employee_id, Cycle.state != CycleState.CLOSED).order_by(
+                sa.desc("waiting"), Cycle.id.desc(), Evaluation.state
+            )
+        )
+        inbox = rows(
             base.where(
                 Evaluation.appeal_handler_id == me.employee_id, Evaluation.state == EvaluationState.APPEALED
             ).options(joinedload(Evaluation.rater), joinedload(Evaluation.appeal))
-        ).all()
+        )
     return render_template(
         "evaluations/index.html",
         mine=mine,
         team=team,
         inbox=inbox,
+        flagged=flagged,
+        only_waiting=only_waiting,
         labels=EVALUATION_STATE_LABELS,
         S=EvaluationState,
         effective_deadline=effective_deadline,

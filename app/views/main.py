@@ -7,7 +7,9 @@ from flask_login import login_required
 from app import database
 from app.extensions import db
 from app.models import Employee
+from app.services import tasks
 from app.views import actor
+from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
 
 bp = Blueprint("main", __name__)
 
@@ -15,7 +17,7 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @login_required
 def index():
-    """The signed-in person's start page: who they are, their supervisor and team."""
+    """The signed-in person's start page: what waits for them first, then their cycle, team and data."""
     account = actor()
     employee = account.employee
     team_size = 0
@@ -23,7 +25,15 @@ def index():
         team_size = db.session.scalar(
             sa.select(sa.func.count()).where(Employee.supervisor_id == employee.id, Employee.active)
         )
-    return render_template("main/index.html", account=account, employee=employee, team_size=team_size)
+    return render_template(
+        "main/index.html",
+        account=account,
+        employee=employee,
+        team_size=team_size,
+        home=tasks.home(account),
+        cycle_labels=CYCLE_STATE_LABELS,
+        state_labels=EVALUATION_STATE_LABELS,
+    )
 
 
 @bp.route("/healthz")
