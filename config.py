@@ -96,6 +96,7 @@ class Config:
     RELAY_BACKOFF_SECONDS = env_int("RELAY_BACKOFF_SECONDS", 60)
     RELAY_LEASE_SECONDS = env_int("RELAY_LEASE_SECONDS", 45)  # renewed while a batch is sent
     RELAY_SMTP_TIMEOUT = env_int("RELAY_SMTP_TIMEOUT", 20)  # seconds per SMTP exchange
+    RELAY_INTERVAL_SECONDS = env_int("RELAY_INTERVAL_SECONDS", 15)  # how often the scheduler relays mail
     # Database timeouts in seconds (app/database.py, PostgreSQL); 0: none.
     DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
     DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 15)  # web workers

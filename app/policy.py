@@ -84,6 +84,18 @@ def acts_as(actor: Account | None, evaluation, role: str) -> bool:
     return False
 
 
+def rights_beyond(actor: Account | None, account: Account | None) -> set[Role]:
+    """The granted rights `account` holds that `actor` does not.
+
+    Whoever controls an account's credentials (its password, or the e-mail its reset links go
+    to) can sign in as it, so nobody may do so to an account holding rights beyond their own.
+    """
+    if account is None:
+        return set()
+    held = actor.roles if actor is not None else set()
+    return account.roles - held - {Role.EMPLOYEE}
+
+
 def can(actor: Account | None, action: Action | str, target=None) -> bool:
     """Answer whether `actor` may do `action` to `target`."""
     if actor is None or not getattr(actor, "is_authenticated", False):

@@ -5,11 +5,13 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from app.models import Account, AuditEvent, Role
+from app.models import Account, AuditEvent, PasswordResetToken, Role
+from app.notify.relay import relay
 from app.services.accounts import password_problem
 from tests.conftest import PASSWORD, login, post_form
 
 STRONG = "awan-sungai-lampu-58"
+CSV_HEADER = "nip,nama,email,jenis_pegawai,kode_unit,jabatan,jenis_jabatan,nip_atasan\n"
 
 
 def password_hash_of(db, employee) -> str:
@@ -133,24 +135,16 @@ def test_production_starts_with_a_generated_secret_key(tmp_path):
     assert create_app(config).config["ENV_NAME"] == "production"
 
 
-def test_no_rights_are_granted_over_a_password_someone_else_set(client, make, db, hr):
+def test_granting_rights_renews_a_password_someone_else_may_know(client, make, db, hr, smtp_server):
     admin = make.employee("Admin Sistem", roles={Role.EMPLOYEE, Role.ADMIN})
     nurse = make.employee("Perawat")
     login(client, hr.nip)
     post_form(client, f"/people/{nurse.id}/password", {"password": STRONG}, token_from="/")
-    boss = client.application.test_client()
-    login(boss, admin.nip)
-    page = post_form(
-        boss, f"/people/{nurse.id}/roles", {"admin": "y"}, token_from="/", follow_redirects=True
-    ).get_data(as_text=True)
-    assert "kata sandi awal yang ditetapkan orang lain" in page
-    db.session.expire_all()
-    assert db.session.get(Account, nurse.account.id).roles == {Role.EMPLOYEE}
-    # Once she has chosen her own password, the administrator can grant it.
-    own = client.application.test_client()
-    login(own, nurse.nip, STRONG)
+    # HR signs in as her and "changes" it: the password is still one HR knows.
+    known = client.application.test_client()
+    login(known, nurse.nip, STRONG)
     post_form(
-        own,
+        known,
         "/account/password",
         {
             "current_password": STRONG,
@@ -159,6 +153,107 @@ def test_no_rights_are_granted_over_a_password_someone_else_set(client, make, db
         },
         token_from="/account/password",
     )
-    post_form(boss, f"/people/{nurse.id}/roles", {"admin": "y"}, token_from="/")
+    assert known.get("/").status_code == 200
+    boss = client.application.test_client()
+    login(boss, admin.nip)
+    page = post_form(
+        boss, f"/people/{nurse.id}/roles", {"admin": "y"}, token_from="/", follow_redirects=True
+    ).get_data(as_text=True)
+    assert "kata sandi lama" in page and nurse.email in page
     db.session.expire_all()
     assert Role.ADMIN in db.session.get(Account, nurse.account.id).roles
+    assert known.get("/").status_code == 302  # the session HR held has ended
+    assert (
+        login(client.application.test_client(), nurse.nip, "kopi-hujan-jendela-42").headers.get("Location")
+        is None
+    )
+    relay()
+    [(recipients, _message)] = [m for m in smtp_server.messages if m[0] == [nurse.email]]
+    event = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "account.password_renewal_required")
+    )
+    assert event.actor_id == admin.account.id
+
+
+def test_hr_cannot_move_an_administrators_email_to_a_mailbox_it_reads(client, make, db, hr):
+    boss = make.employee("Kepala Admin", roles={Role.EMPLOYEE, Role.ADMIN})
+    login(client, hr.nip)
+    form = {
+        "nip": boss.nip,
+        "name": boss.name,
+        "email": "kotak-hr@contoh.go.id",
+        "employment_type": "PNS",
+        "unit_id": boss.unit_id,
+        "position_id": boss.position_id,
+        "supervisor_nip": "",
+        "version": boss.version,
+    }
+    page = post_form(client, f"/people/{boss.id}/edit", form, token_from=f"/people/{boss.id}/edit")
+    assert page.status_code == 400
+    text = page.get_data(as_text=True)
+    assert "hanya dapat diubah oleh administrator sistem" in text and "kotak-hr@contoh.go.id" in text
+    db.session.expire_all()
+    assert db.session.get(type(boss), boss.id).email == boss.email
+    # The same change by CSV import is refused as a row error.
+    from app.services.csv_io import plan_import
+
+    line = (
+        f"{boss.nip},{boss.name},kotak-hr@contoh.go.id,PNS,{boss.unit.code},{boss.position.name},Pelaksana,\n"
+    )
+    plan = plan_import("employees", (CSV_HEADER + line).encode())
+    assert any("tidak dapat diubah lewat impor" in error.message for error in plan.errors)
+
+
+def test_an_administrator_changes_it_and_old_reset_links_die(client, make, db, smtp_server):
+    admin = make.employee("Admin Sistem", roles={Role.EMPLOYEE, Role.ADMIN, Role.HR})
+    nurse = make.employee("Perawat")
+    post_form(client, "/password/forgot", {"identifier": nurse.nip}, token_from="/password/forgot")
+    relay()
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(PasswordResetToken)
+            .where(PasswordResetToken.used_at.is_(None))
+        )
+        == 1
+    )
+    login(client, admin.nip)
+    form = {
+        "nip": nurse.nip,
+        "name": nurse.name,
+        "email": "perawat.baru@contoh.go.id",
+        "employment_type": "PNS",
+        "unit_id": nurse.unit_id,
+        "position_id": nurse.position_id,
+        "supervisor_nip": "",
+        "version": nurse.version,
+    }
+    assert post_form(client, f"/people/{nurse.id}/edit", form, token_from="/").status_code == 302
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(PasswordResetToken)
+            .where(PasswordResetToken.used_at.is_(None))
+        )
+        == 0
+    )
+
+
+def test_a_reset_marker_makes_a_link_only_for_the_addressees_own_account(app, make, db, smtp_server):
+    from app.models.outbox import secret_marker
+    from app.notify import notify
+
+    victim = make.employee("Korban")
+    other = make.employee("Penerima Lain")
+    notify(
+        "password_reset",
+        other,
+        "password_reset:test",
+        link=secret_marker("password_reset", victim.account.id),
+        hours=2,
+    )
+    db.session.commit()
+    relay()
+    [(_to, message)] = smtp_server.messages
+    assert "/password/reset/" not in message.get_body(("plain",)).get_content()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PasswordResetToken)) == 0

@@ -104,7 +104,8 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     scheduler.add_job(
         _job(app, relay),
         "interval",
-        seconds=60,
+        # A third of the lease: the mail of a relay that crashed goes out again within a minute.
+        seconds=app.config["RELAY_INTERVAL_SECONDS"],
         id="relay",
         max_instances=1,
         coalesce=True,

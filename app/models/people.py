@@ -160,7 +160,7 @@ class PasswordResetToken(db.Model):
     """A password-reset link, kept only as the SHA-256 of its secret.
 
     The secret is made by the mail relay at the moment it sends the email (see
-    `app.notify.secrets`), so it is never written to the outbox or anywhere else: nobody who
+    `app.notify.secret_links`), so it is never written to the outbox or anywhere else: nobody who
     reads the database or the outbox page can use the link.
     """
 

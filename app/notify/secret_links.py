@@ -17,12 +17,19 @@ from markupsafe import escape
 
 from app import clock
 from app.extensions import db
-from app.models import PasswordResetToken
-from app.models.outbox import SECRET_MARKER
+from app.models import Account, PasswordResetToken
+from app.models.outbox import REDACTED, SECRET_MARKER
 
 
-def new_reset_link(account_id: int) -> str:
-    """A reset link for the account; only the hash of its token is added to the session."""
+def new_reset_link(account_id: int, to_address: str) -> str:
+    """A reset link for the account; only the hash of its token is added to the session.
+
+    Only for an active account whose own sign-in address the email goes to: a marker that found
+    its way into another message makes no link.
+    """
+    account = db.session.get(Account, account_id)
+    if account is None or not account.is_active or (account.login_email or "").lower() != to_address.lower():
+        return REDACTED
     token = secrets.token_urlsafe(32)
     now = clock.utcnow()
     hours = current_app.config["PASSWORD_RESET_HOURS"]
@@ -51,7 +58,7 @@ def fill_secrets(message):
     for match in SECRET_MARKER.finditer(message.body_text):
         purpose, account_id = match.group(1), int(match.group(2))
         if match.group(0) not in made and purpose in MAKERS:
-            made[match.group(0)] = MAKERS[purpose](account_id)
+            made[match.group(0)] = MAKERS[purpose](account_id, message.to_address)
     db.session.commit()
     text, html = message.body_text, message.body_html
     for marker, value in made.items():

@@ -8,6 +8,7 @@ from functools import cache
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
@@ -17,6 +18,7 @@ from app.inputs import int_or_none
 from app.models import Account, Employee, PasswordResetToken, Role
 from app.models.outbox import secret_marker
 from app.nip import normalise_nip
+from app.policy import rights_beyond
 from app.services import Refused
 
 
@@ -204,6 +206,11 @@ def _set_password(account: Account, password: str, *, must_change: bool) -> None
     account.failed_logins = 0
     account.locked_until = None
     account.session_nonce = secrets.token_hex(8)
+    void_reset_links(account)
+
+
+def void_reset_links(account: Account) -> None:
+    """Every reset link of the account not used yet stops working (in the caller's transaction)."""
     if account.id is not None:
         db.session.execute(
             sa.update(PasswordResetToken)
@@ -249,18 +256,27 @@ def password_setting_refusal(actor: Account, employee: Employee) -> str | None:
         return None
     if account.id == actor.id:
         return _("Untuk akun Anda sendiri, gunakan menu Ganti kata sandi.")
-    beyond = account.roles - actor.roles - {Role.EMPLOYEE}
+    beyond = rights_beyond(actor, account)
     if beyond:
         return _(
             "Anda tidak dapat menetapkan kata sandi akun ini karena akun itu memiliki hak yang tidak "
             "Anda miliki (%(roles)s). Mintalah administrator sistem, atau minta pemilik akun memakai "
             '"Lupa kata sandi".',
-            roles=", ".join(ROLE_LABELS[role] for role in sorted(beyond)),
+            roles=role_names(beyond),
         )
     return None
 
 
-ROLE_LABELS = {Role.EMPLOYEE: "Pegawai", Role.HR: "Admin kepegawaian", Role.ADMIN: "Administrator sistem"}
+ROLE_LABELS = {
+    Role.EMPLOYEE: _l("Pegawai"),
+    Role.HR: _l("Admin kepegawaian (HR)"),
+    Role.ADMIN: _l("Administrator sistem"),
+}
+
+
+def role_names(roles: set[Role]) -> str:
+    """The roles as users read them, comma-separated."""
+    return ", ".join(str(ROLE_LABELS[role]) for role in sorted(roles))
 
 
 def set_initial_password(actor: Account, employee: Employee, password: str) -> Account:
@@ -288,25 +304,32 @@ def set_initial_password(actor: Account, employee: Employee, password: str) -> A
     return account
 
 
-def set_roles(account: Account, roles: set[Role]) -> None:
-    """Replace the roles of an account (audited); raises Refused.
+def set_roles(account: Account, roles: set[Role], *, actor: Account | None = None) -> bool:
+    """Replace the roles of an account (audited; the caller commits). True when rights were
+    gained and so the account's password was renewed.
 
-    Rights are not granted while the account still has a password someone else set (an
-    initial password not yet changed): whoever set it could sign in with the new rights.
+    Someone may know the account's password (an initial password HR set, even one changed
+    since by whoever knew it), and rights granted to the account would then be theirs too. So
+    when HR or administrator rights are granted to someone else's account, its password and
+    sessions end and a reset link goes to the account's own e-mail.
     """
     gained = roles - account.roles - {Role.EMPLOYEE}
-    if gained and account.must_change_password and account.password_hash:
-        raise Refused(
-            _(
-                "Peran belum dapat diberikan: akun ini masih memakai kata sandi awal yang ditetapkan "
-                "orang lain. Pemiliknya harus masuk dan menggantinya dulu."
-            )
-        )
     before = sorted(r.value for r in account.roles)
     account.set_roles(roles)
     after = sorted(r.value for r in roles)
     if before != after:
-        audit.record("account.roles_changed", account, data={"before": before, "after": after})
+        audit.record("account.roles_changed", account, actor=actor, data={"before": before, "after": after})
+    renew = bool(gained) and (actor is None or actor.id != account.id)
+    if renew:
+        account.password_hash = None
+        account.must_change_password = False
+        account.session_nonce = secrets.token_hex(8)
+        void_reset_links(account)
+        _queue_reset_email(account)
+        audit.record(
+            "account.password_renewal_required", account, actor=actor, data={"gained": sorted(gained)}
+        )
+    return renew
 
 
 def create_system_account(email: str, name: str, password: str, roles: set[Role]) -> Account:
@@ -332,13 +355,20 @@ def request_password_reset(identifier: str) -> None:
     it sends (`app.notify.secret_links`), so the link is in no table and on no page. The answer
     to the user is the same either way, so the form reveals no accounts.
     """
-    from app.notify import notify
-
     account = find_account(identifier)
     if account is None or not account.is_active or not account.login_email:
         audit.record("auth.password_reset_unknown", data={"identifier": (identifier or "")[:254]})
         db.session.commit()
         return
+    _queue_reset_email(account)
+    audit.record("auth.password_reset_requested", account, actor=account)
+    db.session.commit()
+
+
+def _queue_reset_email(account: Account) -> None:
+    """Queue the email whose link (made when it is sent) sets the account's password."""
+    from app.notify import notify
+
     notify(
         "password_reset",
         account,
@@ -346,8 +376,6 @@ def request_password_reset(identifier: str) -> None:
         link=secret_marker("password_reset", account.id),
         hours=current_app.config["PASSWORD_RESET_HOURS"],
     )
-    audit.record("auth.password_reset_requested", account, actor=account)
-    db.session.commit()
 
 
 def _live_reset_token(token: str) -> PasswordResetToken | None:

@@ -25,7 +25,7 @@ from app import audit, clock
 from app.bulk import json_rows
 from app.database import long_statements
 from app.extensions import db
-from app.models import Account, Employee, EmploymentType, OrgUnit, Position, PositionKind
+from app.models import Account, AccountRole, Employee, EmploymentType, OrgUnit, Position, PositionKind, Role
 from app.nip import nip_problem, normalise_nip
 from app.services import Refused
 
@@ -613,6 +613,16 @@ class _EmployeeCheck:
         self.system_emails = set(
             db.session.scalars(sa.select(Account.email).where(Account.email.is_not(None)))
         )
+        # Reset links go to an account's e-mail: an import never moves that of an HR officer or
+        # administrator (an administrator changes it on the employee's page).
+        self.privileged = set(
+            db.session.scalars(
+                sa.select(Employee.nip)
+                .join(Account, Account.employee_id == Employee.id)
+                .join(AccountRole, AccountRole.account_id == Account.id)
+                .where(AccountRole.role.in_([Role.HR, Role.ADMIN]))
+            )
+        )
         self.units = {
             row.code: row for row in db.session.execute(sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.active))
         }
@@ -652,6 +662,15 @@ class _EmployeeCheck:
                 )
             )
         email = self._email(line, cells["email"], self.existing.get(nip) if nip_ok else None, problems)
+        old = self.existing.get(nip) if nip_ok else None
+        if email and old is not None and email != old.email.lower() and nip in self.privileged:
+            problems.append(
+                _(
+                    "Email %(nip)s tidak dapat diubah lewat impor karena akunnya memiliki hak admin "
+                    "kepegawaian atau administrator; administrator sistem mengubahnya di halaman pegawai.",
+                    nip=nip,
+                )
+            )
         unit = self._unit(cells["kode_unit"], problems)
         position = self._position(line, cells["jabatan"], cells["jenis_jabatan"], problems)
         supervisor = self._supervisor(cells["nip_atasan"], nip, problems)

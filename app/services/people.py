@@ -7,7 +7,9 @@ from app import audit
 from app.extensions import db
 from app.models import Account, Employee, EmploymentType, OrgUnit, Position
 from app.nip import nip_problem, normalise_nip
+from app.policy import rights_beyond
 from app.services import Refused
+from app.services.accounts import role_names, void_reset_links
 from app.services.hierarchy import would_loop
 
 AUDITED_FIELDS = ("nip", "name", "email", "employment_type", "unit_id", "position_id", "supervisor_id")
@@ -51,11 +53,18 @@ def check_supervisor(employee: Employee | None, supervisor: Employee | None) -> 
     return None
 
 
-def save_employee(employee: Employee | None, data: dict, *, expected_version: int | None = None) -> Employee:
+def save_employee(
+    employee: Employee | None,
+    data: dict,
+    *,
+    expected_version: int | None = None,
+    actor: Account | None = None,
+) -> Employee:
     """Create (employee None) or update an employee from validated form data; commits.
 
     `data` has nip, name, email, employment_type, unit_id, position_id, supervisor_nip.
-    Raises Refused with per-field messages; nothing is written then.
+    Raises Refused with per-field messages; nothing is written then. The e-mail of an account
+    holding rights the actor lacks is not theirs to change: reset links go to that address.
     """
     errors: dict[str, str] = {}
     nip = normalise_nip(data["nip"])
@@ -72,6 +81,15 @@ def save_employee(employee: Employee | None, data: dict, *, expected_version: in
         errors["email"] = _("Email ini sudah dipakai oleh %(name)s.", name=other.name)
     elif db.session.scalar(sa.select(Account.id).where(Account.email == email)):
         errors["email"] = _("Email ini sudah dipakai oleh akun sistem.")
+    if employee is not None and email != employee.email:
+        beyond = rights_beyond(actor, employee.account)
+        if beyond:
+            errors["email"] = _(
+                "Email pegawai ini hanya dapat diubah oleh administrator sistem: tautan atur ulang "
+                "kata sandi dikirim ke email itu, dan akunnya memiliki hak yang tidak Anda miliki "
+                "(%(roles)s).",
+                roles=role_names(beyond),
+            )
     unit = db.session.get(OrgUnit, data["unit_id"])
     if unit is None or not unit.active:
         errors["unit_id"] = _("Unit kerja tidak ditemukan atau tidak aktif.")
@@ -98,6 +116,8 @@ def save_employee(employee: Employee | None, data: dict, *, expected_version: in
 
     created = employee is None
     before = None if created else _snapshot(employee)
+    if not created and email != employee.email and employee.account is not None:
+        void_reset_links(employee.account)  # they were sent to the old address
     if created:
         employee = Employee()
         db.session.add(employee)

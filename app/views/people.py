@@ -154,7 +154,7 @@ def edit(employee_id: int):
     if form.validate_on_submit():
         try:
             expected = form_version(form.version.data)
-            people.save_employee(employee, form.data, expected_version=expected)
+            people.save_employee(employee, form.data, expected_version=expected, actor=actor())
         except Refused as refusal:
             apply_refusal(form, refusal)
             status = 400
@@ -242,13 +242,20 @@ def set_roles(employee_id: int):
         if employee.account.id == actor().id and Role.ADMIN not in roles:
             flash(_("Anda tidak dapat mencabut peran administrator Anda sendiri."), "danger")
         else:
-            try:
-                accounts.set_roles(employee.account, roles)
-            except Refused as refusal:
-                flash(refusal.errors[""], "danger")
-            else:
-                db.session.commit()
-                flash(_("Peran %(name)s disimpan.", name=employee.name), "success")
+            renewed = accounts.set_roles(employee.account, roles, actor=actor())
+            db.session.commit()
+            flash(_("Peran %(name)s disimpan.", name=employee.name), "success")
+            if renewed:
+                flash(
+                    _(
+                        "Karena haknya bertambah, kata sandi lama %(name)s tidak berlaku lagi dan semua "
+                        "sesinya berakhir. Tautan untuk membuat kata sandi baru dikirim ke %(email)s: "
+                        "pastikan alamat itu memang miliknya.",
+                        name=employee.name,
+                        email=employee.email,
+                    ),
+                    "warning",
+                )
     return redirect(url_for("people.view", employee_id=employee.id))
 
 
