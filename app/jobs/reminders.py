@@ -19,7 +19,6 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
@@ -32,47 +31,21 @@ from app.models import (
     CycleState,
     Employee,
     Evaluation,
-    EvaluationState,
     OrgUnit,
     OutboxMessage,
 )
 from app.notify import build_many, build_message, queue
+from app.services import tasks
 from app.templating import localtime
 from app.workflow.cycles import hr_employees
 from app.workflow.engine import effective_deadline
 
-# Who owes what in each phase: (cycle phase, evaluation state, whose duty, what to do).
-DUTIES = [
-    (CycleState.TARGET_SETTING, EvaluationState.TARGETS_DRAFT, "employee", _l("Menyusun dan mengajukan SKP")),
-    (CycleState.TARGET_SETTING, EvaluationState.TARGETS_SUBMITTED, "rater", _l("Menetapkan SKP")),
-    (
-        CycleState.SELF_ASSESSMENT,
-        EvaluationState.ASSESSMENT_DRAFT,
-        "employee",
-        _l("Mengisi dan mengajukan penilaian mandiri"),
-    ),
-    (CycleState.SELF_ASSESSMENT, EvaluationState.TARGETS_SUBMITTED, "rater", _l("Menetapkan SKP")),
-    (
-        CycleState.SUPERVISOR_REVIEW,
-        EvaluationState.ASSESSMENT_SUBMITTED,
-        "rater",
-        _l("Menilai penilaian mandiri"),
-    ),
-    (CycleState.APPEAL, EvaluationState.ASSESSMENT_SUBMITTED, "rater", _l("Menilai penilaian mandiri")),
-    (CycleState.APPEAL, EvaluationState.APPEALED, "appeal_handler", _l("Memutus keberatan")),
-]
-PERSON_COLUMN = {
-    "employee": Evaluation.employee_id,
-    "rater": Evaluation.rater_id,
-    "appeal_handler": Evaluation.appeal_handler_id,
-}
+# Who owes what in each phase, and the conditions that say so, are app/services/tasks.py's: the
+# digests go to exactly the people whose home page lists the duty.
 
 
 PHASES = [state.value for state in CycleState]
-LOCKED_IN = {
-    CycleState.TARGET_SETTING: [EvaluationState.TARGETS_LOCKED],
-    CycleState.SELF_ASSESSMENT: [EvaluationState.ASSESSMENT_LOCKED],
-}
+REMINDED_PHASES = [str(phase) for phase in tasks.REMINDED_PHASES]
 
 
 # Values per IN list: PostgreSQL takes at most 65 535 parameters in one statement, and a large
@@ -143,7 +116,7 @@ def _cycles_to_remind(now: datetime, today: date) -> list[tuple[Cycle, datetime,
     transaction): a rerun or a second scheduler finds it claimed and sends it no second time.
     """
     regular, missed = [], defaultdict(list)
-    for cycle in db.session.scalars(sa.select(Cycle).where(Cycle.state.in_([d[0] for d in DUTIES]))):
+    for cycle in db.session.scalars(sa.select(Cycle).where(Cycle.state.in_(REMINDED_PHASES))):
         deadline = cycle.deadline_of(cycle.state)
         if deadline is None or deadline < now:
             continue  # after the deadline nothing is caught up either
@@ -182,18 +155,19 @@ def send_reminders() -> int:
     items: dict[int, list] = defaultdict(list)
     recipients: dict[int, tuple] = {}  # person id -> (id, name, email), active people only
     for cycle, deadline, days_left in _cycles_to_remind(now, today):
-        for phase, state, duty, label in DUTIES:
-            if phase != cycle.state:
+        for duty in tasks.DUTIES:
+            if cycle.state not in duty.reminded_in:
                 continue
-            task_text = str(label)  # translated once, not once per row
+            task_text = str(duty.reminder)  # translated once, not once per row
             with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
                 deadline_text = localtime(deadline)  # formatted once, not once per digest
             person = aliased(Employee)  # who gets the digest, read in the same query
             rows = db.session.execute(
                 sa.select(person.id, person.name, person.email, Evaluation.id, Employee.name)
                 .join(Employee, Employee.id == Evaluation.employee_id)
-                .join(person, person.id == PERSON_COLUMN[duty])
-                .where(Evaluation.cycle_id == cycle.id, Evaluation.state == state, person.active)
+                .join(Cycle, Cycle.id == Evaluation.cycle_id)
+                .join(person, person.id == tasks.PARTY_COLUMN[duty.role])
+                .where(Evaluation.cycle_id == cycle.id, tasks.owed(duty, now), person.active)
             ).all()
             for person_id, person_name, person_email, evaluation_id, employee_name in rows:
                 recipients[person_id] = (person_id, person_name, person_email)
@@ -203,7 +177,7 @@ def send_reminders() -> int:
                     "deadline_text": deadline_text,
                     "days_left": days_left,
                 }
-                if duty == "employee":  # one's own step: the same words for everyone who owes it
+                if duty.role == tasks.EMPLOYEE:  # one's own step: the same words for everyone who owes it
                     task["own"] = True
                 else:
                     task.update(own=False, employee=employee_name, evaluation_id=evaluation_id)
@@ -284,7 +258,7 @@ def send_overdue_digests() -> int:
     now = clock.utcnow()
     rows = []
     officers = hr_employees()
-    for cycle in db.session.scalars(sa.select(Cycle).where(Cycle.state.in_([d[0] for d in DUTIES]))):
+    for cycle in db.session.scalars(sa.select(Cycle).where(Cycle.state.in_(REMINDED_PHASES))):
         for phase in (CycleState.TARGET_SETTING, CycleState.SELF_ASSESSMENT, CycleState.SUPERVISOR_REVIEW):
             deadline = cycle.deadline_of(phase)
             if deadline is None or deadline >= now or PHASES.index(cycle.state) < PHASES.index(phase):
@@ -295,7 +269,7 @@ def send_overdue_digests() -> int:
                     sa.select(OutboxMessage.key).where(OutboxMessage.key.startswith(prefix, autoescape=True))
                 )
             )
-            late_states = [s for p, s, _d, _l in DUTIES if p == phase] + LOCKED_IN.get(phase, [])
+            late_states = list(tasks.behind_states(phase))
             late = _late_evaluations(cycle, phase, late_states, deadline, now)
             if not late:
                 continue
