@@ -1,8 +1,11 @@
 """The one clock: every deadline check, job and audit stamp asks `now()`.
 
-Tests move time with `travel_to()` / `reset()` instead of patching the world.
+Tests move time with `travel_to()` / `reset()` instead of patching the world; the demo replays
+past days inside `kept()`.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -54,3 +57,14 @@ def reset() -> None:
     """Back to real time."""
     global _frozen, _offset
     _frozen, _offset = None, timedelta(0)
+
+
+@contextmanager
+def kept() -> Iterator[None]:
+    """Let the block move the clock (to replay past days); afterwards it reads as it did before."""
+    global _frozen, _offset
+    saved = _frozen, _offset
+    try:
+        yield
+    finally:
+        _frozen, _offset = saved

@@ -2,7 +2,9 @@
 
 The data are the tables below; `load_demo()` creates whatever of them is missing, in one
 transaction, and never changes what is already there (units match by code, positions by name,
-employees by NIP, accounts by employee or e-mail), so running it again does nothing.
+employees by NIP, accounts by employee or e-mail). Then, while the database has no cycle yet,
+it plays the agency's last and current annual cycles (app/demo_cycles.py). Running it again
+does nothing.
 """
 
 import os
@@ -13,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from app import audit
+from app import audit, demo_cycles
 from app.extensions import db
 from app.models import Account, Employee, EmploymentType, OrgUnit, Position, PositionKind, Role
 from app.nip import normalise_nip
@@ -435,26 +437,30 @@ def employment_type_of(nip: str) -> EmploymentType:
     return EmploymentType.PPPK if normalise_nip(nip)[12:14] == "21" else EmploymentType.PNS
 
 
-def load_demo() -> list[DemoLogin]:
-    """Create whatever of the demo agency is missing (one transaction); return the logins."""
+def load_demo(*, with_cycles: bool = True) -> list[DemoLogin]:
+    """Create whatever of the demo agency is missing (one transaction), play its cycles when
+    there are none yet (unless told not to); return the logins."""
     try:
-        created = _create_missing()
+        employees, created = _create_missing()
         if any(created.values()):
             audit.record("demo.loaded", data=created)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+    if with_cycles:
+        demo_cycles.play(employees, employees[HR_OFFICERS[0]].account)
     return _logins()
 
 
-def _create_missing() -> dict[str, int]:
-    """Add the missing units, positions, employees and accounts; return how many of each."""
+def _create_missing() -> tuple[dict[str, Employee], dict[str, int]]:
+    """Add the missing units, positions, employees and accounts; the employees by person key,
+    and how many of each were new."""
     units, new_units = _ensure_units()
     positions, new_positions = _ensure_positions()
     employees, new_employees = _ensure_employees(units, positions)
     new_accounts = _ensure_accounts(employees)
-    return {
+    return employees, {
         "units": new_units,
         "positions": new_positions,
         "employees": new_employees,
