@@ -371,7 +371,8 @@ def _ratings(key: str) -> tuple[str, str]:
 
 
 def _realised(indicator: Indicator, factor: Decimal) -> Decimal:
-    """A realisation that beats (factor > 1), meets or misses (factor < 1) the target."""
+    """A realisation that beats (factor > 1), meets or misses (factor < 1) the target; a
+    percentage stays within 100."""
     target = indicator.target
     if indicator.comparator is Comparator.RANGE:
         value = (target + indicator.target_max) / 2 if factor >= 1 else target * factor
@@ -379,6 +380,8 @@ def _realised(indicator: Indicator, factor: Decimal) -> Decimal:
         value = target * (2 - factor)
     else:
         value = target * factor
+    if indicator.unit == "%":
+        value = min(value, Decimal(100))
     whole = target == target.to_integral_value()
     return value.quantize(Decimal(1) if whole else Decimal("0.01"), ROUND_HALF_UP)
 
