@@ -1,4 +1,4 @@
-"""Who must act on what (app/services/tasks.py) at each step of a cycle, for each role, and the
+"""Who must act on what (app/services/tasks.py, home.py) at each step of a cycle, for each role, and the
 home page and lists that show it."""
 
 import re
@@ -10,7 +10,7 @@ from app import clock
 from app.jobs import run_due
 from app.jobs.reminders import send_reminders
 from app.models import Account, Evaluation, EvaluationState, OutboxMessage
-from app.services import tasks
+from app.services import home, tasks
 from app.workflow import cycles, evaluations
 from app.workflow.definitions import OWN_PHASE
 from tests.conftest import login, post_form
@@ -25,7 +25,7 @@ def evaluation_of(db, cycle, person) -> Evaluation:
 
 def todo(person) -> list[tuple[str, str | None]]:
     """(kind, person concerned) of everything waiting for `person`, in the order the home lists it."""
-    return [(t.kind, t.person) for t in tasks.home(person.account).tasks]
+    return [(t.kind, t.person) for t in home.for_account(person.account).tasks]
 
 
 def submitted(org, cycle, db, who="nurse"):
@@ -40,43 +40,45 @@ def test_target_setting_write_submit_return_fix_approve(make, db):
     cycle = open_annual(org)
     nurse, head = org["nurse"], org["head"]
 
-    [write] = tasks.home(nurse.account).tasks
+    [write] = home.for_account(nurse.account).tasks
     assert (write.kind, write.action, write.anchor) == ("write_skp", "Susun dan ajukan SKP", "skp")
     assert write.deadline == cycle.target_deadline and write.days_left == 25
     assert write.note == "diajukan kepada Kepala Puskesmas"
     assert todo(head) == [("write_skp", None)]  # his own SKP; nothing of his team's yet
-    [journey] = tasks.home(nurse.account).journeys
+    [journey] = home.for_account(nurse.account).journeys
     assert [s.status for s in journey.steps] == ["current", "todo", "todo", "todo", "todo"]
     assert "ajukan SKP kepada Kepala Puskesmas" in journey.next
 
     ev = submitted(org, cycle, db)
     assert todo(nurse) == []
-    assert "menunggu penetapan oleh Kepala Puskesmas" in tasks.home(nurse.account).journeys[0].next
-    home = tasks.home(head.account)
-    assert [(t.kind, t.person) for t in home.tasks] == [
+    assert "menunggu penetapan oleh Kepala Puskesmas" in home.for_account(nurse.account).journeys[0].next
+    shown = home.for_account(head.account)
+    assert [(t.kind, t.person) for t in shown.tasks] == [
         ("approve_skp", "Perawat Debora"),
         ("write_skp", None),
     ]
-    assert home.team_counts == {"waiting": 1, "late": 0, "rest": 1}
-    assert [(r.employee, r.group) for r in home.team] == [
+    assert shown.team_counts == {"waiting": 1, "late": 0, "rest": 1}
+    assert [(r.employee, r.group) for r in shown.team] == [
         ("Perawat Debora", "waiting"),
         ("Perawat Rabiatul", "rest"),
     ]
 
     evaluations.return_targets(ev, head.account, "Indikator kedua belum terukur.")
-    [fix] = tasks.home(nurse.account).tasks
+    [fix] = home.for_account(nurse.account).tasks
     assert (fix.kind, fix.anchor) == ("fix_skp", "returned")
     assert fix.action == "Perbaiki SKP yang dikembalikan, lalu ajukan lagi"
-    assert "dikembalikan oleh Kepala Puskesmas" in tasks.home(nurse.account).journeys[0].next
+    assert "dikembalikan oleh Kepala Puskesmas" in home.for_account(nurse.account).journeys[0].next
     assert ("approve_skp", "Perawat Debora") not in todo(head)
 
     evaluations.submit_targets(ev, nurse.account)
     evaluations.approve_targets(ev, head.account)
     assert todo(nurse) == []
-    journey = tasks.home(nurse.account).journeys[0]
+    journey = home.for_account(nurse.account).journeys[0]
     assert [s.status for s in journey.steps] == ["done", "current", "todo", "todo", "todo"]
     assert journey.deadline is None and "sudah ditetapkan" in journey.next
-    [progress] = tasks.home(org["hr"].account).cycles
+    nurse_row = next(r for r in home.for_account(head.account).team if r.employee == "Perawat Debora")
+    assert (nurse_row.group, nurse_row.deadline) == ("rest", None)  # her step of this phase is done
+    [progress] = home.for_account(org["hr"].account).cycles
     assert (progress.done, progress.total, progress.late) == (1, 4, 0)
 
 
@@ -87,15 +89,15 @@ def test_after_the_target_deadline_late_members_and_the_overdue_count(make, db, 
     clock.travel_to(cycle.target_deadline + timedelta(hours=2))
     colleague, head, hr = org["colleague"], org["head"], org["hr"]
 
-    [extension] = tasks.home(colleague.account).tasks
+    [extension] = home.for_account(colleague.account).tasks
     assert extension.kind == "extension" and extension.overdue and extension.days_left == 0
-    home = tasks.home(head.account)
-    assert home.team_counts == {"waiting": 1, "late": 1, "rest": 0}
-    assert [(r.employee, r.group) for r in home.team] == [
+    shown = home.for_account(head.account)
+    assert shown.team_counts == {"waiting": 1, "late": 1, "rest": 0}
+    assert [(r.employee, r.group) for r in shown.team] == [
         ("Perawat Debora", "waiting"),
         ("Perawat Rabiatul", "late"),
     ]
-    hr_home = tasks.home(hr.account)
+    hr_home = home.for_account(hr.account)
     overdue = next(t for t in hr_home.tasks if t.kind == "overdue")
     # Late: the colleague, the head, the HR officer (drafts) and the nurse's SKP still unapproved.
     assert overdue.person == "4 pegawai" and hr_home.cycles[0].late == 4
@@ -107,13 +109,13 @@ def test_after_the_target_deadline_late_members_and_the_overdue_count(make, db, 
     )
 
     run_due()  # the drafts are locked now; nothing changes in who is late
-    assert tasks.home(hr.account).cycles[0].late == 4
+    assert home.for_account(hr.account).cycles[0].late == 4
     ev = evaluation_of(db, cycle, colleague)
     until = cycle.target_deadline + timedelta(days=3)
     cycles.extend_one(ev, hr.account, until, "Sakit")
-    [write] = tasks.home(colleague.account).tasks
+    [write] = home.for_account(colleague.account).tasks
     assert write.kind == "write_skp" and write.deadline == until and write.days_left == 3
-    assert tasks.home(hr.account).cycles[0].late == 3
+    assert home.for_account(hr.account).cycles[0].late == 3
 
 
 def reviewed(org, cycle, db):
@@ -123,12 +125,12 @@ def reviewed(org, cycle, db):
     cycles.advance(cycle, org["hr"].account)
     db.session.expire_all()
     ev = evaluation_of(db, cycle, org["nurse"])
-    [write] = tasks.home(org["nurse"].account).tasks
+    [write] = home.for_account(org["nurse"].account).tasks
     assert (write.kind, write.deadline) == ("write_assessment", cycle.assessment_deadline)
     for indicator in ev.indicators:
         evaluations.save_realisation(ev, org["nurse"].account, indicator, "50", None)
     evaluations.submit_assessment(ev, org["nurse"].account)
-    review = next(t for t in tasks.home(org["head"].account).tasks if t.kind == "review")
+    review = next(t for t in home.for_account(org["head"].account).tasks if t.kind == "review")
     # Reviewable during the self-assessment phase already, due by the review deadline.
     assert (review.person, review.deadline, review.anchor) == (
         "Perawat Debora",
@@ -144,15 +146,15 @@ def test_result_keberatan_explanations_and_decision(make, db):
     cycle = open_annual(org)
     nurse, head, camat, hr = org["nurse"], org["head"], org["camat"], org["hr"]
     ev = reviewed(org, cycle, db)
-    [result] = tasks.home(nurse.account).tasks
+    [result] = home.for_account(nurse.account).tasks
     assert (result.kind, result.deadline) == ("result", ev.appeal_until)
-    journey = tasks.home(nurse.account).journeys[0]
+    journey = home.for_account(nurse.account).journeys[0]
     assert [s.status for s in journey.steps] == ["done", "done", "done", "current", "todo"]
 
     evaluations.file_appeal(ev, nurse.account, "Realisasi saya melampaui target.")
     assert todo(nurse) == []
-    home = tasks.home(camat.account)
-    [decide] = home.appeals
+    shown = home.for_account(camat.account)
+    [decide] = shown.appeals
     assert (decide.kind, decide.person, decide.deadline) == (
         "decide_appeal",
         "Perawat Debora",
@@ -173,16 +175,16 @@ def test_result_keberatan_explanations_and_decision(make, db):
 
     clock.travel_to(ev.appeal.decide_by + timedelta(hours=1))
     run_due()
-    escalated = [t for t in tasks.home(hr.account).tasks if t.kind == "escalated"]
+    escalated = [t for t in home.for_account(hr.account).tasks if t.kind == "escalated"]
     assert [(t.person, t.anchor) for t in escalated] == [("Perawat Debora", "keberatan")]
-    assert tasks.home(hr.account).cycles[0].escalated == 1
+    assert home.for_account(hr.account).cycles[0].escalated == 1
 
     evaluations.decide_appeal(
         ev, camat.account, {"results_rating": "meets", "behaviour_rating": "meets", "reasons": "Sesuai data."}
     )
     assert [t for t in todo(camat) if t[1] == "Perawat Debora"] == []
     assert [t for t in todo(head) if t[0] == "explain"] == []
-    assert "sudah diputus" in tasks.home(nurse.account).journeys[0].next
+    assert "sudah diputus" in home.for_account(nurse.account).journeys[0].next
 
 
 def test_reminders_go_to_the_people_whose_home_lists_the_duty(make, db):
@@ -198,7 +200,7 @@ def test_reminders_go_to_the_people_whose_home_lists_the_duty(make, db):
         )
     )
     accounts = db.session.scalars(sa.select(Account).where(Account.employee_id.is_not(None))).all()
-    owing = {a.employee_id for a in accounts if any(t.kind in tasks.DUTY for t in tasks.home(a).tasks)}
+    owing = {a.employee_id for a in accounts if any(t.kind in tasks.DUTY for t in home.for_account(a).tasks)}
     assert reminded == owing == {org["colleague"].id, org["head"].id, org["hr"].id}
 
 
@@ -299,3 +301,12 @@ def signed_in(app, nip):
     client = app.test_client()
     login(client, nip)
     return client
+
+
+def test_someone_outside_the_running_cycle_is_told_so(make, client):
+    org = agency(make)
+    open_annual(org)
+    login(client, org["camat"].nip)  # no rater inside the agency: not covered
+    html = page(client)
+    assert "Anda tidak dinilai dalam periode yang sedang berjalan." in html
+    assert "Belum ada periode penilaian yang berjalan." not in html

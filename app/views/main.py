@@ -7,7 +7,7 @@ from flask_login import login_required
 from app import database
 from app.extensions import db
 from app.models import Employee
-from app.services import tasks
+from app.services import home
 from app.views import actor
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
 
@@ -30,7 +30,7 @@ def index():
         account=account,
         employee=employee,
         team_size=team_size,
-        home=tasks.home(account),
+        home=home.for_account(account),
         cycle_labels=CYCLE_STATE_LABELS,
         state_labels=EVALUATION_STATE_LABELS,
     )

@@ -72,7 +72,7 @@ def test_nurse_and_head_homes_through_target_setting(app, browser, live_server, 
     expect(first).to_contain_text("Tetapkan atau kembalikan SKP")
     expect(first).to_contain_text("Perawat Debora")
     expect(head.locator("#team-counts")).to_contain_text("1 menunggu tindakan Anda")
-    expect(head.locator("#team-table tbody tr").first).to_contain_text("Perawat Debora")
+    expect(head.locator("#team-list li").first).to_contain_text("Perawat Debora")
 
     # He returns it with a comment; she sees the fix task, and it opens on his comment.
     follow(head, tasks, "Tetapkan atau kembalikan SKP")
