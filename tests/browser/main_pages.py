@@ -1,0 +1,257 @@
+"""The main pages of every role, over one agency with three cycles in the states users meet.
+
+Shared by the accessibility and phone-width browser tests: `build()` puts the data in place
+through the workflow services (no browser needed), `pages_of()` lists what each role opens, and
+`signed_in()` gives one browser context per role.
+
+- SKP Tahunan 2025: published with names (results board, distribution);
+- SKP Tahunan 2026: in review: the nurse reports late (personal extension), the colleague's
+  self-assessment waits for the head's review form, Yohana's result may still be objected to,
+  Rizky's keberatan waits for the camat (who asked the rater for an explanation);
+- SKP Tahunan 2027: target setting past its deadline: the nurse drafts (personal extension),
+  the colleague's SKP waits for approval, twelve more nurses are overdue.
+"""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from app import clock
+from app.extensions import db
+from app.models import Cycle, Employee, Evaluation, OutboxMessage
+from app.workflow import cycles, evaluations
+from tests.conftest import PASSWORD
+from tests.workflow_helpers import agency, cycle_data, write_skp
+
+WIB = ZoneInfo("Asia/Jakarta")
+# Long real-looking names: they are what overflows a narrow screen.
+EXTRA_NURSES = [
+    "Yohana Kristina Situmorang, A.Md.Kep.",
+    "Muhammad Rizky Ananda Pratama, S.Kep., Ns.",
+    "Ni Made Ayu Sri Wahyuningsih",
+    "Fransiskus Xaverius Bambang Hadiwijaya",
+    "Siti Nurhaliza Rahmawati",
+    "Agustinus Kristianto Nahan",
+    "Theresia Avila Dwi Lestari",
+    "Rabiatul Adawiyah Syahrani",
+    "Bernadetha Natalia Simanjuntak",
+    "Dewi Kartika Sari Handayani",
+    "Yulius Panahan Sinaga",
+    "Elisabeth Mariana Tambunan",
+]
+
+
+def at(year: int, month: int, day: int, hour: int = 9) -> datetime:
+    """A moment in WIB."""
+    return datetime(year, month, day, hour, tzinfo=WIB)
+
+
+def _evaluation(cycle: Cycle, employee) -> Evaluation:
+    return db.session.scalar(
+        sa.select(Evaluation).where(Evaluation.cycle_id == cycle.id, Evaluation.employee_id == employee.id)
+    )
+
+
+def _approved_skp(cycle, org, who) -> Evaluation:
+    ev = _evaluation(cycle, org[who])
+    write_skp(ev, org[who])
+    evaluations.submit_targets(ev, org[who].account)
+    evaluations.approve_targets(ev, org["head"].account)
+    return ev
+
+
+def _assessed(ev, employee) -> None:
+    for indicator, value in zip(ev.indicators, ["25", "90"], strict=True):
+        evaluations.save_realisation(ev, employee.account, indicator, value, "Data SIMPUS bulan berjalan")
+    evaluations.add_evidence_link(ev, employee.account, ev.indicators[1], "https://survei.example/ikm-2025")
+    evaluations.submit_assessment(ev, employee.account)
+
+
+def _employee(name: str) -> Employee:
+    """The extra nurse of that name."""
+    return db.session.scalar(sa.select(Employee).where(Employee.name == name))
+
+
+def _open(org, start: datetime, year: int, **overrides) -> Cycle:
+    clock.travel_to(start)
+    data = cycle_data([org["kecamatan"]], start, name=f"SKP Tahunan {year}", year=year, **overrides)
+    cycle = cycles.save_cycle(None, data, org["hr"].account)
+    cycles.open_cycle(cycle, org["hr"].account)
+    return cycle
+
+
+def build(make) -> dict:
+    """The agency and its three cycles; returns the people and the ids the pages need."""
+    org = agency(make)
+    for name in EXTRA_NURSES:
+        make.employee(name, supervisor=org["head"], unit=org["puskesmas"])
+    hr = org["hr"].account
+
+    # 2025: a whole year, published with names.
+    past = _open(org, at(2025, 1, 6), 2025)
+    nurse_a = _approved_skp(past, org, "nurse")
+    colleague_a = _approved_skp(past, org, "colleague")
+    clock.advance(timedelta(days=26))
+    cycles.advance(past, hr)
+    for ev, who in ((nurse_a, "nurse"), (colleague_a, "colleague")):
+        db.session.refresh(ev)
+        _assessed(ev, org[who])
+        evaluations.review(ev, org["head"].account, {"results_rating": "above", "behaviour_rating": "meets"})
+    clock.advance(timedelta(days=125))
+    cycles.advance(past, hr)
+    cycles.advance(past, hr)
+    cycles.publish(past, hr, "names", "Unit kecil: kurva tidak berlaku.")
+
+    # 2026: in review. The nurse reports late (her assessment unlocked by a personal
+    # extension), the colleague waits for the head's review, Yohana may still object and
+    # Rizky's keberatan waits for the camat, who asked the rater for an explanation.
+    yohana, rizky = (_employee(name) for name in EXTRA_NURSES[:2])
+    org["yohana"], org["rizky"] = yohana, rizky
+    current = _open(
+        org,
+        at(2026, 9, 1),
+        2026,
+        target_deadline=at(2026, 9, 26, 16),
+        assessment_deadline=at(2026, 10, 31, 16),
+        review_deadline=at(2027, 1, 20, 16),
+        appeal_deadline=at(2027, 2, 20, 16),
+        appeal_window_days=60,
+        appeal_decision_days=60,
+    )
+    skps = {who: _approved_skp(current, org, who) for who in ("nurse", "colleague", "yohana", "rizky")}
+    clock.travel_to(at(2026, 9, 27))
+    cycles.advance(current, hr)
+    for who, ev in skps.items():
+        db.session.refresh(ev)
+        if who == "nurse":
+            evaluations.save_realisation(ev, org[who].account, ev.indicators[0], "28", "Rekap SIMPUS")
+        else:
+            _assessed(ev, org[who])
+    clock.travel_to(at(2026, 11, 2))
+    cycles.advance(current, hr)
+    clock.travel_to(at(2026, 11, 20))
+    meets = {"results_rating": "meets", "behaviour_rating": "meets"}
+    for who in ("yohana", "rizky"):
+        evaluations.review(skps[who], org["head"].account, meets)
+    appeal = skps["rizky"]
+    evaluations.file_appeal(appeal, rizky.account, "Saya melampaui target waktu tunggu sepanjang tahun.")
+    evaluations.appeal_comment(appeal, org["camat"].account, "Mohon jelaskan rating hasil kerja.", "rater")
+    db.session.refresh(skps["nurse"])
+    cycles.extend_one(skps["nurse"], hr, at(2027, 1, 10, 16), "Sakit selama tahap penilaian mandiri.")
+
+    # 2027: target setting, past its deadline.
+    coming = _open(
+        org,
+        at(2026, 12, 1),
+        2027,
+        target_deadline=at(2026, 12, 10, 16),
+        assessment_deadline=at(2027, 12, 20, 16),
+        review_deadline=at(2028, 1, 15, 16),
+        appeal_deadline=at(2028, 2, 15, 16),
+    )
+    nurse_c = _evaluation(coming, org["nurse"])
+    write_skp(nurse_c, org["nurse"])
+    colleague_c = _evaluation(coming, org["colleague"])
+    write_skp(colleague_c, org["colleague"])
+    evaluations.submit_targets(colleague_c, org["colleague"].account)
+    clock.travel_to(at(2026, 12, 15), frozen=False)
+    cycles.extend_one(nurse_c, hr, at(2026, 12, 31, 16), "Cuti melahirkan sampai awal Desember.")
+
+    message = db.session.scalar(sa.select(OutboxMessage.id).order_by(OutboxMessage.id.desc()))
+    return dict(
+        org=org,
+        ids=dict(
+            past=past.id,
+            current=current.id,
+            coming=coming.id,
+            nurse_draft=nurse_c.id,
+            nurse_assessment=skps["nurse"].id,
+            nurse_result=nurse_a.id,
+            yohana_reviewed=skps["yohana"].id,
+            rizky_appeal=skps["rizky"].id,
+            colleague_submitted=colleague_c.id,
+            colleague_review=skps["colleague"].id,
+            message=message,
+        ),
+    )
+
+
+def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
+    """Each role's main pages as (what, path); role "anonymous" is the signed-out visitor."""
+    i, org = scenario["ids"], scenario["org"]
+    return {
+        "anonymous": [("Masuk", "/login"), ("Lupa kata sandi", "/password/forgot")],
+        "pegawai": [
+            ("Beranda", "/"),
+            ("Daftar SKP", "/evaluations/"),
+            ("SKP draf", f"/evaluations/{i['nurse_draft']}"),
+            ("Penilaian mandiri", f"/evaluations/{i['nurse_assessment']}"),
+            ("SKP hasil diumumkan", f"/evaluations/{i['nurse_result']}"),
+            ("Hasil", "/results/"),
+            ("Papan hasil", f"/results/{i['past']}"),
+            ("Ganti kata sandi", "/account/password"),
+        ],
+        "pegawai dinilai": [
+            ("SKP dinilai (bisa keberatan)", f"/evaluations/{i['yohana_reviewed']}"),
+        ],
+        "atasan": [
+            ("Beranda", "/"),
+            ("Daftar SKP", "/evaluations/"),
+            ("Tim saya", "/people/team"),
+            ("SKP diajukan", f"/evaluations/{i['colleague_submitted']}"),
+            ("Formulir penilaian", f"/evaluations/{i['colleague_review']}"),
+            ("Keberatan (minta penjelasan)", f"/evaluations/{i['rizky_appeal']}"),
+        ],
+        "camat": [
+            ("Beranda", "/"),
+            ("Daftar SKP", "/evaluations/"),
+            ("Keberatan", f"/evaluations/{i['rizky_appeal']}"),
+        ],
+        "hr": [
+            ("Beranda", "/"),
+            ("Periode", "/cycles/"),
+            ("Buat periode", "/cycles/new"),
+            ("Dasbor penyusunan", f"/cycles/{i['coming']}"),
+            ("Dasbor penilaian", f"/cycles/{i['current']}"),
+            ("Terlambat", f"/cycles/{i['coming']}/overdue"),
+            ("Distribusi", f"/cycles/{i['current']}/distribution"),
+            ("Distribusi diumumkan", f"/cycles/{i['past']}/distribution"),
+            ("Hasil", "/results/"),
+            ("Papan hasil", f"/results/{i['past']}"),
+            ("Pegawai", "/people/"),
+            ("Profil pegawai", f"/people/{org['nurse'].id}"),
+            ("Ubah pegawai", f"/people/{org['nurse'].id}/edit"),
+            ("Unit kerja", "/org/"),
+            ("Impor CSV", "/people/import"),
+            ("Audit", "/audit/"),
+            ("Email", "/admin/outbox"),
+            ("Isi email", f"/admin/outbox/{i['message']}"),
+            ("Alur periode", "/workflow/cycle"),
+        ],
+    }
+
+
+def login_of(scenario: dict, role: str) -> str | None:
+    """The email a role signs in with."""
+    people = {"pegawai": "nurse", "pegawai dinilai": "yohana", "atasan": "head", "camat": "camat", "hr": "hr"}
+    person = people.get(role)
+    return scenario["org"][person].email if person else None
+
+
+def signed_in(browser, base_url: str, scenario: dict, role: str, **options):
+    """A new browser context (own cookies) signed in as `role` through the form; and its page."""
+    context = browser.new_context(base_url=base_url, locale="id-ID", **options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    identifier = login_of(scenario, role)
+    if identifier:
+        page.goto("/login")
+        page.get_by_label("NIP atau email").fill(identifier)
+        page.get_by_label("Kata sandi").fill(PASSWORD)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Masuk").click()
+        expect(page.locator("main")).to_be_visible()
+        assert "/login" not in page.url, f"{role} could not sign in"
+    return context, page
