@@ -4,6 +4,12 @@ VENV ?= .venv
 PORT ?= 5000
 HOST ?= 127.0.0.1
 FLASK = $(VENV)/bin/flask --app wsgi
+# Links in email point where this server answers: http://HOST:PORT, unless BASE_URL is set in the
+# environment, on the command line or in .env (production sets it to the public https address).
+ifeq ($(origin BASE_URL),undefined)
+BASE_URL := $(if $(shell grep -s '^[[:space:]]*BASE_URL=' .env),,http://$(HOST):$(PORT))
+endif
+WITH_BASE_URL = $(if $(BASE_URL),BASE_URL='$(BASE_URL)' )
 
 .PHONY: run test lint bench check-python clean
 
@@ -20,9 +26,9 @@ run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 	@echo "Layanan berjalan di http://$(HOST):$(PORT) dengan penjadwal di sampingnya (Ctrl+C untuk berhenti)"
-	@$(FLASK) scheduler & scheduler=$$!; \
+	@$(WITH_BASE_URL)$(FLASK) scheduler & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(WITH_BASE_URL)$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest

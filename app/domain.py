@@ -66,6 +66,19 @@ PREDIKAT_TABLE = {
 }
 
 
+# What each result means, as a Bootstrap tone, for every badge that shows it: good results are
+# positive, "Butuh Perbaikan" a warning, Kurang and Sangat Kurang a danger. The label is always
+# written out too, so the meaning never rests on colour alone.
+PREDIKAT_TONES = {
+    Predikat.SANGAT_BAIK: "success",
+    Predikat.BAIK: "success",
+    Predikat.BUTUH_PERBAIKAN: "warning",
+    Predikat.KURANG: "danger",
+    Predikat.SANGAT_KURANG: "danger",
+}
+RATING_TONES = {Rating.ABOVE: "success", Rating.MEETS: "success", Rating.BELOW: "warning"}
+
+
 def predikat(results: Rating, behaviour: Rating) -> Predikat:
     """The predikat for a pair of ratings."""
     return PREDIKAT_TABLE[(Rating(results), Rating(behaviour))]
@@ -213,3 +226,24 @@ ORG_PREDIKAT_LABELS = {
 
 # The default kurva distribusi (DOMAIN.md) is seeded as rows of distribution_band by the
 # migration that creates that table; HR edits the rows, never this module.
+
+
+# Delivery states of an outbox message (app.models.MessageState values), as HR reads them.
+MESSAGE_STATE_LABELS = {
+    "pending": _l("Menunggu dikirim"),
+    "sending": _l("Sedang dikirim"),
+    "sent": _l("Terkirim"),
+    "failed": _l("Gagal"),
+}
+
+# The kinds of record the audit trail names (AuditEvent.object_type).
+OBJECT_LABELS = {
+    "evaluation": _l("penilaian"),
+    "cycle": _l("periode"),
+    "employee": _l("pegawai"),
+    "account": _l("akun"),
+    "org_unit": _l("unit"),
+    "position": _l("jabatan"),
+    "evidence": _l("bukti dukung"),
+    "import": _l("impor"),
+}

@@ -1,16 +1,56 @@
-"""Jinja helpers: the policy, local-time formatting, navigation."""
+"""Jinja helpers: the policy, local-time formatting, labels for codes, navigation.
 
+Every code a person may see (states, audit actions, predikat, outbox states) is shown through
+one filter, `label`, reading the one mapping per kind (app/domain.py, app/workflow/definitions.py).
+"""
+
+import re
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
+from babel import dates
 from flask import Flask, g
-from flask_babel import format_datetime, get_locale, get_timezone, get_translations
+from flask_babel import get_locale, get_translations
+from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from app import clock
+from app.domain import (
+    MESSAGE_STATE_LABELS,
+    OBJECT_LABELS,
+    ORG_PREDIKAT_LABELS,
+    PREDIKAT_LABELS,
+    PREDIKAT_TONES,
+    RATING_LABELS,
+    RATING_TONES,
+    Predikat,
+)
 from app.policy import Action, can
-from app.workflow.definitions import ACTION_LABELS, STATE_LABELS
+from app.workflow.definitions import ACTION_LABELS, LOCKED_EARLY_LABELS, STATE_LABELS
+
+# One mapping per kind of code; `label(code, kind)` looks it up, and shows an unknown code as it is.
+LABELS = {
+    "state": STATE_LABELS,
+    "action": ACTION_LABELS,
+    "predikat": {str(k): v for k, v in PREDIKAT_LABELS.items()},
+    "org_predikat": {str(k): v for k, v in ORG_PREDIKAT_LABELS.items()},
+    "rating": {str(k): v for k, v in RATING_LABELS.items()},
+    "message": MESSAGE_STATE_LABELS,
+    "object": OBJECT_LABELS,
+}
+TONES = {
+    "predikat": {str(k): v for k, v in PREDIKAT_TONES.items()},
+    "rating": {str(k): v for k, v in RATING_TONES.items()},
+}
+
+# Links in plain text: http and https only (never javascript: or data:), ending before spaces,
+# quotes and angle brackets; a sentence's closing punctuation is not part of the link.
+URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+TRAILING = ".,;:!?)]}'\""
+PREDIKAT_CODES = frozenset(p.value for p in Predikat)
 
 
 def _translations():
@@ -54,28 +94,101 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.template_filter("state_label")
     def state_label(value: str) -> str:
-        return str(STATE_LABELS.get(value, value))
+        return label(value, "state")
 
     @app.template_filter("action_label")
     def action_label(value: str) -> str:
-        return str(ACTION_LABELS.get(value, value))
+        return label(value, "action")
 
+    # A lock's label when HR closed the phase early (app/workflow/locks.py says which).
+    app.jinja_env.globals["zone_name"] = zone_name
+    app.jinja_env.globals["early_labels"] = {str(k): v for k, v in LOCKED_EARLY_LABELS.items()}
     app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(label, "label")
+    app.add_template_filter(tone, "tone")
+    app.add_template_filter(badge, "badge")
+    app.add_template_filter(linkify, "linkify")
+    app.add_template_filter(audit_comment, "audit_comment")
+    app.add_template_filter(sentence, "sentence")
 
 
-def localtime(value: datetime | None, fmt: str = "d MMM yyyy HH.mm") -> str:
-    """An instant as local time in the current locale (the `localtime` filter; also for text
-    prepared outside a template, such as a digest's deadline)."""
+def label(value, kind: str = "state") -> str:
+    """The Indonesian label of a code of one kind (state, action, predikat, org_predikat, rating,
+    message, object); an unknown code is shown as it is."""
+    if value is None:
+        return ""
+    code = str(getattr(value, "value", value))
+    return str(LABELS[kind].get(code, code))
+
+
+def tone(value, kind: str = "predikat") -> str:
+    """The Bootstrap tone (success, warning, danger) saying what a predikat or rating means."""
+    code = str(getattr(value, "value", value))
+    return TONES[kind].get(code, "secondary")
+
+
+def badge(value, kind: str = "predikat", extra: str = "") -> Markup:
+    """A badge with the label of a predikat or rating in the colour of its meaning."""
+    if value is None:
+        return Markup("–")
+    classes = f"badge text-bg-{tone(value, kind)} {extra}".strip()
+    return Markup('<span class="{}">{}</span>').format(classes, label(value, kind))
+
+
+def linkify(text: str | None) -> Markup:
+    """Plain text as HTML: everything escaped, then each http(s) address made a link."""
+    if not text:
+        return Markup("")
+    parts, last = [], 0
+    for match in URL.finditer(text):
+        url = match.group(0).rstrip(TRAILING)
+        end = match.start() + len(url)
+        if not url.split("://", 1)[1]:
+            continue
+        parts.append(escape(text[last : match.start()]))
+        parts.append(Markup('<a href="{0}" rel="noopener noreferrer">{0}</a>').format(url))
+        last = end
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
+def audit_comment(event) -> str:
+    """An audit row's comment as a person reads it: a recorded code (the predikat of a review)
+    becomes its label."""
+    comment = event.comment or ""
+    if event.action in ("evaluation.review", "evaluation.decide_appeal") and comment in PREDIKAT_CODES:
+        return _("predikat %(p)s", p=label(comment, "predikat"))
+    return comment
+
+
+def sentence(text: str | None) -> str:
+    """Typed text as a sentence ending in one full stop (or its own ! ? …): what follows it never
+    doubles the punctuation ("Ekspektasi.. Keputusan")."""
+    text = (text or "").strip()
+    return text if not text or text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def zone_name() -> str:
+    """The configured zone's abbreviation (WIB, WITA, WIT), for date fields typed in local time."""
+    return localtime(clock.utcnow(), "z")
+
+
+def localtime(value: datetime | None, fmt: str = "d MMM yyyy HH.mm z") -> str:
+    """An instant as local time in the current locale with the zone's abbreviation (WIB, WITA,
+    WIT for the configured TIMEZONE): the `localtime` filter, also for text prepared outside a
+    template, such as a digest's deadline."""
     if value is None:
         return "–"
-    return _local_text(value.astimezone(clock.tz()), fmt, str(get_locale()), str(get_timezone()))
+    zone = clock.tz()
+    return _local_text(value.astimezone(zone), fmt, str(get_locale()), str(zone))
 
 
 @lru_cache(maxsize=4096)
 def _local_text(value: datetime, fmt: str, locale: str, zone: str) -> str:
     """Babel's formatting, remembered: a digest or a page repeats the same deadline many times.
 
-    The text depends only on the instant, the pattern, the locale and the zone, which are the key
-    (the caller passes the locale and zone of the context that formats it).
+    The text depends only on the instant, the pattern, the locale and the zone, which are the key.
+    The zone is the configured TIMEZONE (the one deadlines are computed in), so the abbreviation
+    always names the zone the time is written in.
     """
-    return format_datetime(value, fmt)
+    return dates.format_datetime(value, fmt, tzinfo=ZoneInfo(zone), locale=locale)

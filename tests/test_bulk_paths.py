@@ -190,7 +190,7 @@ def test_the_dashboard_shows_the_first_overdue_and_a_page_lists_them_all(app, db
 
     dashboard = client.get(f"/cycles/{cycle.id}").get_data(as_text=True)
     section = dashboard[dashboard.index('id="overdue"') :]
-    assert f"{OVERDUE_ON_DASHBOARD}+" in section
+    assert f'id="overdue-count">{late_count}</span>' in section  # the same number as the list's
     assert len(re.findall(r'evaluations/\d+/extend"', section)) == OVERDUE_ON_DASHBOARD
     assert f'href="/cycles/{cycle.id}/overdue"' in section
 
@@ -198,7 +198,7 @@ def test_the_dashboard_shows_the_first_overdue_and_a_page_lists_them_all(app, db
     per_page = app.config["PAGE_SIZE"]
     for number in range(1, (late_count + per_page - 1) // per_page + 1):
         page = client.get(f"/cycles/{cycle.id}/overdue?page={number}").get_data(as_text=True)
-        assert f">{late_count}</span>" in page  # the true total, not a capped count
+        assert f'id="overdue-count">{late_count}</span>' in page  # the true total, not a capped count
         names.update(re.findall(r">(Staf \d\d)</a>", page))
     assert names == {s.name for s in staff}  # everyone once across the pages
     assert client.get(f"/cycles/{cycle.id}/overdue?page=999").status_code == 200
@@ -300,7 +300,12 @@ def test_the_results_board_pages_through_every_published_name_by_unit(app, db, m
     shown = []
     for number in range(1, (len(expected) + 3) // 4 + 1):
         page = client.get(f"/results/{cycle.id}?page={number}").get_data(as_text=True)
-        shown += re.findall(r"<tr><td>([^<]+)</td><td>[^<]+</td><td>Baik</td></tr>", page)
+        # the predikat in a badge of its meaning's colour (Baik: positive)
+        shown += re.findall(
+            r"<tr><td>([^<]+)</td><td>[^<]+</td>"
+            r'<td><span class="badge text-bg-success">Baik</span></td></tr>',
+            page,
+        )
     assert shown == expected and len(expected) > 8
 
 

@@ -59,7 +59,7 @@ def test_reminders_go_to_exactly_those_who_still_have_to_act_once_a_day(make, db
     )
     assert "Menetapkan SKP untuk Perawat Debora" in head_digest.body_text
     deadline = cycle.target_deadline.astimezone(clock.tz())
-    assert f"tenggat {deadline.day} Jan 2027 {deadline:%H.%M} (3 hari lagi)" in head_digest.body_text
+    assert f"tenggat {deadline.day} Jan 2027 {deadline:%H.%M} WIB (3 hari lagi)" in head_digest.body_text
     assert head_digest.body_text.startswith("Yth. Kepala Puskesmas,")
 
 

@@ -21,20 +21,22 @@ from app.models import Account, Employee, MessageState, OutboxBody, OutboxMessag
 from app.models.outbox import NAME_TOKEN
 from app.models.types import UTCDateTime
 
+# Names are quoted and never follow a word they may start with: a cycle is often named
+# "Penilaian Kinerja Tahunan 2027", and "Periode penilaian Penilaian ..." reads as a stutter.
 SUBJECTS = {
-    "cycle_opened": "Periode penilaian {cycle} dibuka",
+    "cycle_opened": 'Periode "{cycle}" dibuka',
     "targets_submitted": "SKP {employee} menunggu persetujuan Anda",
     "targets_approved": "SKP Anda ditetapkan",
     "targets_returned": "SKP Anda dikembalikan untuk diperbaiki",
-    "assessment_opened": "Penilaian mandiri {cycle} dibuka",
+    "assessment_opened": 'Tahap penilaian mandiri dibuka: "{cycle}"',
     "assessment_submitted": "Penilaian mandiri {employee} menunggu penilaian Anda",
     "assessment_returned": "Penilaian mandiri Anda dikembalikan",
-    "result_delivered": "Hasil penilaian kinerja Anda ({cycle})",
+    "result_delivered": 'Hasil penilaian kinerja Anda: "{cycle}"',
     "appeal_filed": "Keberatan dari {employee} menunggu keputusan Anda",
     "appeal_filed_hr": "Keberatan diajukan oleh {employee}",
     "explanation_requested": "Permintaan penjelasan atas keberatan {employee}",
     "appeal_decided": "Keputusan atas keberatan {employee}",
-    "results_published": "Hasil penilaian kinerja {cycle} diumumkan",
+    "results_published": 'Hasil penilaian diumumkan: "{cycle}"',
     "deadline_extended": "Tenggat Anda diperpanjang ({cycle})",
     "appeal_escalated": "Keberatan {employee} melewati batas waktu keputusan",
     "password_reset": "Atur ulang kata sandi Kinerja ASN",

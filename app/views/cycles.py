@@ -22,6 +22,7 @@ from app.models import (
     Evaluation,
     EvaluationState,
     OrgUnit,
+    Rhk,
 )
 from app.models.types import UTCDateTime
 from app.policy import Action, require
@@ -32,6 +33,7 @@ from app.views.org import unit_tree
 from app.workflow import cycles as service
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS, OWN_PHASE
 from app.workflow.distribution import distribution
+from app.workflow.locks import locked_early
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
@@ -145,13 +147,22 @@ def edit(cycle_id: int | None = None):
     return render_template("cycles/form.html", form=form, cycle=cycle)
 
 
+# A drafted SKP with nothing written yet: counted apart, so "SKP disusun" counts SKPs written.
+NOT_STARTED = "targets_empty"
+
+
 def progress(cycle: Cycle):
-    """Counts per state per unit (one grouped query)."""
-    # Grouped on the evaluation index alone (an index-only scan), names joined to the groups.
+    """Counts per state per unit (one grouped query); drafts without any RHK count as NOT_STARTED."""
+    written = sa.exists().where(Rhk.evaluation_id == Evaluation.id)
+    state = sa.case(
+        (sa.and_(Evaluation.state == EvaluationState.TARGETS_DRAFT.value, ~written), NOT_STARTED),
+        else_=Evaluation.state,
+    ).label("state")
+    # Grouped on the evaluation index (plus the RHK index for drafts), names joined to the groups.
     counts = (
-        sa.select(Evaluation.unit_id, Evaluation.state, sa.func.count().label("n"))
+        sa.select(Evaluation.unit_id, state, sa.func.count().label("n"))
         .where(Evaluation.cycle_id == cycle.id)
-        .group_by(Evaluation.unit_id, Evaluation.state)
+        .group_by(Evaluation.unit_id, state)
         .subquery()
     )
     rows = db.session.execute(
@@ -193,6 +204,28 @@ def _late(cycle: Cycle):
     return sa.and_(Evaluation.cycle_id == cycle.id, sa.or_(*late))
 
 
+def overdue_count(cycle: Cycle) -> int:
+    """How many are late (the number every page shows: the same condition as the list)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Evaluation).where(_late(cycle)))
+
+
+def progress_columns(table: dict[str, dict[str, int]]) -> list[tuple[str, str]]:
+    """The progress table's columns: (state, label) for the states that occur, in workflow order."""
+    used = {state for counts in table.values() for state in counts}
+    # a column counts locks of both causes (deadline passed, phase closed early by HR)
+    locked = {
+        EvaluationState.TARGETS_LOCKED: _("SKP terkunci"),
+        EvaluationState.ASSESSMENT_LOCKED: _("Penilaian mandiri terkunci"),
+    }
+    columns = [(NOT_STARTED, _("SKP belum ditulis"))] if NOT_STARTED in used else []
+    columns += [
+        (s.value, str(locked.get(s, label)))
+        for s, label in EVALUATION_STATE_LABELS.items()
+        if s.value in used
+    ]
+    return columns
+
+
 def overdue_query(cycle: Cycle) -> sa.Select:
     """The late evaluations (see `_late`) with what the list shows, by unit."""
     return (
@@ -225,19 +258,71 @@ def view(cycle_id: int):
     return dashboard(get_cycle(cycle_id))
 
 
-def dashboard(cycle: Cycle, status: int = 200, refused_ev: int | None = None):
-    """Render the dashboard; after a refused action (`status` 400/409) the flashed reason shows on
-    it and the refused form keeps what was typed (`refused_ev`: the evaluation of a personal one)."""
+def consequences(cycle: Cycle, table: dict[str, dict[str, int]]) -> dict[str, str]:
+    """What each irreversible cycle action does, with its real figures, for its confirmation
+    (the counts come from the progress table the page shows, so they agree with it)."""
+    total = {}
+    for counts in table.values():
+        for state, n in counts.items():
+            total[state] = total.get(state, 0) + n
+    S = EvaluationState
+    texts = {
+        "close": _(
+            "Tutup periode? %(n)d penilaian menjadi arsip untuk selamanya; tidak ada yang dapat diubah lagi.",
+            n=sum(total.values()),
+        )
+    }
+    if cycle.state == CycleState.TARGET_SETTING:
+        texts["advance"] = _(
+            "Pindah ke tahap berikutnya, penilaian mandiri? %(locked)d pegawai yang belum "
+            "mengajukan SKP akan terkunci (kecuali yang tenggatnya diperpanjang); %(opened)d pegawai "
+            "dengan SKP yang ditetapkan menerima email pembukaan penilaian mandiri.",
+            locked=total.get(NOT_STARTED, 0) + total.get(S.TARGETS_DRAFT.value, 0),
+            opened=total.get(S.TARGETS_APPROVED.value, 0),
+        )
+    elif cycle.state == CycleState.SELF_ASSESSMENT:
+        texts["advance"] = _(
+            "Pindah ke tahap berikutnya, penilaian atasan? %(locked)d pegawai yang belum "
+            "mengajukan penilaian mandiri akan terkunci (kecuali yang tenggatnya diperpanjang).",
+            locked=total.get(S.ASSESSMENT_DRAFT.value, 0),
+        )
+    else:
+        texts["advance"] = _(
+            "Pindah ke tahap berikutnya, masa keberatan? %(waiting)d penilaian mandiri belum dinilai atasan.",
+            waiting=total.get(S.ASSESSMENT_SUBMITTED.value, 0),
+        )
+    return texts
+
+
+def dashboard(
+    cycle: Cycle, status: int = 200, refused_ev: int | None = None, errors: dict[str, str] | None = None
+):
+    """Render the dashboard; after a refused action (`status` 400/409) the reason shows next to
+    the refused form's field and the form keeps what was typed (`refused_ev`: the evaluation of a
+    personal one)."""
+    table = progress(cycle)
+    coverage = service.coverage(cycle) if cycle.state == CycleState.DRAFT else None
+    texts = consequences(cycle, table)
+    if coverage is not None:
+        texts["open"] = _(
+            "Buka periode? %(n)d pegawai akan menerima email dan mulai %(task)s. Setelah dibuka, "
+            "cakupan dan tenggat periode tidak dapat diubah lagi di sini.",
+            n=len(coverage.covered),
+            task=_("mengisi realisasi") if cycle.is_periodic else _("menyusun SKP"),
+        )
     return render_template(
         "cycles/view.html",
         cycle=cycle,
         labels=CYCLE_STATE_LABELS,
         ev_labels=EVALUATION_STATE_LABELS,
         kinds=KIND_LABELS,
-        coverage=service.coverage(cycle) if cycle.state == CycleState.DRAFT else None,
-        progress=progress(cycle),
-        overdue=db.session.scalars(overdue_query(cycle).limit(OVERDUE_ON_DASHBOARD + 1)).all(),
-        overdue_shown=OVERDUE_ON_DASHBOARD,
+        coverage=coverage,
+        progress=table,
+        columns=progress_columns(table),
+        confirm_text=texts,
+        overdue=(overdue := db.session.scalars(overdue_query(cycle).limit(OVERDUE_ON_DASHBOARD)).all()),
+        overdue_total=overdue_count(cycle),
+        early=locked_early(overdue),
         extended=extended(cycle),
         extend_form=ExtendForm(),
         S=EvaluationState,
@@ -245,14 +330,12 @@ def dashboard(cycle: Cycle, status: int = 200, refused_ev: int | None = None):
         typed=request.form if status >= 400 else {},
         refused=request.endpoint if status >= 400 else None,
         refused_ev=refused_ev,
+        errors=errors or {},
     ), status
 
 
-@bp.route("/<int:cycle_id>/overdue")
-@login_required
-def overdue_list(cycle_id: int):
-    """Everyone late in this cycle, page by page, each with the personal extension form."""
-    cycle = get_cycle(cycle_id)
+def overdue_page(cycle: Cycle, status: int = 200, refused_ev: int | None = None, errors=None):
+    """Everyone late in this cycle, page by page (the page and search of the request)."""
     query = (request.args.get("q") or "").strip()
     late = overdue_query(cycle)
     if query:
@@ -265,30 +348,65 @@ def overdue_list(cycle_id: int):
         q=query,
         labels=CYCLE_STATE_LABELS,
         ev_labels=EVALUATION_STATE_LABELS,
+        early=locked_early(page.items),
+        # where a personal extension's form sends the officer back to (this page, this search)
+        back={
+            "list": "1",
+            **({"page": page.page} if page.page > 1 else {}),
+            **({"q": query} if query else {}),
+        },
         S=EvaluationState,
-    )
+        typed=request.form if status >= 400 else {},
+        refused_ev=refused_ev,
+        errors=errors or {},
+    ), status
 
 
-def act(cycle_id: int, run, success: str, refused_ev: int | None = None, anchor: str = ""):
+@bp.route("/<int:cycle_id>/overdue")
+@login_required
+def overdue_list(cycle_id: int):
+    """Everyone late in this cycle, page by page, each with the personal extension form."""
+    return overdue_page(get_cycle(cycle_id))
+
+
+# The fields of the cycle forms: a refusal about one of them is shown next to it, the rest on top.
+FIELDS = ("until", "reason")
+
+
+def act(cycle_id: int, run, success: str, refused_ev: int | None = None, anchor: str = "", on_list=False):
     """Run one HR action on a cycle. A refusal changes nothing and answers with an error status:
-    the dashboard again with the reason (and what was typed), never a redirect that looks like
-    success."""
+    the page the form was on again, with the reason next to the field and what was typed, never
+    a redirect that looks like success (`on_list`: the form was on the overdue list)."""
     cycle = get_cycle(cycle_id)
     form = ExtendForm()
+    errors: dict[str, str] = {}
+    status = 400
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "danger")
-        return dashboard(cycle, 400, refused_ev)
-    try:
-        result = run(cycle, form)
-    except Refused as refusal:
-        db.session.rollback()
-        for message in refusal.errors.values():
+        errors = {name: messages[0] for name, messages in form.errors.items()}
+    else:
+        try:
+            result = run(cycle, form)
+        except Refused as refusal:
+            db.session.rollback()
+            errors, status = dict(refusal.errors), refusal_status(refusal)
+            cycle = db.session.get(Cycle, cycle_id)
+        else:
+            flash(success.format(n=result) if isinstance(result, int) else success, "success")
+            if on_list:
+                return redirect(url_for("cycles.overdue_list", cycle_id=cycle_id, **list_args()))
+            return redirect(url_for("cycles.view", cycle_id=cycle_id) + anchor)
+    for name, message in errors.items():
+        if name not in FIELDS and not (refused_ev and name == ""):
             flash(message, "danger")
-        return dashboard(db.session.get(Cycle, cycle_id), refusal_status(refusal), refused_ev)
-    flash(success.format(n=result) if isinstance(result, int) else success, "success")
-    return redirect(url_for("cycles.view", cycle_id=cycle_id) + anchor)
+    beside = {name: m for name, m in errors.items() if name in FIELDS or (refused_ev and name == "")}
+    if on_list:
+        return overdue_page(cycle, status, refused_ev, beside)
+    return dashboard(cycle, status, refused_ev, beside)
+
+
+def list_args() -> dict[str, str]:
+    """The overdue list's page and search a form on it came from (kept in its action URL)."""
+    return {k: v for k in ("page", "q") if (v := request.args.get(k))}
 
 
 @bp.route("/<int:cycle_id>/open", methods=["POST"])
@@ -360,7 +478,8 @@ def extend_one(cycle_id: int, evaluation_id: int):
         service.extend_one(evaluation, actor(), local(form.until.data), form.reason.data or "")
 
     success = _("Tenggat %(name)s diperpanjang.", name=name)
-    return act(cycle_id, run, success, refused_ev=evaluation_id, anchor="#overdue")
+    on_list = request.args.get("list") == "1"
+    return act(cycle_id, run, success, refused_ev=evaluation_id, anchor="#overdue", on_list=on_list)
 
 
 @bp.route("/<int:cycle_id>/close", methods=["POST"])
@@ -425,4 +544,10 @@ def publication(cycle_id: int):
         labels=CYCLE_STATE_LABELS,
         typed=typed,
         form=ExtendForm(),
+        publish_confirm=_(
+            "Umumkan hasil? %(n)d pegawai akan menerima email; hasil tidak dapat diubah lagi.",
+            n=service.announced_to(cycle),
+        )
+        if cycle.state == CycleState.APPEAL
+        else "",
     ), status

@@ -36,6 +36,7 @@ from app.views import actor, form_checks_csrf, form_version
 from app.workflow import evaluations as service
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
 from app.workflow.engine import effective_deadline, phase_open_for
+from app.workflow.locks import early_lock_events, locked_early, state_label
 
 bp = Blueprint("evaluations", __name__, url_prefix="/evaluations")
 
@@ -82,6 +83,43 @@ class Typed:
         return self.errors.get(name) if self.form == form else None
 
 
+def confirmations(evaluation: Evaluation) -> dict[str, str]:
+    """What each irreversible step of the page does, with its real figures, for its confirmation."""
+    indicators = evaluation.indicators
+    evidence = sum(len(i.evidence) for i in indicators)
+    return {
+        "submit_targets": _(
+            "Ajukan SKP? SKP Anda (%(r)d RHK, %(i)d indikator) akan diajukan kepada %(rater)s, "
+            "yang diberi tahu lewat email. Setelah diajukan, SKP tidak dapat diubah lagi kecuali "
+            "dikembalikan.",
+            r=len(evaluation.rhks),
+            i=len(indicators),
+            rater=evaluation.rater.name,
+        ),
+        "submit_assessment": _(
+            "Ajukan penilaian mandiri? Realisasi %(i)d indikator dengan %(e)d bukti dukung akan "
+            "diajukan kepada %(rater)s untuk dinilai. Setelah diajukan, realisasi dan bukti tidak "
+            "dapat diubah lagi kecuali dikembalikan.",
+            i=len(indicators),
+            e=evidence,
+            rater=evaluation.rater.name,
+        ),
+        "review": _(
+            "Kirim hasil? Hasil penilaian akan dikirim kepada %(name)s lewat email dan masa "
+            "keberatan %(d)d hari dimulai. Penilaian tidak dapat diubah lagi kecuali melalui "
+            "keberatan.",
+            name=evaluation.employee.name,
+            d=evaluation.cycle.appeal_window_days,
+        ),
+        "decide_appeal": _(
+            "Putuskan keberatan? Keputusan ini final: %(name)s dan %(rater)s menerima email, dan "
+            "rating tidak dapat diubah lagi.",
+            name=evaluation.employee.name,
+            rater=evaluation.rater.name,
+        ),
+    }
+
+
 def page(evaluation: Evaluation, typed: Typed | None = None, status: int = 200):
     """Render the evaluation page."""
     me = actor()
@@ -92,6 +130,7 @@ def page(evaluation: Evaluation, typed: Typed | None = None, status: int = 200):
         .options(joinedload(AuditEvent.actor).joinedload(Account.employee))
         .order_by(AuditEvent.id)
     ).all()
+    early = locked_early([evaluation])
     rater_rhks = []
     if "employee" in roles and evaluation.state == EvaluationState.TARGETS_DRAFT:
         rater_rhks = db.session.scalars(
@@ -115,7 +154,10 @@ def page(evaluation: Evaluation, typed: Typed | None = None, status: int = 200):
             assessment_open=phase_open_for(evaluation, CycleState.SELF_ASSESSMENT) is None,
             suggestion=service.suggested_results_rating(evaluation),
             S=EvaluationState,
-            state_label=EVALUATION_STATE_LABELS[EvaluationState(evaluation.state)],
+            state_label=state_label(evaluation, early),
+            locked_early=evaluation.id in early,
+            early_locks=early_lock_events(evaluation, timeline),
+            confirm_text=confirmations(evaluation),
             cycle_label=CYCLE_STATE_LABELS[CycleState(evaluation.cycle.state)],
             Aspect=Aspect,
             Comparator=Comparator,
@@ -209,6 +251,7 @@ def index():
         flagged=flagged,
         only_waiting=only_waiting,
         labels=EVALUATION_STATE_LABELS,
+        early=locked_early([*mine, *team]),
         S=EvaluationState,
         effective_deadline=effective_deadline,
     )

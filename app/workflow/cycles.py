@@ -500,12 +500,24 @@ def publish(
     cycle.published_totals = snapshot(units, names)
     notify_many(
         "results_published",
-        sa.select(Evaluation.employee_id).where(Evaluation.cycle_id == cycle.id),
+        _evaluated(cycle),
         f"results_published:{cycle.id}",
         cycle=cycle,
     )
     db.session.commit()
     refresh_statistics()
+
+
+def _evaluated(cycle: Cycle) -> sa.Select:
+    """The employees evaluated in the cycle (whom publishing emails, when active)."""
+    return sa.select(Evaluation.employee_id).where(Evaluation.cycle_id == cycle.id)
+
+
+def announced_to(cycle: Cycle) -> int:
+    """How many people publishing the cycle emails: its evaluated employees who are active."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).where(Employee.id.in_(_evaluated(cycle)), Employee.active)
+    )
 
 
 @atomic

@@ -84,6 +84,12 @@ EVALUATION_STATE_LABELS = {
     E.PUBLISHED: _l("Diumumkan"),
 }
 
+# A lock whose phase HR closed before its deadline (app/workflow/locks.py tells the two apart).
+LOCKED_EARLY_LABELS = {
+    E.TARGETS_LOCKED: _l("SKP terkunci — tahap ditutup HR"),
+    E.ASSESSMENT_LOCKED: _l("Penilaian mandiri terkunci — tahap ditutup HR"),
+}
+
 REVIEW_PHASES = (C.SELF_ASSESSMENT, C.SUPERVISOR_REVIEW, C.APPEAL)
 
 EVALUATION_TRANSITIONS = [
@@ -281,6 +287,13 @@ ACTION_LABELS = {
     "evaluation.deadline_extended": _l("Tenggat diperpanjang"),
     "evidence.added": _l("Bukti dukung ditambahkan"),
     "appeal.comment": _l("Pesan keberatan"),
+    "appeal.escalated": _l("Keberatan melewati batas waktu keputusan; diteruskan ke admin kepegawaian"),
+    "evidence.files_swept": _l("Berkas bukti yatim dibersihkan"),
+    "cycle.unit_predikat": _l("Predikat organisasi unit ditetapkan"),
+    "auth.logout": _l("Keluar"),
+    "auth.password_reset_requested": _l("Atur ulang kata sandi diminta"),
+    "auth.password_reset_unknown": _l("Atur ulang kata sandi diminta untuk akun yang tidak dikenal"),
+    "auth.password_reset": _l("Kata sandi diatur ulang"),
     "cycle.created": _l("Periode dibuat"),
     "cycle.updated": _l("Periode diubah"),
     "cycle.deadline_extended": _l("Tenggat tahap diperpanjang"),
@@ -291,6 +304,7 @@ ACTION_LABELS = {
     "auth.password_changed": _l("Kata sandi diganti"),
     "account.password_set": _l("Kata sandi awal ditetapkan"),
     "account.roles_changed": _l("Peran diubah"),
+    "account.password_renewal_required": _l("Kata sandi baru diwajibkan (hak bertambah)"),
     "account.created": _l("Akun dibuat"),
     "employee.created": _l("Pegawai ditambahkan"),
     "employee.updated": _l("Data pegawai diubah"),

@@ -11,6 +11,7 @@ from app import clock
 from app.domain import Rating
 from app.extensions import db
 from app.models import Cycle, CycleKind, Evaluation, EvaluationState, Indicator, Rhk, RhkKind
+from app.templating import localtime
 from app.workflow.definitions import OWN_PHASE
 
 
@@ -100,7 +101,7 @@ def no_active_extension(evaluation: Evaluation, ctx: dict) -> str | None:
         and evaluation.extended_phase == OWN_PHASE.get(evaluation.state)
         and clock.utcnow() <= evaluation.extended_until
     ):
-        return _("Tenggat pegawai ini diperpanjang sampai %(t)s.", t=evaluation.extended_until.isoformat())
+        return _("Tenggat pegawai ini diperpanjang sampai %(t)s.", t=localtime(evaluation.extended_until))
     return None
 
 
