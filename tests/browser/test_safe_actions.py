@@ -5,10 +5,11 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from app import clock
 from app.domain import Predikat
 from app.models import Cycle, CycleState, Evaluation, EvaluationState, Evidence
 from tests.conftest import PASSWORD
-from tests.test_workflow_services import World
+from tests.test_workflow_services import PAST_TARGETS, World
 
 pytestmark = pytest.mark.browser
 
@@ -93,3 +94,21 @@ def test_adding_evidence_warns_before_a_typed_realisation_is_lost(page, db, make
     expect(page.get_by_text("Realisasi disimpan.")).to_be_visible()
     db.session.expire_all()
     assert db.session.get(type(indicator), indicator.id).realisation == 25
+
+
+def test_a_refused_extension_shows_why_beside_the_field_in_view_with_the_typed_date(page, db, make):
+    w = World(make)
+    clock.travel_to(PAST_TARGETS)  # everyone's SKP is late
+    page.set_viewport_size({"width": 390, "height": 600})
+    sign_in(page, w.org["hr"].email)
+    page.goto(f"/cycles/{w.cycle.id}/overdue")
+    last = w.org["colleague"].name
+    date = page.get_by_label(f"Tenggat baru untuk {last}", exact=True)
+    date.fill("2027-02-20T10:00")  # no reason: refused
+    with page.expect_navigation():
+        page.get_by_label(f"Alasan perpanjangan untuk {last}", exact=True).press("Enter")
+    date = page.get_by_label(f"Tenggat baru untuk {last}", exact=True)
+    expect(date).to_have_value("2027-02-20T10:00")
+    message = page.get_by_role("alert").filter(has_text="Tuliskan alasan perpanjangan.")
+    expect(message).to_be_in_viewport()
+    expect(page.get_by_label(f"Alasan perpanjangan untuk {last}", exact=True)).to_be_focused()
