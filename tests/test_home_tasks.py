@@ -74,7 +74,7 @@ def test_target_setting_write_submit_return_fix_approve(make, db):
     evaluations.approve_targets(ev, head.account)
     assert todo(nurse) == []
     journey = home.for_account(nurse.account).journeys[0]
-    assert [s.status for s in journey.steps] == ["done", "current", "todo", "todo", "todo"]
+    assert [s.status for s in journey.steps] == ["done", "next", "todo", "todo", "todo"]
     assert journey.deadline is None and "sudah ditetapkan" in journey.next
     nurse_row = next(r for r in home.for_account(head.account).team if r.employee == "Perawat Debora")
     assert (nurse_row.group, nurse_row.deadline) == ("rest", None)  # her step of this phase is done
@@ -127,6 +127,8 @@ def reviewed(org, cycle, db):
     ev = evaluation_of(db, cycle, org["nurse"])
     [write] = home.for_account(org["nurse"].account).tasks
     assert (write.kind, write.deadline) == ("write_assessment", cycle.assessment_deadline)
+    journey = home.for_account(org["nurse"].account).journeys[0]
+    assert [s.status for s in journey.steps] == ["done", "current", "todo", "todo", "todo"]
     for indicator in ev.indicators:
         evaluations.save_realisation(ev, org["nurse"].account, indicator, "50", None)
     evaluations.submit_assessment(ev, org["nurse"].account)

@@ -66,7 +66,7 @@ class Step:
     """One phase of an employee's own evaluation: done, current (or locked), or to come."""
 
     label: str
-    status: str  # done, current, locked, todo
+    status: str  # done, current, locked, next (opens when its phase starts), todo
     deadline: datetime | None = None
 
 
@@ -305,10 +305,12 @@ def _journey(row, now) -> Journey:
         elif done:
             status = "done"
         elif not current_found:
-            status = "current"
+            # An approved SKP waits for HR to open the self-assessment: the next step, not yet hers.
+            waiting = state == E.TARGETS_APPROVED and row.cycle_state == C.TARGET_SETTING
+            status = "next" if waiting else "current"
         else:
             status = "todo"
-        if status in ("current", "locked"):
+        if status in ("current", "locked", "next"):
             current_found = True
             if row.extended_until is not None and row.extended_phase == str(OWN_PHASE.get(locked_state, "")):
                 deadline = max(d for d in (deadline, row.extended_until) if d is not None)
