@@ -258,7 +258,7 @@ def test_rater_home_lists_waiting_before_the_rest_with_counts(make, db, client):
     first = re.search(r'<a class="fw-semibold" href="([^"]+)">([^<]+)</a>', tasks_html)
     assert first.groups() == (f"/evaluations/{ev.id}#rater-targets", "Tetapkan atau kembalikan SKP")
     queue = html[html.index('id="team-queue"') :]
-    assert queue.index("Perawat Rabiatul") < queue.index("Perawat Debora")  # waiting first, then the rest
+    assert queue.index("Perawat Rabiatul") < queue.index('id="team-rest"') < queue.index("Perawat Debora")
     counts = re.sub(r"\s+", " ", queue[queue.index('id="team-counts"') : queue.index("</ul>")])
     assert ">1</span> menunggu tindakan Anda" in counts and ">1</span> lainnya" in counts
 
