@@ -51,7 +51,7 @@ def test_target_setting_write_submit_return_fix_approve(make, db):
 
     ev = submitted(org, cycle, db)
     assert todo(nurse) == []
-    assert "menunggu penetapan oleh Kepala Puskesmas" in home.for_account(nurse.account).journeys[0].next
+    assert "Menunggu Kepala Puskesmas menetapkan SKP Anda" in home.for_account(nurse.account).journeys[0].next
     shown = home.for_account(head.account)
     assert [(t.kind, t.person) for t in shown.tasks] == [
         ("approve_skp", "Perawat Debora"),
@@ -312,3 +312,13 @@ def test_someone_outside_the_running_cycle_is_told_so(make, client):
     html = page(client)
     assert "Anda tidak dinilai dalam periode yang sedang berjalan." in html
     assert "Belum ada periode penilaian yang berjalan." not in html
+
+
+def test_a_name_ending_in_a_title_is_not_followed_by_a_second_full_stop(make, db):
+    org = agency(make)
+    org["head"].name = "Berto Tuah Nahan, S.STP, M.AP."
+    db.session.commit()
+    cycle = open_annual(org)
+    submitted(org, cycle, db)
+    texts = [j.next for j in home.for_account(org["nurse"].account).journeys]
+    assert texts and not any(".." in text for text in texts)

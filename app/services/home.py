@@ -321,7 +321,7 @@ def _journey(row, now) -> Journey:
         E.TARGETS_DRAFT: _(
             "Susun RHK dan indikatornya, lalu ajukan SKP kepada %(rater)s sebelum tenggat.", rater=rater
         ),
-        E.TARGETS_SUBMITTED: _("SKP Anda menunggu penetapan oleh %(rater)s.", rater=rater),
+        E.TARGETS_SUBMITTED: _("Menunggu %(rater)s menetapkan SKP Anda.", rater=rater),
         E.TARGETS_APPROVED: _(
             "SKP Anda sudah ditetapkan. Penilaian mandiri dibuka saat admin kepegawaian memulai tahap "
             "penilaian mandiri."
@@ -333,7 +333,7 @@ def _journey(row, now) -> Journey:
             "Isi realisasi setiap indikator dengan bukti dukung, lalu ajukan penilaian mandiri "
             "sebelum tenggat."
         ),
-        E.ASSESSMENT_SUBMITTED: _("Penilaian mandiri Anda menunggu penilaian oleh %(rater)s.", rater=rater),
+        E.ASSESSMENT_SUBMITTED: _("Menunggu %(rater)s menilai penilaian mandiri Anda.", rater=rater),
         E.ASSESSMENT_LOCKED: _(
             "Penilaian mandiri terkunci karena tenggat lewat. Minta perpanjangan kepada admin kepegawaian."
         ),
@@ -342,7 +342,7 @@ def _journey(row, now) -> Journey:
             "berakhir."
         ),
         E.APPEALED: _(
-            "Keberatan Anda menunggu keputusan %(handler)s.",
+            "Menunggu %(handler)s memutus keberatan Anda.",
             handler=row.handler_name or _("atasan pejabat penilai"),
         ),
         E.DECIDED: _("Keberatan Anda sudah diputus; hasilnya final dan akan diumumkan admin kepegawaian."),

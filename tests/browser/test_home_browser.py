@@ -66,7 +66,7 @@ def test_nurse_and_head_homes_through_target_setting(app, browser, live_server, 
 
     # Submitted: nothing waits for her; her head has it first in his list and in his team queue.
     expect(home(nurse)).to_contain_text("Tidak ada yang perlu Anda kerjakan saat ini.")
-    expect(nurse.locator("#my-cycle")).to_contain_text("menunggu penetapan oleh Kepala Puskesmas")
+    expect(nurse.locator("#my-cycle")).to_contain_text("Menunggu Kepala Puskesmas menetapkan SKP Anda")
     tasks = home(head)
     first = tasks.locator("li.task").first
     expect(first).to_contain_text("Tetapkan atau kembalikan SKP")
