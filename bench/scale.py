@@ -921,6 +921,10 @@ def run_size(n: int, args) -> Report:
         rater_name = db.session.scalar(sa.select(Employee.name).where(Employee.id == who["rater"]))
         pages = [
             ("employee SKP page", employee_client, f"/evaluations/{employee_eval.id}"),
+            ("employee home", employee_client, "/"),
+            (f"rater home ({who['team']} staff)", rater_client, "/"),
+            (f"appeal handler home ({appeal_handler[1]} waiting)", handler_client, "/"),
+            ("HR home (running cycles, overdue, escalated)", hr_client, "/"),
             (f"rater team page ({who['team']} staff)", rater_client, "/evaluations/"),
             (f"appeals inbox ({appeal_handler[1]} waiting)", handler_client, "/evaluations/"),
             ("HR progress dashboard (appeal phase)", hr_client, f"/cycles/{cycle_id}"),
