@@ -14,6 +14,21 @@ STRONG = "awan-sungai-lampu-58"
 CSV_HEADER = "nip,nama,email,jenis_pegawai,kode_unit,jabatan,jenis_jabatan,nip_atasan\n"
 
 
+def edit_form(employee, **changes) -> dict:
+    """The employee's edit form as the page fills it, with `changes` typed in."""
+    return {
+        "nip": employee.nip,
+        "name": employee.name,
+        "email": employee.email,
+        "employment_type": "PNS",
+        "unit_id": employee.unit_id,
+        "position_id": employee.position_id,
+        "supervisor_nip": "",
+        "version": employee.version,
+        **changes,
+    }
+
+
 def password_hash_of(db, employee) -> str:
     db.session.expire_all()
     return db.session.scalar(sa.select(Account.password_hash).where(Account.employee_id == employee.id))
@@ -178,16 +193,7 @@ def test_granting_rights_renews_a_password_someone_else_may_know(client, make, d
 def test_hr_cannot_move_an_administrators_email_to_a_mailbox_it_reads(client, make, db, hr):
     boss = make.employee("Kepala Admin", roles={Role.EMPLOYEE, Role.ADMIN})
     login(client, hr.nip)
-    form = {
-        "nip": boss.nip,
-        "name": boss.name,
-        "email": "kotak-hr@contoh.go.id",
-        "employment_type": "PNS",
-        "unit_id": boss.unit_id,
-        "position_id": boss.position_id,
-        "supervisor_nip": "",
-        "version": boss.version,
-    }
+    form = edit_form(boss, email="kotak-hr@contoh.go.id")
     page = post_form(client, f"/people/{boss.id}/edit", form, token_from=f"/people/{boss.id}/edit")
     assert page.status_code == 400
     text = page.get_data(as_text=True)
@@ -218,16 +224,7 @@ def test_an_administrator_changes_it_and_old_reset_links_die(client, make, db, s
         == 1
     )
     login(client, admin.nip)
-    form = {
-        "nip": nurse.nip,
-        "name": nurse.name,
-        "email": "perawat.baru@contoh.go.id",
-        "employment_type": "PNS",
-        "unit_id": nurse.unit_id,
-        "position_id": nurse.position_id,
-        "supervisor_nip": "",
-        "version": nurse.version,
-    }
+    form = edit_form(nurse, email="perawat.baru@contoh.go.id")
     assert post_form(client, f"/people/{nurse.id}/edit", form, token_from="/").status_code == 302
     assert (
         db.session.scalar(

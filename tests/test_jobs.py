@@ -1,6 +1,5 @@
 """Scheduled jobs: reminders, overdue digests, deadline locks, windows, escalation; all idempotent."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from app.jobs.scheduler import SingletonLock
 from app.models import AuditEvent, Evaluation, EvaluationState, OutboxMessage
 from app.services import Refused
 from app.workflow import cycles, evaluations
-from tests.workflow_helpers import agency, open_annual, write_skp
+from tests.workflow_helpers import agency, open_annual, run_at_once, write_skp
 
 
 def digests(db, kind="reminder_digest"):
@@ -180,24 +179,7 @@ def test_two_schedulers_at_once_run_the_jobs_once(app, make, db):
     cycle = open_annual(org)
     at_days_before(cycle, 7)
     clock.travel_to(cycle.target_deadline + timedelta(hours=1), frozen=True)
-    errors, barrier = [], threading.Barrier(2)
-
-    def scheduler():
-        with app.app_context():
-            try:
-                barrier.wait()
-                run_due()
-            except Exception as exc:  # noqa: BLE001 - collected for the assertion
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=scheduler) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    assert not run_at_once(app, db, run_due)
     locks = db.session.scalar(
         sa.select(sa.func.count()).where(AuditEvent.action == "evaluation.lock_targets")
     )

@@ -4,7 +4,6 @@ The cycle of the walkthrough has its target deadline on day D with reminders 7, 
 before. The scheduler runs at D-10, is down from D-8 to D-2, and comes back at D-2.
 """
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from app.jobs import run_due
 from app.jobs.reminders import send_reminders
 from app.models import Evaluation, JobDay, OutboxMessage
 from app.workflow import cycles, evaluations
-from tests.workflow_helpers import START, agency, cycle_data, open_annual, write_skp
+from tests.workflow_helpers import START, agency, cycle_data, open_annual, run_at_once, write_skp
 
 
 def at_days_before(deadline, days: int, hour: int = 12) -> None:
@@ -176,23 +175,6 @@ def test_cycles_reminder_days_configured_otherwise(db, make):
 def test_two_schedulers_returning_at_once_send_the_catch_up_once(app, db, down_from_d8):
     _org, cycle = down_from_d8
     at_days_before(cycle.target_deadline, 2)
-    errors, barrier = [], threading.Barrier(2)
-
-    def scheduler():
-        with app.app_context():
-            try:
-                barrier.wait()
-                send_reminders()
-            except Exception as exc:  # noqa: BLE001 - collected for the assertion
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=scheduler) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    assert not run_at_once(app, db, send_reminders)
     keys = [m.key for m in digests(db)]
     assert len(keys) == len(set(keys)) == 4

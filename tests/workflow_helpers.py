@@ -87,3 +87,28 @@ def write_skp(evaluation, employee):
             "unit": "%",
         },
     )
+
+
+def run_at_once(app, db, job, times: int = 2) -> list[Exception]:
+    """Run `job` from `times` threads released together, each in its own app context, as
+    schedulers on several hosts would; the exceptions they raised."""
+    import threading
+
+    errors, barrier = [], threading.Barrier(times)
+
+    def scheduler():
+        with app.app_context():
+            try:
+                barrier.wait()
+                job()
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=scheduler) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from app import clock
 from app.workflow import cycles
+from tests.browser.test_walkthrough import sign_in
 from tests.conftest import PASSWORD
 from tests.workflow_helpers import START, agency, cycle_data
 
@@ -26,15 +27,6 @@ def watch_console(page) -> list[str]:
     return problems
 
 
-def sign_in(page, identifier: str) -> None:
-    page.goto("/login")
-    page.get_by_label("NIP atau email").fill(identifier)
-    page.get_by_label("Kata sandi").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Masuk").click()
-    expect(page.get_by_role("heading", name="Selamat datang")).to_be_visible()
-
-
 def test_hr_pages_run_under_the_policy_and_confirmations_still_ask(page, make):
     org = agency(make)
     clock.travel_to(START)
@@ -44,7 +36,7 @@ def test_hr_pages_run_under_the_policy_and_confirmations_still_ask(page, make):
     answers = iter([False, True])  # first "Batal", then "OK"
     page.on("dialog", lambda d: (dialogs.append(d.message), d.accept() if next(answers) else d.dismiss()))
 
-    sign_in(page, org["hr"].email)
+    sign_in(page, org["hr"].email, PASSWORD)
     for path in ("/", "/cycles/", "/people/", "/org/", "/audit/", "/results/", "/workflow/cycle"):
         page.goto(path)
         expect(page.locator("main")).to_be_visible()
@@ -111,7 +103,7 @@ def other_site():
 
 def test_another_site_cannot_frame_the_approval_forms(page, make, live_server, other_site):
     org = agency(make)
-    sign_in(page, org["head"].email)
+    sign_in(page, org["head"].email, PASSWORD)
     # the control: a page of the other site with a form, framed by it, shows
     other_site.pages["/kontrol"] = "<form><button>OK</button></form>"
     other_site.pages["/hadiah"] = (
