@@ -6,7 +6,7 @@ past days inside `kept()`.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -31,6 +31,13 @@ def utcnow() -> datetime:
 def now() -> datetime:
     """The current instant as an aware datetime in the configured time zone."""
     return utcnow().astimezone(tz())
+
+
+def end_of_day_after(instant: datetime, days: int) -> datetime:
+    """The last moment (UTC) of the calendar day `days` days after the local day of `instant`: a
+    period of "14 hari" that starts on the 1st ends on the 15th at 23:59:59.999999 local time."""
+    last_day = instant.astimezone(tz()).date() + timedelta(days=days)
+    return datetime.combine(last_day, time.max, tzinfo=tz()).astimezone(UTC)
 
 
 def travel_to(moment: datetime, *, frozen: bool = True) -> None:

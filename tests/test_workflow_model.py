@@ -355,7 +355,7 @@ class EvaluationYear(RuleBasedStateMachine):
         if self.attempt(expected, evaluations.review, self.evaluation(ev), self.account(self.head), data):
             self.move(ev, REVIEWED)
             ev.predikat = TABLE[(results, behaviour)]
-            ev.appeal_until = clock.utcnow() + APPEAL_WINDOW
+            ev.appeal_until = clock.end_of_day_after(clock.utcnow(), APPEAL_WINDOW.days)
 
     @rule(i=WHO, results=RATINGS, behaviour=RATINGS)
     def decide_appeal(self, i, results, behaviour):

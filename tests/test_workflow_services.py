@@ -4,7 +4,7 @@ Each refusal is checked twice: the reason the user reads, and a database left ex
 was (services roll back on Refused).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -689,7 +689,7 @@ def test_a_below_rating_with_feedback_is_accepted(w):
 def test_the_predikat_after_review_follows_the_table(w, results, behaviour, expected):
     ev = w.reviewed(results, behaviour, summary="Catatan penilaian tertulis.")
     assert ev.predikat is expected
-    assert ev.appeal_until == clock.utcnow() + timedelta(days=14)
+    assert ev.appeal_until == clock.end_of_day_after(clock.utcnow(), 14)
     [event] = audits("evaluation.review", ev)
     assert (event.from_state, event.to_state, event.comment) == (E.ASSESSMENT_SUBMITTED, E.REVIEWED, expected)
     assert count(OutboxMessage, OutboxMessage.kind == "result_delivered") == 1
@@ -762,6 +762,25 @@ def test_file_appeal_after_the_window_is_refused(w):
         match="Masa pengajuan keberatan sudah berakhir",
     )
     assert count(Appeal) == 0
+
+
+def test_the_keberatan_window_counts_calendar_days_to_the_end_of_the_last_one(w):
+    """Reviewed on 3 March at 10.00 WIB: a keberatan filed on 17 March at 20.00 WIB (the 14th
+    calendar day, later in the day than the review) is accepted; on 18 March at 00.00 it is late."""
+    zone = clock.tz()
+    ev = w.submitted_assessment()
+    clock.travel_to(datetime(START.year, 3, 3, 10, 0, tzinfo=zone))
+    evaluations.review(ev, w.acc("head"), {"results_rating": "meets", "behaviour_rating": "meets"})
+    assert ev.appeal_until.astimezone(zone).replace(microsecond=0) == datetime(
+        START.year, 3, 17, 23, 59, 59, tzinfo=zone
+    )
+    clock.travel_to(datetime(START.year, 3, 18, 0, 0, tzinfo=zone))
+    refused(evaluations.file_appeal, ev, w.acc("nurse"), LONG_REASONS, match="sudah berakhir")
+    clock.travel_to(datetime(START.year, 3, 17, 20, 0, tzinfo=zone))
+    appeal = evaluations.file_appeal(ev, w.acc("nurse"), LONG_REASONS)
+    assert appeal.decide_by.astimezone(zone).replace(microsecond=0) == datetime(
+        START.year, 3, 31, 23, 59, 59, tzinfo=zone
+    )
 
 
 def test_file_appeal_with_too_short_reasons_is_refused(w):

@@ -64,9 +64,11 @@ class CycleForm(Form):
     assessment_deadline = deadline_field(_l("Tenggat penilaian mandiri"))
     review_deadline = deadline_field(_l("Tenggat penilaian atasan"))
     appeal_deadline = deadline_field(_l("Tenggat masa keberatan"))
-    appeal_window_days = Integer(_l("Masa pengajuan keberatan (hari)"), default=14, validators=[Optional()])
+    appeal_window_days = Integer(
+        _l("Masa pengajuan keberatan (hari kalender)"), default=14, validators=[Optional()]
+    )
     appeal_decision_days = Integer(
-        _l("Batas waktu keputusan keberatan (hari)"), default=14, validators=[Optional()]
+        _l("Batas waktu keputusan keberatan (hari kalender)"), default=14, validators=[Optional()]
     )
     reminder_days = StringField(
         _l("Pengingat (hari sebelum tenggat)"),

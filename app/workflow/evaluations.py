@@ -6,7 +6,6 @@ transition, audits and notifies, then commits; a refusal raises Refused and writ
 
 import re
 import secrets
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -602,7 +601,7 @@ def review(
     evaluation.predikat = predikat(results, behaviour)
     now = clock.utcnow()
     evaluation.reviewed_at = now
-    evaluation.appeal_until = now + timedelta(days=evaluation.cycle.appeal_window_days)
+    evaluation.appeal_until = clock.end_of_day_after(now, evaluation.cycle.appeal_window_days)
     fire_evaluation(evaluation, "review", actor, comment=evaluation.predikat.value)
     notify(
         "result_delivered",
@@ -626,7 +625,7 @@ def file_appeal(
     fire_evaluation(
         evaluation, "file_appeal", actor, ctx={"reasons": reasons}, expected_version=expected_version
     )
-    decide_by = clock.utcnow() + timedelta(days=evaluation.cycle.appeal_decision_days)
+    decide_by = clock.end_of_day_after(clock.utcnow(), evaluation.cycle.appeal_decision_days)
     appeal = Appeal(
         evaluation=evaluation,
         reasons=reasons,
