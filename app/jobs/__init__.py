@@ -17,6 +17,7 @@ from app.notify import notify
 from app.notify.relay import relay
 from app.workflow import cycles as cycle_service
 from app.workflow.engine import bulk_fire, refresh_statistics
+from app.workflow.reassign import end_due
 
 OPEN_STATES = [
     CycleState.TARGET_SETTING,
@@ -36,6 +37,7 @@ class DueReport:
     advanced: list = field(default_factory=list)
     finalised: int = 0
     escalated: int = 0
+    returned_after_acting: int = 0
     reminders: int = 0
     overdue_digests: int = 0
     sent: int = 0
@@ -121,6 +123,7 @@ def run_due() -> DueReport:
     from app.jobs.reminders import send_overdue_digests, send_reminders
 
     report = DueReport()
+    report.returned_after_acting = end_due()
     lock_overdue(report)
     auto_advance(report)
     close_appeal_windows(report)

@@ -26,6 +26,7 @@ from app.models.jobs import JobDay
 from app.models.org import OrgUnit, Position, PositionKind
 from app.models.outbox import MessageState, OutboxBody, OutboxMessage
 from app.models.people import Account, AccountRole, Employee, EmploymentType, PasswordResetToken, Role
+from app.models.reassignment import ReassignedRole, Reassignment
 
 __all__ = [
     "Appeal",
@@ -46,6 +47,8 @@ __all__ = [
     "OutboxMessage",
     "PasswordResetToken",
     "PublicationMode",
+    "ReassignedRole",
+    "Reassignment",
     "Rhk",
     "RhkKind",
     "UnitPredikat",

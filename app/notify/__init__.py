@@ -40,6 +40,8 @@ SUBJECTS = {
     "deadline_extended": "Tenggat Anda diperpanjang ({cycle})",
     "appeal_escalated": "Keberatan {employee} melewati batas waktu keputusan",
     "password_reset": "Atur ulang kata sandi Kinerja ASN",
+    "reassigned": "Perubahan pejabat penilai kinerja Anda",
+    "reassigned_official": "Perubahan penugasan Anda sebagai pejabat penilai",
 }
 
 

@@ -5,12 +5,13 @@ from flask_babel import gettext as _
 
 from app import audit
 from app.extensions import db
-from app.models import Account, Employee, EmploymentType, OrgUnit, Position
+from app.models import Account, Employee, EmploymentType, OrgUnit, Position, ReassignedRole
 from app.nip import nip_problem, normalise_nip
 from app.policy import rights_beyond
 from app.services import Refused
 from app.services.accounts import role_names, void_reset_links
 from app.services.hierarchy import would_loop
+from app.services.reassign import held_count, returning_count
 
 AUDITED_FIELDS = ("nip", "name", "email", "employment_type", "unit_id", "position_id", "supervisor_id")
 
@@ -155,6 +156,24 @@ def set_active(employee: Employee, active: bool) -> None:
                     "tersebut ke atasan lain.",
                     name=employee.name,
                     n=team,
+                )
+            )
+        held = held_count(employee)
+        parts = []
+        if held[ReassignedRole.RATER]:
+            parts.append(_("sebagai pejabat penilai: %(n)d", n=held[ReassignedRole.RATER]))
+        if held[ReassignedRole.APPEAL_HANDLER]:
+            parts.append(_("sebagai atasan pejabat penilai: %(n)d", n=held[ReassignedRole.APPEAL_HANDLER]))
+        returning = returning_count(employee)
+        if returning:
+            parts.append(_("kembali kepadanya setelah masa Plh. berakhir: %(n)d", n=returning))
+        if parts:
+            raise Refused(
+                _(
+                    "%(name)s tidak dapat dinonaktifkan: ia masih memegang penilaian kinerja yang "
+                    "sedang berjalan (%(parts)s). Pindahkan dulu penilaian itu kepada pejabat lain.",
+                    name=employee.name,
+                    parts="; ".join(parts),
                 )
             )
     employee.active = active

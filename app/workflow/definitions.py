@@ -285,6 +285,8 @@ ACTION_LABELS = {
     **{f"cycle.{t.trigger}": t.label for t in CYCLE_TRANSITIONS},
     "evaluation.created": _l("Penilaian dibuat"),
     "evaluation.deadline_extended": _l("Tenggat diperpanjang"),
+    "evaluation.reassigned": _l("Pejabat dipindahkan oleh admin kepegawaian"),
+    "evaluation.reassignment_ended": _l("Masa Plh. berakhir; pejabat semula kembali"),
     "evidence.added": _l("Bukti dukung ditambahkan"),
     "appeal.comment": _l("Pesan keberatan"),
     "appeal.escalated": _l("Keberatan melewati batas waktu keputusan; diteruskan ke admin kepegawaian"),
