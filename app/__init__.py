@@ -106,7 +106,19 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the blueprints."""
-    from app.views import admin, audit_log, auth, cycles, evaluations, main, org, people, results, workflow
+    from app.views import (
+        admin,
+        audit_log,
+        auth,
+        curve,
+        cycles,
+        evaluations,
+        main,
+        org,
+        people,
+        results,
+        workflow,
+    )
 
-    for module in (main, auth, people, org, cycles, evaluations, results, audit_log, workflow, admin):
+    for module in (main, auth, people, org, cycles, curve, evaluations, results, audit_log, workflow, admin):
         app.register_blueprint(module.bp)

@@ -129,7 +129,11 @@ class UnitPredikat(db.Model):
 
 
 class DistributionBand(db.Model):
-    """One rule of the kurva distribusi: the share of a predikat group in a unit of an org predikat."""
+    """One rule of the kurva distribusi: the share of a predikat group in a unit of an org predikat.
+
+    Rules are never changed in place: an edit retires the org predikat's rules and adds the new
+    ones, so a published cycle is still checked against the rules in force when it was published
+    (`valid_from` <= published_at < `retired_at`)."""
 
     __tablename__ = "distribution_band"
 
@@ -138,3 +142,5 @@ class DistributionBand(db.Model):
     predikat_group: Mapped[str] = mapped_column(sa.String(100))  # comma-separated Predikat values
     min_pct: Mapped[int | None]
     max_pct: Mapped[int | None]
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

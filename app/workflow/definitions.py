@@ -300,6 +300,7 @@ ACTION_LABELS = {
     "cycle.updated": _l("Periode diubah"),
     "cycle.deadline_extended": _l("Tenggat tahap diperpanjang"),
     "cycle.curve_override": _l("Diumumkan meski tidak sesuai kurva"),
+    "curve.changed": _l("Kurva distribusi diubah"),
     "auth.login": _l("Masuk"),
     "auth.login_failed": _l("Gagal masuk"),
     "auth.locked": _l("Akun dikunci sementara"),
