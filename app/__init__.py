@@ -110,15 +110,27 @@ def register_blueprints(app: Flask) -> None:
         admin,
         audit_log,
         auth,
-        curve,
         cycles,
         evaluations,
         main,
         org,
         people,
+        reassign,
         results,
         workflow,
     )
 
-    for module in (main, auth, people, org, cycles, curve, evaluations, results, audit_log, workflow, admin):
+    for module in (
+        main,
+        auth,
+        people,
+        org,
+        cycles,
+        evaluations,
+        reassign,
+        results,
+        audit_log,
+        workflow,
+        admin,
+    ):
         app.register_blueprint(module.bp)

@@ -24,6 +24,7 @@ class Action(enum.StrEnum):
     VIEW_EVALUATION = "evaluation.view"
     VIEW_RESULTS = "results.view"
     MANAGE_OUTBOX = "outbox.manage"
+    REASSIGN = "evaluation.reassign"
 
 
 HR_ACTIONS = {
@@ -33,6 +34,7 @@ HR_ACTIONS = {
     Action.MANAGE_PEOPLE,
     Action.MANAGE_ORG,
     Action.VIEW_AUDIT,
+    Action.REASSIGN,
 }
 
 

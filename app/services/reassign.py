@@ -66,3 +66,33 @@ def moved_with_supervisor(employee: Employee) -> int:
             Evaluation.rater_id != employee.supervisor_id,
         )
     )
+
+
+def running_temporary(limit: int = 50):
+    """Temporary reassignments (Plh.) still running, one row per decision: role, the official
+    stood in for, the acting one, until when, how many evaluations."""
+    acting = sa.orm.aliased(Employee)
+    back = sa.orm.aliased(Employee)
+    return db.session.execute(
+        sa.select(
+            Reassignment.role,
+            back.name.label("back_name"),
+            acting.name.label("acting_name"),
+            Reassignment.until,
+            Reassignment.reason,
+            sa.func.count().label("count"),
+        )
+        .join(acting, acting.id == Reassignment.to_id)
+        .outerjoin(back, back.id == Reassignment.back_to_id)
+        .where(Reassignment.ended_at.is_(None), Reassignment.until.is_not(None))
+        .group_by(
+            Reassignment.batch,
+            Reassignment.role,
+            back.name,
+            acting.name,
+            Reassignment.until,
+            Reassignment.reason,
+        )
+        .order_by(Reassignment.until, acting.name)
+        .limit(limit)
+    ).all()

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
 from app import clock
@@ -25,9 +26,9 @@ from app.extensions import db
 from app.forms.base import options
 from app.forms.people import EmployeeForm, ImportConfirmForm, ImportForm, InitialPasswordForm, RolesForm
 from app.inputs import parse_int
-from app.models import Account, Employee, OrgUnit, Position, Role
+from app.models import Account, Employee, OrgUnit, Position, ReassignedRole, Role
 from app.policy import Action, require
-from app.services import Refused, accounts, csv_io, people
+from app.services import Refused, accounts, csv_io, people, reassign
 from app.views import actor, apply_refusal, form_checks_csrf, form_version
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -160,8 +161,39 @@ def edit(employee_id: int):
             status = 400
         else:
             flash(_("Data %(name)s disimpan.", name=employee.name), "success")
+            offer_to_move_evaluations(employee)
             return redirect(url_for("people.view", employee_id=employee.id))
     return render_template("people/form.html", form=form, employee=employee), status
+
+
+def offer_to_move_evaluations(employee: Employee) -> None:
+    """After a change of supervisor: offer to move the employee's in-flight evaluations too."""
+    count = reassign.moved_with_supervisor(employee)
+    if count:
+        supervisor = employee.supervisor
+        link = url_for(
+            "reassign.employee",
+            employee_id=employee.id,
+            rater=supervisor.nip,
+            handler=supervisor.supervisor.nip if supervisor.supervisor else "",
+        )
+        text = _(
+            "%(n)d penilaian %(name)s yang sedang berjalan masih dinilai pejabat penilai sebelumnya.",
+            n=count,
+            name=employee.name,
+        )
+        label = _("Pindahkan juga kepada %(name)s", name=supervisor.name)
+        flash(Markup('{} <a href="{}">{}</a>').format(text, link, label), "warning")
+
+
+def with_reassign_link(message: str, employee: Employee) -> Markup:
+    """A refused deactivation, with the way out when evaluations are still held."""
+    held = reassign.held_count(employee)
+    if not any(held.values()):
+        return Markup.escape(message)
+    role = "rater" if held[ReassignedRole.RATER] else "appeal_handler"
+    link = url_for("reassign.bulk", role=role, **{"from": employee.nip})
+    return Markup('{} <a href="{}">{}</a>').format(message, link, _("Pindahkan penilaiannya"))
 
 
 @bp.route("/<int:employee_id>/active", methods=["POST"])
@@ -174,7 +206,7 @@ def set_active(employee_id: int):
     try:
         people.set_active(employee, active)
     except Refused as refusal:
-        flash(refusal.errors[""], "danger")
+        flash(with_reassign_link(refusal.errors[""], employee), "danger")
     else:
         message = _("%(name)s diaktifkan kembali.") if active else _("%(name)s dinonaktifkan.")
         flash(message % {"name": employee.name}, "success")

@@ -371,6 +371,20 @@ def plan(role: ReassignedRole | str, from_employee: Employee, to: Employee | Non
     return result
 
 
+def bulk_errors(
+    from_employee: Employee | None, to: Employee | None, reason: str, until: datetime | None
+) -> dict[str, str]:
+    """Why a bulk reassignment may not go ahead, whatever it would move (per field)."""
+    errors: dict[str, str] = {}
+    _check_common(reason, until, errors)
+    if to is None:
+        errors["to_nip"] = _("Isi NIP pejabat pengganti.")
+    elif from_employee is not None and to.id == from_employee.id:
+        errors["to_nip"] = _("Pejabat pengganti sama dengan pejabat sekarang; tidak ada yang berubah.")
+    _check_official(to, "to_nip", errors)
+    return errors
+
+
 @atomic
 @long_statements()  # every evaluation a person holds, at 10 000 too
 def reassign_all(
@@ -391,15 +405,10 @@ def reassign_all(
     """
     _require_hr(actor)
     role = ReassignedRole(role)
-    errors: dict[str, str] = {}
-    reason = _check_common(reason, until, errors)
-    if to is None:
-        errors["to_nip"] = _("Isi NIP pejabat pengganti.")
-    elif to.id == from_employee.id:
-        errors["to_nip"] = _("Pejabat pengganti sama dengan pejabat sekarang; tidak ada yang berubah.")
-    _check_official(to, "to_nip", errors)
+    errors = bulk_errors(from_employee, to, reason, until)
     if errors:
         raise Refused(errors)
+    reason = reason.strip()
     planned = plan(role, from_employee, to, only_ids)
     if not planned.movable:
         if planned.total:
