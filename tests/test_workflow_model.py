@@ -4,7 +4,9 @@ The model below is written from DESIGN.md and DOMAIN.md, not from the code: for 
 it predicts whether the service accepts or refuses it, and what the state of each evaluation
 is afterwards. After every step the database must equal the model, every state change must
 have exactly one audit event, and a content edit on a locked evaluation or in a published or
-closed cycle must be refused.
+closed cycle must be refused. HR may move the rater or appeal handler of an evaluation (a Plt.):
+each evaluation has exactly one current rater and handler, only they can act, every move is
+audited, and nothing moves once the cycle is published.
 """
 
 from dataclasses import dataclass
@@ -24,9 +26,20 @@ from hypothesis.stateful import (
 from app import clock
 from app.domain import Aspect, Comparator
 from app.extensions import db as _db
-from app.models import Account, AuditEvent, Cycle, Evaluation, Indicator, OrgUnit, Rhk, Role
+from app.models import (
+    Account,
+    AuditEvent,
+    Cycle,
+    Employee,
+    Evaluation,
+    Indicator,
+    OrgUnit,
+    Reassignment,
+    Rhk,
+    Role,
+)
 from app.services import Refused
-from app.workflow import cycles, evaluations
+from app.workflow import cycles, evaluations, reassign
 from tests.test_domain import EXPECTED
 from tests.workflow_helpers import START, cycle_data
 
@@ -62,6 +75,8 @@ OWED = {
 }
 RATINGS = st.sampled_from(["above", "meets", "below"])
 WHO = st.integers(min_value=0, max_value=2)
+OFFICIALS = ("head", "camat", "plt", "sekcam")  # who may be made rater or appeal handler
+OFFICIAL = st.sampled_from(OFFICIALS)
 APPEAL_WINDOW = timedelta(days=14)
 
 
@@ -79,12 +94,16 @@ class Expected:
     appeal_until: datetime | None = None
     predikat: str | None = None
     changes: int = 1  # state changes so far, creation included
+    rater: str = "head"  # who holds each role now (names of OFFICIALS)
+    handler: str = "camat"
+    moves: int = 0  # reassignments so far (each audited)
 
 
 # what the services write; the agency itself (units, people, accounts) is built once per test
 WORKFLOW_TABLES = {
     "audit_event",
     "outbox_message",
+    "reassignment",
     "appeal",
     "evidence",
     "comment",
@@ -115,11 +134,14 @@ def build_agency(make) -> dict:
     head = make.employee("Kepala Puskesmas", supervisor=camat, unit=kecamatan)
     nurses = [make.employee(f"Perawat {n}", supervisor=head, unit=puskesmas) for n in range(3)]
     hr = make.employee("Petugas HR", roles={Role.EMPLOYEE, Role.HR}, unit=kecamatan)
+    plt = make.employee("Plt. Kepala Puskesmas", supervisor=camat, unit=kecamatan)
+    sekcam = make.employee("Sekretaris Camat", supervisor=camat, unit=kecamatan)
     return {
         "unit": puskesmas.id,
         "head": head.account.id,
         "camat": camat.account.id,
         "hr": hr.account.id,
+        "officials": {"head": head.id, "camat": camat.id, "plt": plt.id, "sekcam": sekcam.id},
         "nurses": [(nurse.id, nurse.account.id) for nurse in nurses],
     }
 
@@ -134,7 +156,8 @@ class EvaluationYear(RuleBasedStateMachine):
         reset_workflow()
         clock.travel_to(START)
         people = self.agency
-        self.head, self.camat, self.hr = people["head"], people["camat"], people["hr"]
+        self.hr = people["hr"]
+        self.officials = people["officials"]
         self.deadlines = {
             phase: START + timedelta(days=days)
             for phase, days in [
@@ -160,6 +183,16 @@ class EvaluationYear(RuleBasedStateMachine):
     @staticmethod
     def account(account_id: int) -> Account:
         return _db.session.get(Account, account_id)
+
+    def official(self, name: str) -> Employee:
+        return _db.session.get(Employee, self.officials[name])
+
+    def rater(self, ev: Expected) -> Account:
+        """The account of the evaluation's current rater, as the model knows it."""
+        return self.official(ev.rater).account
+
+    def handler(self, ev: Expected) -> Account:
+        return self.official(ev.handler).account
 
     def evaluation(self, ev: Expected) -> Evaluation:
         return _db.session.get(Evaluation, ev.id)
@@ -224,12 +257,16 @@ class EvaluationYear(RuleBasedStateMachine):
         behaviour=RATINGS,
         feedback=st.booleans(),
         then=st.sampled_from(["on time", "deadline passes", "deadline passes, one extended"]),
+        acting=st.none() | st.sampled_from(["plt", "sekcam"]),
     )
-    def a_head_start(self, reached, diligence, results, behaviour, feedback, then):
+    def a_head_start(self, reached, diligence, results, behaviour, feedback, then, acting):
         """Start somewhere in the year: in each phase up to `reached`, evaluation i takes
         diligence[i] natural steps before HR moves on. Then the deadline of the phase reached may
         pass (HR having extended the first one behind until a few days later): the others try
-        their next step too late, and HR moves on."""
+        their next step too late, and HR moves on. With `acting`, HR first hands the head's whole
+        team to that official (a Plt.), who then does the head's part all year."""
+        if acting:
+            self.reassign_everything_rated_by(source="head", to=acting)
         while True:
             for step in range(max(diligence)):
                 who = {i for i, n in enumerate(diligence) if step < n}
@@ -316,7 +353,7 @@ class EvaluationYear(RuleBasedStateMachine):
     def decide_targets(self, i, approve):
         ev = self.evs[i]
         expected = ev.state == TARGETS_SUBMITTED and self.in_phases(ev, (TARGET_SETTING, SELF_ASSESSMENT))
-        head, evaluation = self.account(self.head), self.evaluation(ev)
+        head, evaluation = self.rater(ev), self.evaluation(ev)
         if approve:
             if self.attempt(expected, evaluations.approve_targets, evaluation, head):
                 # approved late, after target setting ended: the self-assessment opens at once
@@ -333,7 +370,7 @@ class EvaluationYear(RuleBasedStateMachine):
             expected,
             evaluations.return_assessment,
             self.evaluation(ev),
-            self.account(self.head),
+            self.rater(ev),
             "Lengkapi bukti",
         ):
             self.move(ev, ASSESSMENT_DRAFT)
@@ -352,7 +389,7 @@ class EvaluationYear(RuleBasedStateMachine):
             "behaviour_rating": behaviour,
             "summary": "Umpan balik tertulis untuk pegawai." if feedback else "",
         }
-        if self.attempt(expected, evaluations.review, self.evaluation(ev), self.account(self.head), data):
+        if self.attempt(expected, evaluations.review, self.evaluation(ev), self.rater(ev), data):
             self.move(ev, REVIEWED)
             ev.predikat = TABLE[(results, behaviour)]
             ev.appeal_until = clock.end_of_day_after(clock.utcnow(), APPEAL_WINDOW.days)
@@ -366,9 +403,7 @@ class EvaluationYear(RuleBasedStateMachine):
             "behaviour_rating": behaviour,
             "reasons": "Setelah mendengar kedua pihak.",
         }
-        if self.attempt(
-            expected, evaluations.decide_appeal, self.evaluation(ev), self.account(self.camat), data
-        ):
+        if self.attempt(expected, evaluations.decide_appeal, self.evaluation(ev), self.handler(ev), data):
             self.move(ev, DECIDED)
             ev.predikat = TABLE[(results, behaviour)]
 
@@ -404,6 +439,46 @@ class EvaluationYear(RuleBasedStateMachine):
                 self.move(ev, TARGETS_DRAFT)
             elif ev.state == ASSESSMENT_LOCKED:
                 self.move(ev, ASSESSMENT_DRAFT)
+
+    @rule(i=WHO, rater=st.none() | OFFICIAL, handler=st.none() | OFFICIAL)
+    def reassign_one(self, i, rater, handler):
+        """HR gives one evaluation a new rater and/or appeal handler (a Plt., a mutasi)."""
+        ev = self.evs[i]
+        new_rater, new_handler = rater or ev.rater, handler or ev.handler
+        changes = (rater is not None and rater != ev.rater) or (handler is not None and handler != ev.handler)
+        expected = not self.frozen and changes and new_rater != new_handler
+        evaluation = self.evaluation(ev)
+        if self.attempt(
+            expected,
+            reassign.reassign_evaluations,
+            [evaluation],
+            self.account(self.hr),
+            rater=self.official(rater) if rater else None,
+            handler=self.official(handler) if handler else None,
+            reason="Plt. selama pejabat cuti",
+            until=None,
+            versions={evaluation.id: evaluation.version},
+        ):
+            ev.moves += (new_rater != ev.rater) + (new_handler != ev.handler)
+            ev.rater, ev.handler = new_rater, new_handler
+
+    @rule(source=OFFICIAL, to=OFFICIAL)
+    def reassign_everything_rated_by(self, source, to):
+        """HR moves every evaluation `source` rates to `to` ("semua yang dinilai X → Y")."""
+        movable = [ev for ev in self.evs if ev.rater == source and ev.handler != to]
+        expected = not self.frozen and source != to and bool(movable)
+        if self.attempt(
+            expected,
+            reassign.reassign_all,
+            "rater",
+            self.official(source),
+            self.official(to),
+            "Mutasi",
+            None,
+            self.account(self.hr),
+        ):
+            for ev in movable:
+                ev.rater, ev.moves = to, ev.moves + 1
 
     @rule()
     def publish(self):
@@ -515,6 +590,72 @@ class EvaluationYear(RuleBasedStateMachine):
             ).all()
         )
         assert counts == {str(ev.id): ev.changes for ev in self.evs}
+
+    @invariant()
+    def exactly_one_current_rater_and_handler(self):
+        """The evaluation's officials are the model's; at most one running reassignment per role,
+        and it names the official who holds the role now; every move has its audit event."""
+        rows = {
+            row.id: (row.rater_id, row.appeal_handler_id)
+            for row in _db.session.execute(
+                sa.select(Evaluation.id, Evaluation.rater_id, Evaluation.appeal_handler_id).where(
+                    Evaluation.cycle_id == self.cycle_id
+                )
+            )
+        }
+        assert rows == {ev.id: (self.officials[ev.rater], self.officials[ev.handler]) for ev in self.evs}
+        running = _db.session.execute(
+            sa.select(Reassignment.evaluation_id, Reassignment.role, Reassignment.to_id).where(
+                Reassignment.ended_at.is_(None)
+            )
+        ).all()
+        assert len({(e, role) for e, role, _to in running}) == len(running)
+        for evaluation_id, role, to_id in running:
+            assert to_id == rows[evaluation_id][0 if role == "rater" else 1]
+        moves = dict(
+            _db.session.execute(
+                sa.select(AuditEvent.object_id, sa.func.count())
+                .where(AuditEvent.action == "evaluation.reassigned")
+                .group_by(AuditEvent.object_id)
+            ).all()
+        )
+        assert moves == {str(ev.id): ev.moves for ev in self.evs if ev.moves}
+
+    @invariant()
+    def only_the_current_officials_can_act(self):
+        """One probe per step: an official who does not hold the role tries it, and cannot."""
+        for ev in self.evs:
+            if ev.state == ASSESSMENT_SUBMITTED:
+                stranger = next(name for name in OFFICIALS if name != ev.rater)
+                self.attempt(
+                    False,
+                    evaluations.return_assessment,
+                    self.evaluation(ev),
+                    self.official(stranger).account,
+                    "Bukan wewenang saya.",
+                )
+                return
+            if ev.state == TARGETS_SUBMITTED:
+                stranger = next(name for name in OFFICIALS if name != ev.rater)
+                self.attempt(
+                    False, evaluations.approve_targets, self.evaluation(ev), self.official(stranger).account
+                )
+                return
+            if ev.state == APPEALED:
+                stranger = next(name for name in OFFICIALS if name != ev.handler)
+                data = {
+                    "results_rating": "above",
+                    "behaviour_rating": "above",
+                    "reasons": "Bukan wewenang saya.",
+                }
+                self.attempt(
+                    False,
+                    evaluations.decide_appeal,
+                    self.evaluation(ev),
+                    self.official(stranger).account,
+                    data,
+                )
+                return
 
     @invariant()
     def no_content_edit_after_a_lock_or_publication(self):
