@@ -107,7 +107,9 @@ PAGES = [
     ("head", lambda o, ev: "/evaluations/"),
     ("head", lambda o, ev: f"/evaluations/{ev}"),
     ("camat", lambda o, ev: "/evaluations/"),
-    ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}"),
+    ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}"),  # with its charts
+    ("hr", lambda o, ev: "/cycles/"),
+    ("hr", lambda o, ev: "/cycles/?perlu=1"),
     ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}/distribution"),
     ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}/overdue"),
     ("hr", lambda o, ev: "/audit/"),

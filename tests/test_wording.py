@@ -337,14 +337,16 @@ def test_a_lock_says_whether_hr_closed_the_phase_or_the_deadline_passed(app, db,
 def test_skp_disusun_counts_skps_written_not_evaluations_opened(app, db, client, w):
     login(client, w.org["hr"].nip)
     html = client.get(f"/cycles/{w.cycle.id}").get_data(as_text=True)
-    progress = html[html.index('id="progress"') : html.index("</table>", html.index('id="progress"'))]
+    start = html.index('id="unit-progress"')
+    progress = html[start : html.index("</table>", start)]
     assert 'data-state="targets_draft"' not in progress  # nobody wrote anything yet
     assert "SKP belum ditulis" in progress
     write_skp(w.ev("nurse"), w.org["nurse"])
     html = client.get(f"/cycles/{w.cycle.id}").get_data(as_text=True)
-    progress = html[html.index('id="progress"') : html.index("</table>", html.index('id="progress"'))]
+    start = html.index('id="unit-progress"')
+    progress = html[start : html.index("</table>", start)]
     headers = re.findall(r'data-state="([a-z_]+)">', progress)
-    row = re.search(r"<tr><td>Puskesmas Rakumpit</td>(.*?)</tr>", progress).group(1)
+    row = re.search(r"<td>Puskesmas Rakumpit</td>(.*?)</tr>", progress, re.S).group(1)
     cells = re.findall(r"<td>(\d*)</td>", row)
     counts = dict(zip(headers, cells, strict=False))
     assert counts["targets_draft"] == "1" and counts["targets_empty"] == "2"

@@ -16,6 +16,7 @@ from app import clock
 from app.extensions import db
 from app.models import Account, Appeal, Cycle, Employee, Evaluation
 from app.policy import is_hr
+from app.services.cockpit import cycle_counts, done_in_phase, done_label, waiting_for_hr
 from app.services.tasks import (
     DUTIES,
     DUTY,
@@ -454,27 +455,6 @@ def _employee_part(home: Home, account: Account, now: datetime) -> None:
     home.appeals.sort(key=Task.sort_key)
 
 
-# What "done" means for a cycle's progress in each phase: the evaluations past its step.
-DONE_IN_PHASE = {
-    C.TARGET_SETTING: (
-        (
-            E.TARGETS_APPROVED,
-            E.ASSESSMENT_DRAFT,
-            E.ASSESSMENT_SUBMITTED,
-            E.REVIEWED,
-            E.APPEALED,
-            E.DECIDED,
-            E.FINAL,
-        ),
-        _l("SKP ditetapkan"),
-    ),
-    C.SELF_ASSESSMENT: (
-        (E.ASSESSMENT_SUBMITTED, E.REVIEWED, E.APPEALED, E.DECIDED, E.FINAL),
-        _l("penilaian mandiri diajukan"),
-    ),
-    C.SUPERVISOR_REVIEW: ((E.REVIEWED, E.APPEALED, E.DECIDED, E.FINAL), _l("sudah dinilai atasan")),
-    C.APPEAL: ((E.REVIEWED, E.DECIDED, E.FINAL), _l("dinilai, tanpa keberatan tertunda")),
-}
 ESCALATED_ON_HOME = 20
 
 
@@ -489,32 +469,7 @@ def _hr_part(home: Home, now: datetime) -> None:
     if not cycles:
         return
     ids = [cycle.id for cycle in cycles]
-    # Grouped on the evaluation index alone; the few escalated keberatan are counted apart.
-    counts = db.session.execute(
-        sa.select(Evaluation.cycle_id, Evaluation.state, sa.func.count())
-        .where(Evaluation.cycle_id.in_(ids))
-        .group_by(Evaluation.cycle_id, Evaluation.state)
-    ).all()
-    escalated_counts = dict(
-        db.session.execute(
-            sa.select(Evaluation.cycle_id, sa.func.count())
-            .join(Appeal, Appeal.evaluation_id == Evaluation.id)
-            .where(
-                Evaluation.cycle_id.in_(ids),
-                Evaluation.state == str(E.APPEALED),
-                Appeal.escalated_at.is_not(None),
-            )
-            .group_by(Evaluation.cycle_id)
-        ).all()
-    )
-    late_counts = dict(
-        db.session.execute(
-            sa.select(Evaluation.cycle_id, sa.func.count())
-            .join(Cycle, Cycle.id == Evaluation.cycle_id)
-            .where(Evaluation.cycle_id.in_(ids), late(now))
-            .group_by(Evaluation.cycle_id)
-        ).all()
-    )
+    counts = cycle_counts(ids, now)  # the dashboard's counts, with the same rules
     by_id = {}
     for cycle in cycles:
         deadline = cycle.deadline_of(cycle.state)
@@ -524,21 +479,16 @@ def _hr_part(home: Home, now: datetime) -> None:
             state=cycle.state,
             deadline=deadline,
             days_left=days_left(deadline, now),
-            late=late_counts.get(cycle.id, 0),
-            escalated=escalated_counts.get(cycle.id, 0),
+            late=counts[cycle.id].late,
+            escalated=counts[cycle.id].escalated,
+            total=counts[cycle.id].total,
+            done=done_in_phase(cycle.state, counts[cycle.id].states),
+            done_label=done_label(cycle.state),
         )
-        if cycle.state in DONE_IN_PHASE:
-            progress.done_label = str(DONE_IN_PHASE[C(cycle.state)][1])
         by_id[cycle.id] = progress
-    for cycle_id, state, count in counts:
-        progress = by_id[cycle_id]
-        progress.total += count
-        done = DONE_IN_PHASE.get(C(progress.state))
-        if done and state in done[0]:
-            progress.done += count
     home.cycles = list(by_id.values())
     for cycle, progress in zip(cycles, home.cycles, strict=True):
-        home.tasks.extend(_cycle_tasks(cycle, progress, now))
+        home.tasks.extend(_cycle_tasks(cycle, progress, waiting_for_hr(cycle, counts[cycle.id], now), now))
     escalated = db.session.execute(
         sa.select(Evaluation.id, Employee.name, Cycle.name, Appeal.decide_by)
         .join(Appeal, Appeal.evaluation_id == Evaluation.id)
@@ -568,8 +518,8 @@ def _hr_part(home: Home, now: datetime) -> None:
         )
 
 
-def _cycle_tasks(cycle: Cycle, progress: CycleProgress, now: datetime) -> list[Task]:
-    """What a cycle asks of HR now."""
+def _cycle_tasks(cycle: Cycle, progress: CycleProgress, waiting: list[str], now: datetime) -> list[Task]:
+    """What a cycle asks of HR now (`waiting`: cockpit.waiting_for_hr)."""
 
     def task(kind, action, endpoint, deadline=None, person=None, anchor=""):
         return Task(
@@ -585,11 +535,11 @@ def _cycle_tasks(cycle: Cycle, progress: CycleProgress, now: datetime) -> list[T
         )
 
     tasks = []
-    if cycle.state == C.DRAFT:
+    if "open_cycle" in waiting:
         first = cycle.assessment_deadline if cycle.is_periodic else cycle.target_deadline
         tasks.append(task("open_cycle", _("Periksa cakupan, lalu buka periode"), "cycles.view", first))
         return tasks
-    if progress.late:
+    if "overdue" in waiting:
         tasks.append(
             task(
                 "overdue",
@@ -599,20 +549,19 @@ def _cycle_tasks(cycle: Cycle, progress: CycleProgress, now: datetime) -> list[T
                 person=_("%(n)d pegawai", n=progress.late),
             )
         )
-    if progress.deadline is not None and progress.deadline < now:
-        if cycle.state == C.APPEAL:
-            tasks.append(
-                task("publish", _("Masa keberatan berakhir: umumkan hasil"), "cycles.view", progress.deadline)
+    if "publish" in waiting:
+        tasks.append(
+            task("publish", _("Masa keberatan berakhir: umumkan hasil"), "cycles.view", progress.deadline)
+        )
+    if "advance" in waiting:
+        tasks.append(
+            task(
+                "advance",
+                _("Tenggat tahap lewat: lanjutkan ke tahap berikutnya"),
+                "cycles.view",
+                progress.deadline,
             )
-        elif not cycle.auto_advance:
-            tasks.append(
-                task(
-                    "advance",
-                    _("Tenggat tahap lewat: lanjutkan ke tahap berikutnya"),
-                    "cycles.view",
-                    progress.deadline,
-                )
-            )
+        )
     return tasks
 
 

@@ -21,17 +21,16 @@ from app.models import (
     Employee,
     Evaluation,
     EvaluationState,
-    OrgUnit,
-    Rhk,
 )
-from app.models.types import UTCDateTime
 from app.policy import Action, require
-from app.services import Conflict, Refused
+from app.services import Conflict, Refused, cockpit
+from app.services.cockpit import NOT_STARTED
 from app.services.people import matching
+from app.services.tasks import late
 from app.views import ListPage, actor, apply_refusal, form_checks_csrf, form_version
 from app.views.org import unit_tree
 from app.workflow import cycles as service
-from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS, OWN_PHASE
+from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
 from app.workflow.distribution import distribution
 from app.workflow.locks import locked_early
 
@@ -39,22 +38,6 @@ bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
 OVERDUE_ON_DASHBOARD = 10  # the rest are on their own page, with a search
 DISTRIBUTION_UNITS_PER_PAGE = 50
-
-# Who is behind in each phase: (phase, states of evaluations that still owe that phase's step).
-BEHIND = {
-    CycleState.TARGET_SETTING: (
-        EvaluationState.TARGETS_DRAFT,
-        EvaluationState.TARGETS_SUBMITTED,
-        EvaluationState.TARGETS_LOCKED,
-    ),
-    CycleState.SELF_ASSESSMENT: (
-        EvaluationState.TARGETS_SUBMITTED,
-        EvaluationState.ASSESSMENT_DRAFT,
-        EvaluationState.ASSESSMENT_LOCKED,
-    ),
-    CycleState.SUPERVISOR_REVIEW: (EvaluationState.ASSESSMENT_SUBMITTED,),
-    CycleState.APPEAL: (EvaluationState.ASSESSMENT_SUBMITTED, EvaluationState.APPEALED),
-}
 
 
 def get_cycle(cycle_id: int) -> Cycle:
@@ -84,10 +67,24 @@ def refusal_status(refusal: Refused) -> int:
 @bp.route("/")
 @login_required
 def index():
-    """Every cycle, newest first."""
+    """Every cycle, newest first, each with what it waits for from HR (`?perlu=1`: only those)."""
     require(actor(), Action.MANAGE_CYCLES)
     cycles = db.session.scalars(sa.select(Cycle).order_by(Cycle.year.desc(), Cycle.id.desc())).all()
-    return render_template("cycles/index.html", cycles=cycles, labels=CYCLE_STATE_LABELS, kinds=KIND_LABELS)
+    now = clock.utcnow()
+    running = [c.id for c in cycles if c.state in cockpit.PHASES]
+    counts = cockpit.cycle_counts(running, now)
+    waiting = {c.id: cockpit.waiting_for_hr(c, counts.get(c.id, cockpit.CycleCounts()), now) for c in cycles}
+    only_waiting = request.args.get("perlu") == "1"
+    return render_template(
+        "cycles/index.html",
+        cycles=[c for c in cycles if waiting[c.id]] if only_waiting else cycles,
+        waiting=waiting,
+        counts=counts,
+        waiting_count=sum(1 for kinds in waiting.values() if kinds),
+        only_waiting=only_waiting,
+        labels=CYCLE_STATE_LABELS,
+        kinds=KIND_LABELS,
+    )
 
 
 def fill(form: CycleForm) -> None:
@@ -147,71 +144,19 @@ def edit(cycle_id: int | None = None):
     return render_template("cycles/form.html", form=form, cycle=cycle)
 
 
-# A drafted SKP with nothing written yet: counted apart, so "SKP disusun" counts SKPs written.
-NOT_STARTED = "targets_empty"
-
-
-def progress(cycle: Cycle):
-    """Counts per state per unit (one grouped query); drafts without any RHK count as NOT_STARTED."""
-    written = sa.exists().where(Rhk.evaluation_id == Evaluation.id)
-    state = sa.case(
-        (sa.and_(Evaluation.state == EvaluationState.TARGETS_DRAFT.value, ~written), NOT_STARTED),
-        else_=Evaluation.state,
-    ).label("state")
-    # Grouped on the evaluation index (plus the RHK index for drafts), names joined to the groups.
-    counts = (
-        sa.select(Evaluation.unit_id, state, sa.func.count().label("n"))
-        .where(Evaluation.cycle_id == cycle.id)
-        .group_by(Evaluation.unit_id, state)
-        .subquery()
-    )
-    rows = db.session.execute(
-        sa.select(OrgUnit.name, counts.c.state, counts.c.n)
-        .join(counts, counts.c.unit_id == OrgUnit.id)
-        .order_by(OrgUnit.name, OrgUnit.id)
-    ).all()
-    table: dict[str, dict[str, int]] = {}
-    for unit, state, count in rows:
-        per_state = table.setdefault(unit, {})
-        per_state[state] = per_state.get(state, 0) + count  # units may share a name
-    return table
-
-
-def _late(cycle: Cycle):
-    """Locked evaluations, and those behind in the current phase whose (extended) deadline passed:
-    `effective_deadline` written in SQL, so a page loads only the rows it shows."""
-    behind = BEHIND.get(CycleState(cycle.state), ())
-    locked = (EvaluationState.TARGETS_LOCKED, EvaluationState.ASSESSMENT_LOCKED)
-    now = sa.literal(clock.utcnow(), UTCDateTime())
-    late = [Evaluation.state.in_([str(s) for s in locked])]
-    for state in behind:
-        if state in locked:
-            continue
-        phase = OWN_PHASE.get(state, cycle.state)
-        deadline = cycle.deadline_of(phase)
-        extended = sa.and_(
-            Evaluation.extended_until.is_not(None),
-            Evaluation.extended_phase.is_not(None),
-            Evaluation.extended_phase == str(phase),
-        )
-        if deadline is not None:
-            extended = sa.and_(extended, Evaluation.extended_until > sa.literal(deadline, UTCDateTime()))
-        effective = sa.case(
-            (extended, Evaluation.extended_until),
-            else_=sa.literal(deadline, UTCDateTime()) if deadline is not None else sa.null(),
-        )
-        late.append(sa.and_(Evaluation.state == str(state), effective < now))
-    return sa.and_(Evaluation.cycle_id == cycle.id, sa.or_(*late))
-
-
 def overdue_count(cycle: Cycle) -> int:
     """How many are late (the number every page shows: the same condition as the list)."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Evaluation).where(_late(cycle)))
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Evaluation)
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .where(Evaluation.cycle_id == cycle.id, late(clock.utcnow()))
+    )
 
 
-def progress_columns(table: dict[str, dict[str, int]]) -> list[tuple[str, str]]:
+def progress_columns(units: list[cockpit.UnitProgress]) -> list[tuple[str, str]]:
     """The progress table's columns: (state, label) for the states that occur, in workflow order."""
-    used = {state for counts in table.values() for state in counts}
+    used = {state for unit in units for state in unit.states}
     # a column counts locks of both causes (deadline passed, phase closed early by HR)
     locked = {
         EvaluationState.TARGETS_LOCKED: _("SKP terkunci"),
@@ -227,10 +172,11 @@ def progress_columns(table: dict[str, dict[str, int]]) -> list[tuple[str, str]]:
 
 
 def overdue_query(cycle: Cycle) -> sa.Select:
-    """The late evaluations (see `_late`) with what the list shows, by unit."""
+    """The late evaluations (app.services.tasks.late) with what the list shows, by unit."""
     return (
         sa.select(Evaluation)
-        .where(_late(cycle))
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .where(Evaluation.cycle_id == cycle.id, late(clock.utcnow()))
         .options(joinedload(Evaluation.employee), joinedload(Evaluation.rater), joinedload(Evaluation.unit))
         .order_by(Evaluation.unit_id, Evaluation.id)
     )
@@ -258,13 +204,10 @@ def view(cycle_id: int):
     return dashboard(get_cycle(cycle_id))
 
 
-def consequences(cycle: Cycle, table: dict[str, dict[str, int]]) -> dict[str, str]:
+def consequences(cycle: Cycle, units: list[cockpit.UnitProgress]) -> dict[str, str]:
     """What each irreversible cycle action does, with its real figures, for its confirmation
     (the counts come from the progress table the page shows, so they agree with it)."""
-    total = {}
-    for counts in table.values():
-        for state, n in counts.items():
-            total[state] = total.get(state, 0) + n
+    total = cockpit.totals(units)
     S = EvaluationState
     texts = {
         "close": _(
@@ -294,15 +237,22 @@ def consequences(cycle: Cycle, table: dict[str, dict[str, int]]) -> dict[str, st
     return texts
 
 
+def curve_chart(cycle: Cycle) -> cockpit.CurveChart | None:
+    """The dashboard's distribution chart, once ratings can exist (none before the self-assessment)."""
+    if cycle.state in (CycleState.DRAFT, CycleState.TARGET_SETTING):
+        return None
+    return cockpit.curve_chart(distribution(cycle))
+
+
 def dashboard(
     cycle: Cycle, status: int = 200, refused_ev: int | None = None, errors: dict[str, str] | None = None
 ):
     """Render the dashboard; after a refused action (`status` 400/409) the reason shows next to
     the refused form's field and the form keeps what was typed (`refused_ev`: the evaluation of a
     personal one)."""
-    table = progress(cycle)
+    units = cockpit.unit_progress(cycle)
     coverage = service.coverage(cycle) if cycle.state == CycleState.DRAFT else None
-    texts = consequences(cycle, table)
+    texts = consequences(cycle, units)
     if coverage is not None:
         texts["open"] = _(
             "Buka periode? %(n)d pegawai akan menerima email dan mulai %(task)s. Setelah dibuka, "
@@ -317,11 +267,15 @@ def dashboard(
         ev_labels=EVALUATION_STATE_LABELS,
         kinds=KIND_LABELS,
         coverage=coverage,
-        progress=table,
-        columns=progress_columns(table),
+        progress=units,
+        columns=progress_columns(units),
+        phases=cockpit.phase_bars(cycle, units),
+        timeline=cockpit.completion_over_time(cycle, sum(u.total for u in units)),
+        curve=curve_chart(cycle),
+        late=(late_by_unit := cockpit.overdue_by_unit(cycle)),
         confirm_text=texts,
         overdue=(overdue := db.session.scalars(overdue_query(cycle).limit(OVERDUE_ON_DASHBOARD)).all()),
-        overdue_total=overdue_count(cycle),
+        overdue_total=late_by_unit.total,
         early=locked_early(overdue),
         extended=extended(cycle),
         extend_form=ExtendForm(),

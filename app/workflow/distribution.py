@@ -7,8 +7,7 @@ from flask_babel import gettext as _
 
 from app.domain import OrgPredikat, Predikat
 from app.extensions import db
-from app.models import Cycle, Evaluation, EvaluationState, OrgUnit, UnitPredikat
-from app.services.curve import bands_for
+from app.models import Cycle, DistributionBand, Evaluation, EvaluationState, OrgUnit, UnitPredikat
 
 RATED_STATES = [
     EvaluationState.REVIEWED,
@@ -17,6 +16,31 @@ RATED_STATES = [
     EvaluationState.FINAL,
     EvaluationState.PUBLISHED,
 ]
+
+
+@dataclass
+class BandCheck:
+    """One rule of a unit's curve: the share of a group of predikat against its allowed range."""
+
+    group: str  # the predikat of the group, by name ("Butuh Perbaikan + Kurang/Misconduct")
+    share: float
+    min_pct: int | None
+    max_pct: int | None
+
+    @property
+    def below(self) -> bool:
+        """Under the minimum."""
+        return self.min_pct is not None and self.share < self.min_pct
+
+    @property
+    def above(self) -> bool:
+        """Over the maximum."""
+        return self.max_pct is not None and self.share > self.max_pct
+
+    @property
+    def ok(self) -> bool:
+        """Within the range."""
+        return not (self.below or self.above)
 
 
 @dataclass
@@ -29,6 +53,7 @@ class UnitDistribution:
     unrated: int = 0
     org_predikat: OrgPredikat | None = None
     problems: list[str] = field(default_factory=list)
+    bands: list[BandCheck] = field(default_factory=list)
 
     @property
     def rated(self) -> int:
@@ -75,7 +100,9 @@ def distribution(cycle: Cycle) -> list[UnitDistribution]:
             )
         ).all()
     )
-    bands = bands_for(cycle)  # a published cycle keeps the rules it was published under
+    bands: dict[OrgPredikat, list[DistributionBand]] = {}
+    for band in db.session.scalars(sa.select(DistributionBand).order_by(DistributionBand.id)):
+        bands.setdefault(band.org_predikat, []).append(band)
     for entry in units.values():
         entry.org_predikat = org.get(entry.unit_id)
         if entry.org_predikat is None or not entry.rated:
@@ -84,7 +111,9 @@ def distribution(cycle: Cycle) -> list[UnitDistribution]:
             group = [Predikat(p) for p in band.predikat_group.split(",")]
             share = sum(entry.share(p) for p in group)
             names = " + ".join(p.label for p in group)
-            if band.min_pct is not None and share < band.min_pct:
+            check = BandCheck(names, share, band.min_pct, band.max_pct)
+            entry.bands.append(check)
+            if check.below:
                 entry.problems.append(
                     _(
                         "%(group)s %(share).0f%%, minimal %(min)d%%",
@@ -93,7 +122,7 @@ def distribution(cycle: Cycle) -> list[UnitDistribution]:
                         min=band.min_pct,
                     )
                 )
-            if band.max_pct is not None and share > band.max_pct:
+            if check.above:
                 entry.problems.append(
                     _(
                         "%(group)s %(share).0f%%, maksimal %(max)d%%",

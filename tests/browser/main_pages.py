@@ -138,6 +138,8 @@ def build(make) -> dict:
     appeal = skps["rizky"]
     evaluations.file_appeal(appeal, rizky.account, "Saya melampaui target waktu tunggu sepanjang tahun.")
     evaluations.appeal_comment(appeal, org["camat"].account, "Mohon jelaskan rating hasil kerja.", "rater")
+    # The puskesmas rated "Baik" as a unit: the dashboard draws its predikat against that curve.
+    cycles.set_unit_predikat(current, hr, org["puskesmas"].id, "baik")
     db.session.refresh(skps["nurse"])
     cycles.extend_one(skps["nurse"], hr, at(2027, 1, 10, 16), "Sakit selama tahap penilaian mandiri.")
 
@@ -215,11 +217,11 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Buat periode", "/cycles/new"),
             ("Dasbor penyusunan", f"/cycles/{i['coming']}"),
             ("Dasbor penilaian", f"/cycles/{i['current']}"),
+            ("Dasbor diumumkan", f"/cycles/{i['past']}"),
+            ("Periode perlu tindakan", "/cycles/?perlu=1"),
             ("Terlambat", f"/cycles/{i['coming']}/overdue"),
             ("Distribusi", f"/cycles/{i['current']}/distribution"),
             ("Distribusi diumumkan", f"/cycles/{i['past']}/distribution"),
-            ("Kurva distribusi", "/kurva/"),
-            ("Ubah kurva", "/kurva/baik"),
             ("Hasil", "/results/"),
             ("Papan hasil", f"/results/{i['past']}"),
             ("Pegawai", "/people/"),

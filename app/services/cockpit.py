@@ -1,0 +1,431 @@
+"""The HR cockpit's figures for a cycle: progress per phase and per unit, completion over time,
+overdue by unit, and what each cycle waits for from HR.
+
+Each figure is one grouped query whose result the pages reuse, so a number is counted once and
+agrees wherever it shows: the HR home's progress bar reads `cycle_counts` and `done_in_phase` as
+the dashboard does; the overdue badge is the sum of the overdue-by-unit bars. Who is late is
+app/services/tasks.py's `late()`. The templates draw the charts (cycles/_charts.html).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app import clock
+from app.extensions import db
+from app.models import Appeal, AuditEvent, Cycle, Evaluation, OrgUnit, Rhk
+from app.services.tasks import C, E, late
+
+# A drafted SKP with nothing written yet: counted apart, so "SKP disusun" counts SKPs written.
+NOT_STARTED = "targets_empty"
+
+PHASES = (C.TARGET_SETTING, C.SELF_ASSESSMENT, C.SUPERVISOR_REVIEW, C.APPEAL)
+
+# What "done" means in each phase: the evaluations past its step, and how the bar names them.
+DONE_IN_PHASE = {
+    C.TARGET_SETTING: (
+        (
+            E.TARGETS_APPROVED,
+            E.ASSESSMENT_DRAFT,
+            E.ASSESSMENT_SUBMITTED,
+            E.REVIEWED,
+            E.APPEALED,
+            E.DECIDED,
+            E.FINAL,
+            E.PUBLISHED,
+        ),
+        _l("SKP ditetapkan"),
+    ),
+    C.SELF_ASSESSMENT: (
+        (E.ASSESSMENT_SUBMITTED, E.REVIEWED, E.APPEALED, E.DECIDED, E.FINAL, E.PUBLISHED),
+        _l("penilaian mandiri diajukan"),
+    ),
+    C.SUPERVISOR_REVIEW: (
+        (E.REVIEWED, E.APPEALED, E.DECIDED, E.FINAL, E.PUBLISHED),
+        _l("sudah dinilai atasan"),
+    ),
+    C.APPEAL: ((E.REVIEWED, E.DECIDED, E.FINAL, E.PUBLISHED), _l("dinilai, tanpa keberatan tertunda")),
+}
+
+# Completion over time: the transitions (as the audit trail records them) that reach each step.
+REACHED = (
+    (C.TARGET_SETTING, "evaluation.approve_targets", E.TARGETS_APPROVED),
+    (C.SELF_ASSESSMENT, "evaluation.submit_assessment", E.ASSESSMENT_SUBMITTED),
+    (C.SUPERVISOR_REVIEW, "evaluation.review", E.REVIEWED),
+)
+
+OVERDUE_UNITS = 8  # bars of the overdue chart; the other units are summed as "lainnya"
+
+
+def done_in_phase(phase: str, counts: dict[str, int]) -> int:
+    """How many of the counted evaluations (state -> n) have done `phase`'s step."""
+    done = DONE_IN_PHASE.get(C(phase)) if phase in DONE_IN_PHASE else None
+    return sum(n for state, n in counts.items() if done and state in done[0])
+
+
+def done_label(phase: str) -> str:
+    """What the phase's bar counts ("SKP ditetapkan"), or "" for a phase without a step."""
+    return str(DONE_IN_PHASE[C(phase)][1]) if phase in DONE_IN_PHASE else ""
+
+
+# ---- several cycles at once (HR's home, the cycle list) ---------------------------------------------
+
+
+@dataclass
+class CycleCounts:
+    """A cycle's evaluations per state, how many are late, how many keberatan are escalated."""
+
+    states: dict[str, int] = field(default_factory=dict)
+    late: int = 0
+    escalated: int = 0
+
+    @property
+    def total(self) -> int:
+        """Every evaluation of the cycle."""
+        return sum(self.states.values())
+
+
+def cycle_counts(ids: list[int], now: datetime) -> dict[int, CycleCounts]:
+    """Per cycle: evaluations per state, late ones, escalated keberatan (three grouped queries,
+    however many cycles and evaluations)."""
+    result = {cycle_id: CycleCounts() for cycle_id in ids}
+    if not ids:
+        return result
+    # Grouped on the evaluation index alone; the few escalated keberatan are counted apart.
+    for cycle_id, state, n in db.session.execute(
+        sa.select(Evaluation.cycle_id, Evaluation.state, sa.func.count())
+        .where(Evaluation.cycle_id.in_(ids))
+        .group_by(Evaluation.cycle_id, Evaluation.state)
+    ):
+        result[cycle_id].states[state] = n
+    for cycle_id, n in db.session.execute(
+        sa.select(Evaluation.cycle_id, sa.func.count())
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .where(Evaluation.cycle_id.in_(ids), late(now))
+        .group_by(Evaluation.cycle_id)
+    ):
+        result[cycle_id].late = n
+    for cycle_id, n in db.session.execute(
+        sa.select(Evaluation.cycle_id, sa.func.count())
+        .join(Appeal, Appeal.evaluation_id == Evaluation.id)
+        .where(
+            Evaluation.cycle_id.in_(ids),
+            Evaluation.state == str(E.APPEALED),
+            Appeal.escalated_at.is_not(None),
+        )
+        .group_by(Evaluation.cycle_id)
+    ):
+        result[cycle_id].escalated = n
+    return result
+
+
+def waiting_for_hr(cycle: Cycle, counts: CycleCounts, now: datetime) -> list[str]:
+    """What the cycle waits for from HR, in this order: "open_cycle" (a draft), "overdue" (people
+    late), "escalated" (keberatan past their decision date), "publish" (the keberatan phase is
+    over), "advance" (the phase's deadline passed and no automatic move is set)."""
+    if cycle.state == C.DRAFT:
+        return ["open_cycle"]
+    if cycle.state not in PHASES:
+        return []
+    kinds = []
+    if counts.late:
+        kinds.append("overdue")
+    if counts.escalated:
+        kinds.append("escalated")
+    deadline = cycle.deadline_of(cycle.state)
+    if deadline is not None and deadline < now:
+        if cycle.state == C.APPEAL:
+            kinds.append("publish")
+        elif not cycle.auto_advance:
+            kinds.append("advance")
+    return kinds
+
+
+# ---- one cycle's dashboard ------------------------------------------------------------------------
+
+
+@dataclass
+class UnitProgress:
+    """One unit's evaluations per state, and how many have done the current phase's step."""
+
+    unit_id: int
+    name: str
+    states: dict[str, int] = field(default_factory=dict)
+    done: int = 0
+
+    @property
+    def total(self) -> int:
+        """Every evaluation of the unit in the cycle."""
+        return sum(self.states.values())
+
+    @property
+    def percent(self) -> int:
+        """Share done, in whole percent (rounded down: 100 only when all are done)."""
+        return 100 * self.done // self.total if self.total else 0
+
+
+@dataclass
+class PhaseBar:
+    """How many evaluations have done one phase's step."""
+
+    phase: str
+    label: str
+    done: int
+    total: int
+    current: bool
+
+    @property
+    def percent(self) -> int:
+        """Share done, in whole percent (rounded down)."""
+        return 100 * self.done // self.total if self.total else 0
+
+
+def unit_progress(cycle: Cycle) -> list[UnitProgress]:
+    """Counts per state per unit, by unit name (one grouped query); drafts without any RHK count
+    as NOT_STARTED; `done` counts the current phase's step."""
+    written = sa.exists().where(Rhk.evaluation_id == Evaluation.id)
+    state = sa.case(
+        (sa.and_(Evaluation.state == E.TARGETS_DRAFT.value, ~written), NOT_STARTED),
+        else_=Evaluation.state,
+    ).label("state")
+    # Grouped on the evaluation index (plus the RHK index for drafts), names joined to the groups.
+    counts = (
+        sa.select(Evaluation.unit_id, state, sa.func.count().label("n"))
+        .where(Evaluation.cycle_id == cycle.id)
+        .group_by(Evaluation.unit_id, state)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(OrgUnit.id, OrgUnit.name, counts.c.state, counts.c.n)
+        .join(counts, counts.c.unit_id == OrgUnit.id)
+        .order_by(OrgUnit.name, OrgUnit.id)
+    ).all()
+    units: dict[int, UnitProgress] = {}
+    for unit_id, name, state_, n in rows:
+        units.setdefault(unit_id, UnitProgress(unit_id, name)).states[state_] = n
+    for unit in units.values():
+        unit.done = done_in_phase(cycle.state, unit.states)
+    return list(units.values())
+
+
+def totals(units: list[UnitProgress]) -> dict[str, int]:
+    """The cycle's evaluations per state, summed from its units."""
+    result: dict[str, int] = {}
+    for unit in units:
+        for state, n in unit.states.items():
+            result[state] = result.get(state, 0) + n
+    return result
+
+
+def phases_of(cycle: Cycle) -> list[str]:
+    """The phases the cycle has gone through, the current one last (all of them once it is over);
+    a periodic cycle starts at the self-assessment."""
+    phases = list(PHASES[1:] if cycle.is_periodic else PHASES)
+    if cycle.state in phases:
+        return phases[: phases.index(cycle.state) + 1]
+    return phases if cycle.state in (C.PUBLISHED, C.CLOSED) else []
+
+
+def phase_bars(cycle: Cycle, units: list[UnitProgress]) -> list[PhaseBar]:
+    """One bar per phase gone through: how many evaluations have done its step (from the
+    per-unit counts, so the bars and the unit table add up)."""
+    states = totals(units)
+    total = sum(states.values())
+    return [
+        PhaseBar(phase, done_label(phase), done_in_phase(phase, states), total, phase == cycle.state)
+        for phase in phases_of(cycle)
+    ]
+
+
+@dataclass
+class Series:
+    """One line of the completion chart: the cumulative count of evaluations past a step per day."""
+
+    phase: str
+    label: str
+    points: list[tuple[date, int]] = field(default_factory=list)
+
+    @property
+    def last(self) -> int:
+        """Where the line ends."""
+        return self.points[-1][1] if self.points else 0
+
+    def at(self, day: date) -> int:
+        """The cumulative count at the end of `day`."""
+        value = 0
+        for when, n in self.points:
+            if when > day:
+                break
+            value = n
+        return value
+
+
+# The completion chart's drawing box (SVG user units): the plot inside a 600 x 240 view box.
+PLOT_LEFT, PLOT_TOP, PLOT_WIDTH, PLOT_HEIGHT = 56, 16, 520, 180
+
+
+@dataclass
+class Timeline:
+    """Completion over time: the days with a change, a line per step reached, and the span drawn
+    (from the day the cycle opened to today, or to its last change once it is over)."""
+
+    days: list[date]
+    series: list[Series]
+    total: int
+    start: date | None = None
+    end: date | None = None
+
+    def x(self, day: date) -> float:
+        """The horizontal position of a day."""
+        if self.start is None or self.end is None:
+            return PLOT_LEFT
+        span = max((self.end - self.start).days, 1)
+        return round(PLOT_LEFT + PLOT_WIDTH * (day - self.start).days / span, 1)
+
+    def y(self, n: int) -> float:
+        """The vertical position of a count."""
+        return round(PLOT_TOP + PLOT_HEIGHT * (1 - (n / self.total if self.total else 0)), 1)
+
+    def polyline(self, line: Series) -> str:
+        """The line as SVG points: a step up at the end of each day with a change."""
+        if self.start is None or self.end is None:
+            return ""
+        points = [(self.x(self.start), self.y(0))]
+        value = 0
+        for day, n in line.points:
+            points += [(self.x(day), self.y(value)), (self.x(day), self.y(n))]
+            value = n
+        points.append((self.x(self.end), self.y(value)))
+        return " ".join(f"{x},{y}" for x, y in points)
+
+    def ticks(self) -> list[int]:
+        """The counts marked on the vertical axis."""
+        return sorted({0, self.total // 2, self.total}) if self.total else [0]
+
+
+def _local_day(column) -> sa.ColumnElement:
+    """The calendar day, in the agency's time zone, of a stored UTC moment."""
+    if db.engine.dialect.name == "postgresql":
+        return sa.func.date(sa.func.timezone(clock.tz().key, column))
+    offset = clock.now().utcoffset()  # Indonesia keeps no daylight saving time
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    return sa.func.date(column, f"{minutes:+d} minutes")
+
+
+def completion_over_time(cycle: Cycle, total: int) -> Timeline:
+    """How many evaluations had reached each step by the end of each day: the first time the
+    audit trail records the transition into it, per evaluation, then counted per day (one
+    grouped query over the audit rows written since the cycle opened)."""
+    phases = set(phases_of(cycle))
+    steps = [(phase, action, state) for phase, action, state in REACHED if phase in phases]
+    series = [Series(str(phase), done_label(phase)) for phase, _a, _s in steps]
+    if not steps or cycle.opened_at is None:
+        return Timeline([], series, total)
+    start = cycle.opened_at.astimezone(clock.tz()).date()
+    since = (
+        sa.select(sa.func.min(AuditEvent.id)).where(AuditEvent.occurred_at >= cycle.opened_at)
+    ).scalar_subquery()
+    first = (
+        sa.select(AuditEvent.to_state, sa.func.min(AuditEvent.occurred_at).label("at"))
+        .join(Evaluation, Evaluation.id == sa.cast(AuditEvent.object_id, sa.Integer))
+        .where(
+            AuditEvent.action.in_([action for _p, action, _s in steps]),  # ix_audit_event_action
+            AuditEvent.id >= since,
+            AuditEvent.object_type == "evaluation",
+            AuditEvent.to_state.in_([str(state) for _p, _a, state in steps]),
+            Evaluation.cycle_id == cycle.id,
+        )
+        .group_by(AuditEvent.to_state, AuditEvent.object_id)
+        .subquery()
+    )
+    day = _local_day(first.c.at).label("day")
+    rows = db.session.execute(
+        sa.select(first.c.to_state, day, sa.func.count()).group_by(first.c.to_state, day).order_by(day)
+    ).all()
+    by_state = {str(state): line for (_p, _a, state), line in zip(steps, series, strict=True)}
+    days: set[date] = set()
+    for state, when, n in rows:
+        when = when if isinstance(when, date) else date.fromisoformat(str(when))
+        line = by_state[state]
+        line.points.append((when, line.last + n))
+        days.add(when)
+    today = clock.now().date()
+    end = max(days, default=start) if cycle.is_frozen else max(today, start)
+    return Timeline(sorted(days), series, total, start, end)
+
+
+@dataclass
+class OverdueBar:
+    """Late evaluations of one unit (or of the units beyond the chart's bars)."""
+
+    name: str
+    count: int
+    unit_id: int | None = None
+
+    def percent_of(self, largest: int) -> int:
+        """The bar's length against the largest bar, in whole percent."""
+        return 100 * self.count // largest if largest else 0
+
+
+@dataclass
+class OverdueByUnit:
+    """The overdue chart: the units with most late evaluations, the rest together, the total."""
+
+    bars: list[OverdueBar]
+    units: int  # how many units have someone late
+    total: int
+
+    @property
+    def largest(self) -> int:
+        """The longest bar's count."""
+        return max((bar.count for bar in self.bars), default=0)
+
+
+def overdue_by_unit(cycle: Cycle, now: datetime | None = None, limit: int = OVERDUE_UNITS) -> OverdueByUnit:
+    """Late evaluations per unit (tasks.late, one grouped query), most first; beyond `limit`
+    units summed as "lainnya". `total` is the number every page gives as overdue."""
+    now = now or clock.utcnow()
+    counts = (
+        sa.select(Evaluation.unit_id, sa.func.count().label("n"))
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .where(Evaluation.cycle_id == cycle.id, late(now))
+        .group_by(Evaluation.unit_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(OrgUnit.id, OrgUnit.name, counts.c.n)
+        .join(counts, counts.c.unit_id == OrgUnit.id)
+        .order_by(counts.c.n.desc(), OrgUnit.name, OrgUnit.id)
+    ).all()
+    bars = [OverdueBar(name, n, unit_id) for unit_id, name, n in rows[:limit]]
+    rest = rows[limit:]
+    if rest:
+        bars.append(OverdueBar(_("%(n)d unit lainnya", n=len(rest)), sum(n for _i, _name, n in rest)))
+    return OverdueByUnit(bars, len(rows), sum(n for _i, _name, n in rows))
+
+
+CURVE_UNITS = 10  # units drawn against their curve on the dashboard; the distribution page has all
+
+
+@dataclass
+class CurveChart:
+    """The units drawn against their kurva distribusi (those off it first), and how many there are.
+
+    `units` are app/workflow/distribution.py's UnitDistribution, each with its band checks."""
+
+    units: list
+    judged: int  # units with an org predikat and a predikat given
+    off: int  # of which off the curve
+    unset: int  # units with predikat given but no org predikat yet
+
+
+def curve_chart(units: list, limit: int = CURVE_UNITS) -> CurveChart:
+    """Pick the units to draw from the distribution the publication page shows (the same counts):
+    the ones off their curve first, then the others, by name."""
+    judged = [u for u in units if u.org_predikat is not None and u.rated]
+    judged.sort(key=lambda u: (not u.problems, u.unit_name))
+    unset = sum(1 for u in units if u.org_predikat is None and u.rated)
+    return CurveChart(judged[:limit], len(judged), sum(1 for u in judged if u.problems), unset)
