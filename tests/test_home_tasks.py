@@ -322,3 +322,60 @@ def test_a_name_ending_in_a_title_is_not_followed_by_a_second_full_stop(make, db
     submitted(org, cycle, db)
     texts = [j.next for j in home.for_account(org["nurse"].account).journeys]
     assert texts and not any(".." in text for text in texts)
+
+
+def text(html: str) -> str:
+    """A page's words as a person reads them."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_a_locked_skp_on_the_homes_says_whether_hr_closed_the_phase_or_the_deadline_passed(make, db, client):
+    org = agency(make)
+    cycle = open_annual(org)
+    ev = evaluation_of(db, cycle, org["nurse"])
+    clock.travel_to(clock.now() + timedelta(days=3))  # long before the target deadline
+    cycles.advance(cycle, org["hr"].account)
+    login(client, org["nurse"].nip)
+    mine = text(page(client))
+    assert "SKP terkunci — tahap ditutup HR" in mine and "Terkunci, tahap ditutup HR" in mine
+    assert "menutup tahap penyusunan SKP sebelum tenggatnya" in mine
+    assert "Tahap ditutup HR: minta perpanjangan kepada admin kepegawaian" in mine
+    assert "lewat tenggat" not in mine.lower().replace("tidak ada yang lewat tenggat", "")
+    head = signed_in(client.application, org["head"].nip)
+    team = text(page(head))
+    assert "Perawat Debora SKP terkunci — tahap ditutup HR" in team
+
+    # The SKP deadline passes with her extension unused: the next lock is the deadline's.
+    cycles.reopen(cycle, org["hr"].account, cycle.target_deadline + timedelta(days=1))
+    db.session.refresh(ev)
+    assert ev.state == EvaluationState.TARGETS_DRAFT
+    clock.travel_to(cycle.target_deadline + timedelta(days=2))
+    cycles.advance(cycle, org["hr"].account)
+    db.session.refresh(ev)
+    assert ev.state == EvaluationState.TARGETS_LOCKED
+    mine = text(page(client))
+    assert "SKP terkunci — lewat tenggat" in mine and "Terkunci, tenggat lewat" in mine
+    assert "Tenggat lewat: minta perpanjangan kepada admin kepegawaian" in mine
+    assert "ditutup HR" not in mine
+    assert "Perawat Debora SKP terkunci — lewat tenggat" in text(page(head))
+
+
+def test_the_team_page_filters_the_members_whose_skp_waits_for_me(make, db, client):
+    org = agency(make)
+    cycle = open_annual(org)
+    waiting = submitted(org, cycle, db, who="colleague")
+    login(client, org["head"].nip)
+    everyone = page(client, "/people/team")
+    assert "Perawat Debora" in everyone and "Perawat Rabiatul" in everyone
+    assert f'href="/evaluations/{waiting.id}">Buka SKP</a>' in everyone
+    assert "Perlu tindakan saya (1)" in everyone
+    only = page(client, "/people/team?perlu=1")
+    assert "Perawat Rabiatul" in only and "Perawat Debora" not in only
+    assert 'aria-current="page">Perlu tindakan saya (1)' in only
+
+    evaluations.approve_targets(waiting, org["head"].account)
+    none = text(page(client, "/people/team?perlu=1"))
+    assert "Tidak ada anggota tim yang SKP-nya menunggu tindakan Anda." in none
+    assert "Perawat Rabiatul" not in none
+    camat = signed_in(client.application, org["camat"].nip)
+    assert "Kepala Puskesmas" not in page(camat, "/people/team?perlu=1")  # his SKP waits for nobody

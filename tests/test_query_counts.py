@@ -153,3 +153,22 @@ def test_query_counts_do_not_grow_with_the_agency(app, make, db, sizes):
     labels = [f"{who} page {i}" for i, (who, _url) in enumerate(PAGES)] + ["results board"]
     assert small == large, list(zip(labels, small, large, strict=True))
     assert max(small) < 40, small
+
+
+def test_the_navigation_knows_who_leads_a_team_without_loading_the_team(app, make, db):
+    """A page costs two statements for the signed-in person whatever their team: the account with
+    its employee and whether anyone reports to them (the 'Tim saya' link), then their roles (it was
+    four: the employee and the whole team were loaded apart)."""
+    camat = make.employee("Camat")
+    head = make.employee("Kepala", supervisor=camat)
+    nurse = make.employee("Perawat", supervisor=head)
+    for i in range(20):
+        make.employee(f"Staf {i:02d}", supervisor=head)
+    for person, leads in ((head, True), (nurse, False)):
+        client = app.test_client()
+        login(client, person.nip)
+        client.get("/account/password")
+        with count_queries(app) as statements:
+            response = client.get("/account/password")
+        assert ("Tim saya" in response.get_data(as_text=True)) is leads
+        assert len(statements) == 2, statements

@@ -17,7 +17,7 @@ from app import audit, clock
 from app.domain import Predikat
 from app.extensions import db
 from app.jobs import DueReport, lock_overdue
-from app.models import AuditEvent, Cycle, Evaluation, EvaluationState, MessageState, OutboxMessage
+from app.models import AuditEvent, Cycle, Evaluation, EvaluationState, MessageState, OutboxMessage, Role
 from app.models.outbox import REDACTED, secret_marker
 from app.notify import SUBJECTS, build_message, notify, queue
 from app.templating import LABELS, tone
@@ -328,7 +328,7 @@ def test_a_lock_says_whether_hr_closed_the_phase_or_the_deadline_passed(app, db,
     late = db.session.scalar(sa.select(Evaluation).where(Evaluation.employee_id == other["nurse"].id))
     assert late.state == EvaluationState.TARGETS_LOCKED
     page = text_of(client.get(f"/evaluations/{late.id}"))
-    assert "SKP terkunci (lewat tenggat)" in page and "ditutup HR" not in page
+    assert "SKP terkunci — lewat tenggat" in page and "ditutup HR" not in page
 
 
 # ---- counts --------------------------------------------------------------------------------------
@@ -427,3 +427,18 @@ def test_a_refused_extension_on_the_overdue_list_keeps_the_page_and_shows_why_be
         )
         == 1
     )
+
+
+def test_the_diagram_names_no_lock_cause_it_cannot_know_and_roles_keep_their_names(app, db, client, make):
+    org = agency(make)
+    login(client, org["hr"].nip)
+    diagram = text_of(client.get("/workflow/evaluation"))
+    assert "SKP terkunci" in diagram and "Penilaian mandiri terkunci" in diagram
+    assert "lewat tenggat" not in diagram and "ditutup HR" not in diagram
+    assert "Sistem (tenggat atau tahap)" in diagram  # who locks, and on what
+    assert "Admin kepegawaian (HR)" in diagram  # as the roles form and the account pages call HR
+    admin = make.employee("Admin Sistem", roles={Role.EMPLOYEE, Role.ADMIN})
+    other = app.test_client()
+    login(other, admin.nip)
+    profile = text_of(other.get(f"/people/{org['hr'].id}"))
+    assert "Admin kepegawaian (HR)" in profile and "Administrator sistem" in profile

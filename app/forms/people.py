@@ -7,7 +7,14 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.forms.base import Chosen, Form, Select, options, strip
 from app.inputs import parse_int
-from app.models import EmploymentType
+from app.models import EmploymentType, Role
+
+# What each granted role is called, wherever roles are shown or granted.
+ROLE_LABELS = {
+    Role.EMPLOYEE: _l("Pegawai"),
+    Role.HR: _l("Admin kepegawaian (HR)"),
+    Role.ADMIN: _l("Administrator sistem"),
+}
 
 
 class EmployeeForm(Form):
@@ -60,8 +67,8 @@ class InitialPasswordForm(Form):
 class RolesForm(Form):
     """Administrator grants HR or admin roles."""
 
-    hr = BooleanField(_l("Admin kepegawaian (HR)"))
-    admin = BooleanField(_l("Administrator sistem"))
+    hr = BooleanField(ROLE_LABELS[Role.HR])
+    admin = BooleanField(ROLE_LABELS[Role.ADMIN])
 
 
 class ImportForm(Form):

@@ -8,12 +8,13 @@ from functools import cache
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from app import audit, clock
 from app.extensions import db
+from app.forms.people import ROLE_LABELS
 from app.inputs import int_or_none
 from app.models import Account, Employee, PasswordResetToken, Role
 from app.models.outbox import secret_marker
@@ -28,9 +29,18 @@ def load_account(user_id: str) -> Account | None:
     number = int_or_none(account_id, minimum=1)
     if number is None:
         return None
-    account = db.session.get(Account, number)
-    if account is None or account.session_nonce != nonce:
+    # One statement: the account, its employee, and whether anyone reports to them (the
+    # navigation's team link), instead of loading the whole team on every page.
+    leads = sa.exists().where(Employee.supervisor_id == Account.employee_id, Employee.active)
+    row = db.session.execute(
+        sa.select(Account, leads.label("leads_team"))
+        .options(joinedload(Account.employee))
+        .where(Account.id == number)
+    ).first()
+    if row is None or row.Account.session_nonce != nonce:
         return None
+    account = row.Account
+    account.leads_team = bool(row.leads_team)
     return account
 
 
@@ -265,13 +275,6 @@ def password_setting_refusal(actor: Account, employee: Employee) -> str | None:
             roles=role_names(beyond),
         )
     return None
-
-
-ROLE_LABELS = {
-    Role.EMPLOYEE: _l("Pegawai"),
-    Role.HR: _l("Admin kepegawaian (HR)"),
-    Role.ADMIN: _l("Administrator sistem"),
-}
 
 
 def role_names(roles: set[Role]) -> str:

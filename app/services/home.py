@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from app import clock
 from app.extensions import db
-from app.models import Account, Appeal, Cycle, Employee, Evaluation
+from app.models import Account, Appeal, AuditEvent, Cycle, Employee, Evaluation
 from app.policy import is_hr
 from app.services.cockpit import cycle_counts, done_in_phase, done_label, waiting_for_hr
 from app.services.tasks import (
@@ -82,6 +82,8 @@ class Journey:
     next: str
     deadline: datetime | None
     days_left: int | None
+    predikat: str | None = None  # the result, once the rater has given it
+    lock: str | None = None  # a lock's cause: "early" (HR closed the phase) or "late"
 
 
 @dataclass
@@ -95,6 +97,7 @@ class TeamRow:
     deadline: datetime | None
     days_left: int | None
     group: str  # waiting, late, rest
+    lock: str | None = None  # a lock's cause: "early" (HR closed the phase) or "late"
 
 
 @dataclass
@@ -136,6 +139,38 @@ def days_left(deadline: datetime | None, now: datetime) -> int | None:
     return (deadline.astimezone(zone).date() - now.astimezone(zone).date()).days
 
 
+# The audit action of each lock, by the state it leaves (as app/workflow/locks.py reads them).
+LOCK_ACTIONS = {
+    str(E.TARGETS_LOCKED): "evaluation.lock_targets",
+    str(E.ASSESSMENT_LOCKED): "evaluation.lock_assessment",
+}
+
+
+def locked_early() -> sa.ColumnElement:
+    """The evaluation is locked because HR closed its phase before the (personally extended)
+    deadline: its last lock was recorded before that deadline. The SQL twin of
+    app/workflow/locks.py's `locked_early`, for rows read without their objects."""
+    locked_at = (
+        sa.select(sa.func.max(AuditEvent.occurred_at))
+        .where(
+            AuditEvent.object_type == "evaluation",
+            AuditEvent.object_id == sa.cast(Evaluation.id, sa.String),
+            AuditEvent.action == sa.case(LOCK_ACTIONS, value=Evaluation.state),
+        )
+        .correlate(Evaluation)
+        .scalar_subquery()
+    )
+    return sa.and_(Evaluation.state.in_(list(LOCK_ACTIONS)), locked_at < own_deadline())
+
+
+def lock_cause(row) -> str | None:
+    """Why a row's evaluation is locked ("early": HR closed the phase; "late": its deadline
+    passed), or None when it is not."""
+    if row.state not in LOCKED:
+        return None
+    return "early" if row.locked_early else "late"
+
+
 def _party_rows(account: Account, now: datetime):
     """One statement: every evaluation this person plays a part in that may ask something of them,
     with the flags of each duty, lateness, returns and the keberatan thread."""
@@ -153,6 +188,7 @@ def _party_rows(account: Account, now: datetime):
             Evaluation.extended_until,
             Evaluation.extended_phase,
             Evaluation.appeal_until,
+            Evaluation.predikat,
             Cycle.id.label("cycle_id"),
             Cycle.name.label("cycle_name"),
             Cycle.state.label("cycle_state"),
@@ -173,6 +209,7 @@ def _party_rows(account: Account, now: datetime):
             flag(returned()).label("returned"),
             flag(explanation_asked(me, account.id)).label("asked"),
             flag(explanation_answered(account.id)).label("answered"),
+            flag(locked_early()).label("locked_early"),
             *duty_flags,
         )
         .join(Cycle, Cycle.id == Evaluation.cycle_id)
@@ -236,7 +273,9 @@ def _own_tasks(row, now) -> list[Task]:
         tasks.append(
             _task(
                 "extension",
-                _l("Tenggat lewat: minta perpanjangan kepada admin kepegawaian"),
+                _l("Tahap ditutup HR: minta perpanjangan kepada admin kepegawaian")
+                if lock_cause(row) == "early"
+                else _l("Tenggat lewat: minta perpanjangan kepada admin kepegawaian"),
                 row,
                 now,
                 deadline=row.own_deadline,
@@ -351,7 +390,20 @@ def _journey(row, now) -> Journey:
         E.PUBLISHED: _("Hasil penilaian sudah diumumkan."),
     }
     text = sentences[state]
-    if state == E.TARGETS_DRAFT and row.returned:
+    lock = lock_cause(row)
+    if lock == "early":
+        text = (
+            _(
+                "SKP terkunci karena admin kepegawaian menutup tahap penyusunan SKP sebelum tenggatnya. "
+                "Minta perpanjangan kepada admin kepegawaian untuk membukanya."
+            )
+            if state == E.TARGETS_LOCKED
+            else _(
+                "Penilaian mandiri terkunci karena admin kepegawaian menutup tahapnya sebelum tenggat. "
+                "Minta perpanjangan kepada admin kepegawaian."
+            )
+        )
+    elif state == E.TARGETS_DRAFT and row.returned:
         text = _(
             "SKP dikembalikan oleh %(rater)s: perbaiki sesuai komentarnya, lalu ajukan lagi.", rater=rater
         )
@@ -373,6 +425,8 @@ def _journey(row, now) -> Journey:
         next=text,
         deadline=deadline,
         days_left=days_left(deadline, now),
+        predikat=row.predikat,
+        lock=lock,
     )
 
 
@@ -417,6 +471,7 @@ def _employee_part(home: Home, account: Account, now: datetime) -> None:
                     deadline=row.due if row.behind or row.late else None,  # none once the step is done
                     days_left=days_left(row.due, now),
                     group=group,
+                    lock=lock_cause(row),
                 )
             )
         if row.appeal_handler_id == me and row.employee_id != me and row.decide_appeal:

@@ -9,7 +9,12 @@ from app.extensions import db
 from app.models import Employee
 from app.services import home
 from app.views import actor
-from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
+from app.workflow.definitions import (
+    CYCLE_STATE_LABELS,
+    EVALUATION_STATE_LABELS,
+    LOCKED_EARLY_LABELS,
+    LOCKED_LATE_LABELS,
+)
 
 bp = Blueprint("main", __name__)
 
@@ -33,6 +38,7 @@ def index():
         home=home.for_account(account),
         cycle_labels=CYCLE_STATE_LABELS,
         state_labels=EVALUATION_STATE_LABELS,
+        lock_labels={"early": LOCKED_EARLY_LABELS, "late": LOCKED_LATE_LABELS},
     )
 
 

@@ -26,9 +26,9 @@ from app.extensions import db
 from app.forms.base import options
 from app.forms.people import EmployeeForm, ImportConfirmForm, ImportForm, InitialPasswordForm, RolesForm
 from app.inputs import parse_int
-from app.models import Account, Employee, OrgUnit, Position, ReassignedRole, Role
+from app.models import Account, Cycle, Employee, Evaluation, OrgUnit, Position, ReassignedRole, Role
 from app.policy import Action, require
-from app.services import Refused, accounts, csv_io, people, reassign
+from app.services import Refused, accounts, csv_io, people, reassign, tasks
 from app.views import actor, apply_refusal, form_checks_csrf, form_version
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -91,17 +91,32 @@ def index():
 @bp.route("/team")
 @login_required
 def team():
-    """The signed-in supervisor's direct subordinates."""
-    me = actor().employee
-    members = []
+    """The signed-in supervisor's direct subordinates, those whose SKP waits for them marked with
+    it (`?perlu=1`: only those), by the conditions of the home page (app/services/tasks.py)."""
+    account = actor()
+    me = account.employee
+    only_waiting = request.args.get("perlu") == "1"
+    members, waiting = [], {}
     if me is not None:
+        mine = sa.select(Employee.id).where(Employee.supervisor_id == me.id, Employee.active)
+        waiting = dict(
+            db.session.execute(
+                sa.select(Evaluation.employee_id, sa.func.min(Evaluation.id))
+                .join(Cycle, Cycle.id == Evaluation.cycle_id)
+                .where(Evaluation.employee_id.in_(mine), tasks.needs_action(account))
+                .group_by(Evaluation.employee_id)
+            ).all()
+        )
+        query = mine.where(Employee.id.in_(waiting)) if only_waiting else mine
         members = db.session.scalars(
             sa.select(Employee)
-            .where(Employee.supervisor_id == me.id, Employee.active)
+            .where(Employee.id.in_(query))
             .options(joinedload(Employee.unit), joinedload(Employee.position))
             .order_by(Employee.name)
         ).all()
-    return render_template("people/team.html", members=members, me=me)
+    return render_template(
+        "people/team.html", members=members, me=me, waiting=waiting, only_waiting=only_waiting
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -5,6 +5,7 @@ from flask_login import login_required
 
 from app.models import CycleState, EvaluationState
 from app.workflow.definitions import (
+    ACTOR_LABELS,
     CYCLE_STATE_LABELS,
     CYCLE_TRANSITIONS,
     EVALUATION_STATE_LABELS,
@@ -17,13 +18,6 @@ bp = Blueprint("workflow", __name__, url_prefix="/workflow")
 MACHINES = {
     "cycle": (CYCLE_TRANSITIONS, CycleState, CYCLE_STATE_LABELS),
     "evaluation": (EVALUATION_TRANSITIONS, EvaluationState, EVALUATION_STATE_LABELS),
-}
-ROLE_LABELS = {
-    "employee": "Pegawai",
-    "rater": "Pejabat penilai",
-    "appeal_handler": "Atasan pejabat penilai",
-    "hr": "Admin kepegawaian",
-    "system": "Sistem (tenggat/tahap)",
 }
 
 
@@ -44,6 +38,6 @@ def diagram(machine: str):
         labels=labels,
         transitions=transitions,
         current=current,
-        roles=ROLE_LABELS,
+        roles=ACTOR_LABELS,
         source=mermaid(transitions, states, labels, current),
     )

@@ -11,10 +11,20 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from transitions import Machine
 
+from app.forms.people import ROLE_LABELS
 from app.models import CycleState as C
 from app.models import EvaluationState as E
+from app.models import Role
 
 EMPLOYEE, RATER, APPEAL_HANDLER, HR, SYSTEM = "employee", "rater", "appeal_handler", "hr", "system"
+# Who fires a transition, as people read it; the granted roles keep the names they have elsewhere.
+ACTOR_LABELS = {
+    EMPLOYEE: ROLE_LABELS[Role.EMPLOYEE],
+    RATER: _l("Pejabat penilai"),
+    APPEAL_HANDLER: _l("Atasan pejabat penilai"),
+    HR: ROLE_LABELS[Role.HR],
+    SYSTEM: _l("Sistem (tenggat atau tahap)"),
+}
 
 
 @dataclass(frozen=True)
@@ -73,10 +83,10 @@ EVALUATION_STATE_LABELS = {
     E.TARGETS_DRAFT: _l("SKP disusun"),
     E.TARGETS_SUBMITTED: _l("SKP diajukan"),
     E.TARGETS_APPROVED: _l("SKP ditetapkan"),
-    E.TARGETS_LOCKED: _l("SKP terkunci (lewat tenggat)"),
+    E.TARGETS_LOCKED: _l("SKP terkunci"),
     E.ASSESSMENT_DRAFT: _l("Penilaian mandiri disusun"),
     E.ASSESSMENT_SUBMITTED: _l("Penilaian mandiri diajukan"),
-    E.ASSESSMENT_LOCKED: _l("Penilaian mandiri terkunci (lewat tenggat)"),
+    E.ASSESSMENT_LOCKED: _l("Penilaian mandiri terkunci"),
     E.REVIEWED: _l("Dinilai atasan"),
     E.APPEALED: _l("Keberatan diajukan"),
     E.DECIDED: _l("Keberatan diputus"),
@@ -84,10 +94,16 @@ EVALUATION_STATE_LABELS = {
     E.PUBLISHED: _l("Diumumkan"),
 }
 
-# A lock whose phase HR closed before its deadline (app/workflow/locks.py tells the two apart).
+# A lock comes from its phase deadline passing or from HR closing the phase early: the state's
+# label above names neither; where the cause is known (app/workflow/locks.py tells the two apart
+# from the audit trail) these say it.
 LOCKED_EARLY_LABELS = {
     E.TARGETS_LOCKED: _l("SKP terkunci — tahap ditutup HR"),
     E.ASSESSMENT_LOCKED: _l("Penilaian mandiri terkunci — tahap ditutup HR"),
+}
+LOCKED_LATE_LABELS = {
+    E.TARGETS_LOCKED: _l("SKP terkunci — lewat tenggat"),
+    E.ASSESSMENT_LOCKED: _l("Penilaian mandiri terkunci — lewat tenggat"),
 }
 
 REVIEW_PHASES = (C.SELF_ASSESSMENT, C.SUPERVISOR_REVIEW, C.APPEAL)
@@ -126,7 +142,7 @@ EVALUATION_TRANSITIONS = [
         (E.TARGETS_DRAFT,),
         E.TARGETS_LOCKED,
         SYSTEM,
-        _l("Kunci SKP (tenggat lewat)"),
+        _l("Kunci SKP"),
         guards=("no_active_extension",),
     ),
     Transition(
@@ -162,7 +178,7 @@ EVALUATION_TRANSITIONS = [
         (E.ASSESSMENT_DRAFT,),
         E.ASSESSMENT_LOCKED,
         SYSTEM,
-        _l("Kunci penilaian mandiri (tenggat lewat)"),
+        _l("Kunci penilaian mandiri"),
         guards=("no_active_extension",),
     ),
     Transition(

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEvent, CycleState, Evaluation, EvaluationState
-from app.workflow.definitions import EVALUATION_STATE_LABELS, LOCKED_EARLY_LABELS
+from app.workflow.definitions import EVALUATION_STATE_LABELS, LOCKED_EARLY_LABELS, LOCKED_LATE_LABELS
 from app.workflow.engine import effective_deadline
 
 # The audit action of each lock, by the state it leaves, and the phase whose deadline it enforces.
@@ -45,10 +45,13 @@ def locked_early(evaluations) -> set[int]:
 
 
 def state_label(evaluation: Evaluation, early: set[int] | frozenset = frozenset()) -> str:
-    """The evaluation's state as a person reads it, a lock saying its cause."""
+    """The evaluation's state as a person reads it, a lock saying its cause: HR closed the phase
+    early (in `early`, from `locked_early`), else its deadline had passed."""
     state = EvaluationState(evaluation.state)
     if evaluation.id in early:
         return str(LOCKED_EARLY_LABELS[state])
+    if state in LOCKED_LATE_LABELS:
+        return str(LOCKED_LATE_LABELS[state])
     return str(EVALUATION_STATE_LABELS[state])
 
 

@@ -7,37 +7,10 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from app.models import Evaluation
-from tests.conftest import PASSWORD
+from tests.browser.homes import follow, home, signed_in
 from tests.workflow_helpers import agency, open_annual, write_skp
 
 pytestmark = pytest.mark.browser
-
-
-def signed_in(browser, live_server, nip: str):
-    """A browser of this person's own (own cookies), signed in, on the home page."""
-    context = browser.new_context(base_url=live_server, locale="id-ID")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())  # the confirmations of irreversible steps
-    page.goto("/login")
-    page.get_by_label("NIP atau email").fill(nip)
-    page.get_by_label("Kata sandi").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Masuk").click()
-    expect(page.get_by_role("heading", name="Perlu tindakan Anda")).to_be_visible()
-    return page
-
-
-def home(page):
-    """Back to the home page; its task list."""
-    page.goto("/")
-    return page.locator("#tasks")
-
-
-def follow(page, tasks, action: str) -> None:
-    """Open the task named `action` from the home page."""
-    with page.expect_navigation():
-        tasks.get_by_role("link", name=action).click()
 
 
 def test_nurse_and_head_homes_through_target_setting(app, browser, live_server, make, db):
