@@ -13,7 +13,7 @@ from tests.workflow_helpers import START, agency
 
 def version_of(client, url: str) -> str:
     html = client.get(url).get_data(as_text=True)
-    return re.search(r'name="version" value="(\d+)"', html).group(1)
+    return re.search(r'name="version"(?: type="hidden")? value="(\d+)"', html).group(1)
 
 
 def post(client, url: str, data: dict, page: str):
@@ -108,7 +108,7 @@ def test_walkthrough_over_http(app, client, make, db):
     assert post(client, f"{url}/submit-targets", {}, url).status_code == 302
     # a resubmission from the stale page (back button) is refused
     stale = client.post(f"{url}/submit-targets", data={"csrf_token": csrf_token(client, url), "version": "1"})
-    assert stale.status_code == 400 and "baru saja diubah" in stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "baru saja diubah" in stale.get_data(as_text=True)
     post_form(client, "/logout", {}, token_from="/")
 
     # the head of the puskesmas returns it, then approves the fixed one
@@ -201,7 +201,7 @@ def test_walkthrough_over_http(app, client, make, db):
     refused = post(client, f"{url}/review", {"results_rating": "below", "behaviour_rating": "meets"}, url)
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "wajib disertai umpan balik tertulis" in page
-    assert re.search(r'value="below"\s+checked', page)
+    assert re.search(r'<input checked[^>]*value="below"', page)
     post(
         client,
         f"{url}/review",

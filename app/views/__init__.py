@@ -40,11 +40,14 @@ def actor():
 
 
 def apply_refusal(form, refusal) -> None:
-    """Put a service's refusal next to the fields it concerns; form-wide ones are flashed."""
+    """Put a service's refusal next to the fields it concerns; form-wide ones go to the form's
+    `general_errors` when it shows them itself (a page of many forms), else they are flashed."""
     for field_name, message in refusal.errors.items():
         field = getattr(form, field_name, None) if field_name else None
         if field is not None:
             field.errors = list(field.errors) + [message]
+        elif hasattr(form, "general_errors"):
+            form.general_errors.append(message)
         else:
             flash(message, "danger")
 

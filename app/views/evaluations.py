@@ -1,21 +1,41 @@
 """The evaluation pages: the employee's SKP and self-assessment, the rater's review, the keberatan.
 
-Every POST re-renders the page with what was typed when it is refused (CSRF included), and
-redirects after success so a back-button resubmission meets the version check.
+Every form of the page is a class of app/forms/evaluations.py. A POST binds the one form it
+belongs to; when that form or the service refuses, the page renders again with that form as it
+was typed and its messages beside its fields (400, or 409 when the evaluation changed meanwhile),
+every other form showing what is stored. Success redirects, so a back-button resubmission meets
+the version check.
 """
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms.validators import ValidationError
 
-from app.domain import Aspect, Comparator, CoreValue, Rating
+from app.domain import CoreValue, Rating
 from app.extensions import db
-from app.forms.base import CSRF_MESSAGE
-from app.inputs import UNREADABLE_MESSAGE, int_or_none, parse_int, unreadable_fields
+from app.forms.evaluations import (
+    ActionForm,
+    AnnexForm,
+    AppealCommentForm,
+    AppealForm,
+    DecisionForm,
+    EvidenceForm,
+    ExpectationsForm,
+    IndicatorForm,
+    PageForm,
+    PageForms,
+    RealisationForm,
+    ReturnAssessmentForm,
+    ReturnTargetsForm,
+    RhkForm,
+    indicator_key,
+    review_form,
+    rhk_key,
+    with_addressees,
+    with_parents,
+)
 from app.models import (
     Account,
     AuditEvent,
@@ -28,11 +48,10 @@ from app.models import (
     Evidence,
     Indicator,
     Rhk,
-    RhkKind,
 )
 from app.policy import Action, acts_as, require
-from app.services import Refused, tasks
-from app.views import actor, form_checks_csrf, form_version
+from app.services import Conflict, Refused, tasks
+from app.views import actor, apply_refusal, form_checks_csrf, form_version
 from app.workflow import evaluations as service
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
 from app.workflow.engine import effective_deadline, phase_open_for
@@ -64,23 +83,6 @@ def load(evaluation_id: int) -> Evaluation:
         abort(404)
     require(actor(), Action.VIEW_EVALUATION, evaluation)
     return evaluation
-
-
-class Typed:
-    """What the user typed into the one form that was refused, with its messages."""
-
-    def __init__(self, form: str | None = None, values=None, errors: dict | None = None):
-        self.form, self.values, self.errors = form, values or {}, errors or {}
-
-    def value(self, form: str, name: str, default=""):
-        """The typed value when `form` was the refused one, else the default."""
-        if self.form == form and name in self.values:
-            return self.values.get(name)
-        return default if default is not None else ""
-
-    def error(self, form: str, name: str = "") -> str | None:
-        """The message for a field (or the whole form) of the refused form."""
-        return self.errors.get(name) if self.form == form else None
 
 
 def confirmations(evaluation: Evaluation) -> dict[str, str]:
@@ -120,8 +122,18 @@ def confirmations(evaluation: Evaluation) -> dict[str, str]:
     }
 
 
-def page(evaluation: Evaluation, typed: Typed | None = None, status: int = 200):
-    """Render the evaluation page."""
+def rater_rhks_of(evaluation: Evaluation) -> list[Rhk]:
+    """The rater's RHKs of the same cycle, which an RHK of this SKP may intervene in."""
+    return db.session.scalars(
+        sa.select(Rhk)
+        .join(Evaluation, Evaluation.id == Rhk.evaluation_id)
+        .where(Evaluation.cycle_id == evaluation.cycle_id, Evaluation.employee_id == evaluation.rater_id)
+        .order_by(Rhk.position)
+    ).all()
+
+
+def page(evaluation: Evaluation, refused: PageForm | None = None, status: int = 200):
+    """Render the evaluation page; `refused` is the posted form that was refused."""
     me = actor()
     roles = {role for role in ("employee", "rater", "appeal_handler") if acts_as(me, evaluation, role)}
     timeline = db.session.scalars(
@@ -133,20 +145,14 @@ def page(evaluation: Evaluation, typed: Typed | None = None, status: int = 200):
     early = locked_early([evaluation])
     rater_rhks = []
     if "employee" in roles and evaluation.state == EvaluationState.TARGETS_DRAFT:
-        rater_rhks = db.session.scalars(
-            sa.select(Rhk)
-            .join(Evaluation, Evaluation.id == Rhk.evaluation_id)
-            .where(Evaluation.cycle_id == evaluation.cycle_id, Evaluation.employee_id == evaluation.rater_id)
-            .order_by(Rhk.position)
-        ).all()
+        rater_rhks = rater_rhks_of(evaluation)
     return (
         render_template(
             "evaluations/page.html",
             ev=evaluation,
             roles=roles,
-            typed=typed or Typed(),
+            forms=PageForms(evaluation, refused, rater_rhks),
             timeline=timeline,
-            rater_rhks=rater_rhks,
             deadline=effective_deadline(evaluation)
             if evaluation.cycle.deadline_of(evaluation.cycle.state)
             else None,
@@ -159,41 +165,36 @@ def page(evaluation: Evaluation, typed: Typed | None = None, status: int = 200):
             early_locks=early_lock_events(evaluation, timeline),
             confirm_text=confirmations(evaluation),
             cycle_label=CYCLE_STATE_LABELS[CycleState(evaluation.cycle.state)],
-            Aspect=Aspect,
-            Comparator=Comparator,
             CoreValue=CoreValue,
             Rating=Rating,
-            RhkKind=RhkKind,
         ),
         status,
     )
 
 
-def expected_version() -> int:
-    """The version the form was rendered with (detects concurrent changes and resubmissions)."""
-    return form_version(request.form.get("version"))
-
-
-def act(evaluation_id: int, form: str, action, success: str):
-    """Run one POST: CSRF, then the service; on refusal the page again with the typed input."""
+def act(evaluation_id: int, key: str, build, action, success: str, anchor: str | None = None):
+    """Run one POST: bind its form (`build(evaluation, key)`), validate it (CSRF, characters the
+    cleaning step took out, its fields), then `action(evaluation, form, version)`; a refusal
+    renders the page again with the form as typed."""
     evaluation = load(evaluation_id)
+    form = build(evaluation, key)
+    if not form.validate():
+        return page(evaluation, form, 400)
     try:
-        validate_csrf(request.form.get("csrf_token"))
-    except (ValidationError, CSRFError):
-        return page(evaluation, Typed(form, request.form, {"": str(CSRF_MESSAGE)}), 400)
-    unreadable = unreadable_fields()  # characters the request-cleaning step took out (app/inputs.py)
-    if unreadable:
-        errors = dict.fromkeys(unreadable, str(UNREADABLE_MESSAGE))
-        return page(evaluation, Typed(form, request.form, errors), 400)
-    try:
-        expected_version()  # every form of the page carries it; without it nothing is done
-        action(evaluation)
+        version = form_version(form.version.data)  # a form without a readable one changes nothing
+        action(evaluation, form, version)
     except Refused as refusal:
         db.session.rollback()
         evaluation = load(evaluation_id)
-        return page(evaluation, Typed(form, request.form, refusal.errors), 400)
+        apply_refusal(form, refusal)
+        return page(evaluation, form, 409 if isinstance(refusal, Conflict) else 400)
     flash(success, "success")
-    return redirect(url_for("evaluations.view", evaluation_id=evaluation_id) + f"#{form}")
+    return redirect(url_for("evaluations.view", evaluation_id=evaluation_id) + f"#{anchor or key}")
+
+
+def plain(form_class):
+    """A form bound to the request that needs nothing of the evaluation to be built."""
+    return lambda _evaluation, key: form_class(key)
 
 
 def child(model, child_id: int):
@@ -264,18 +265,6 @@ def view(evaluation_id: int):
     return page(load(evaluation_id))
 
 
-def rhk_data() -> dict:
-    return {
-        "kind": request.form.get("kind"),
-        "text": request.form.get("text"),
-        "parent_rhk_id": request.form.get("parent_rhk_id", type=parse_int) or None,
-    }
-
-
-def indicator_data() -> dict:
-    return {k: request.form.get(k) for k in ("aspect", "text", "comparator", "target", "target_max", "unit")}
-
-
 @bp.route("/<int:evaluation_id>/rhk", methods=["POST"])
 @bp.route("/<int:evaluation_id>/rhk/<int:rhk_id>", methods=["POST"])
 @login_required
@@ -285,8 +274,9 @@ def save_rhk(evaluation_id: int, rhk_id: int | None = None):
     rhk = child(Rhk, rhk_id) if rhk_id else None
     return act(
         evaluation_id,
-        f"rhk-{rhk_id or 'new'}",
-        lambda ev: service.save_rhk(ev, actor(), rhk_data(), rhk, expected_version=expected_version()),
+        rhk_key(rhk),
+        lambda ev, key: with_parents(RhkForm(key), rater_rhks_of(ev)),
+        lambda ev, form, version: service.save_rhk(ev, actor(), form.data, rhk, expected_version=version),
         _("RHK disimpan."),
     )
 
@@ -299,9 +289,11 @@ def delete_rhk(evaluation_id: int, rhk_id: int):
     rhk = child(Rhk, rhk_id)
     return act(
         evaluation_id,
-        f"rhk-{rhk_id}",
-        lambda ev: service.delete_rhk(ev, actor(), rhk, expected_version=expected_version()),
+        f"rhk-{rhk_id}-delete",
+        plain(ActionForm),
+        lambda ev, form, version: service.delete_rhk(ev, actor(), rhk, expected_version=version),
         _("RHK dihapus."),
+        anchor="skp",
     )
 
 
@@ -315,9 +307,10 @@ def save_indicator(evaluation_id: int, rhk_id: int, indicator_id: int | None = N
     indicator = child(Indicator, indicator_id) if indicator_id else None
     return act(
         evaluation_id,
-        f"iki-{indicator_id or f'new-{rhk_id}'}",
-        lambda ev: service.save_indicator(
-            ev, actor(), rhk, indicator_data(), indicator, expected_version=expected_version()
+        indicator_key(rhk, indicator),
+        plain(IndicatorForm),
+        lambda ev, form, version: service.save_indicator(
+            ev, actor(), rhk, form.data, indicator, expected_version=version
         ),
         _("Indikator disimpan."),
     )
@@ -331,9 +324,11 @@ def delete_indicator(evaluation_id: int, indicator_id: int):
     indicator = child(Indicator, indicator_id)
     return act(
         evaluation_id,
-        f"iki-{indicator_id}",
-        lambda ev: service.delete_indicator(ev, actor(), indicator, expected_version=expected_version()),
+        f"iki-{indicator_id}-delete",
+        plain(ActionForm),
+        lambda ev, form, version: service.delete_indicator(ev, actor(), indicator, expected_version=version),
         _("Indikator dihapus."),
+        anchor=f"rhk-{indicator.rhk_id}",
     )
 
 
@@ -342,11 +337,11 @@ def delete_indicator(evaluation_id: int, indicator_id: int):
 @form_checks_csrf
 def save_annex(evaluation_id: int):
     """The lampiran."""
-    data = {k: request.form.get(k) for k in ("resources", "accountability", "consequences")}
     return act(
         evaluation_id,
         "annex",
-        lambda ev: service.save_annex(ev, actor(), data, expected_version=expected_version()),
+        plain(AnnexForm),
+        lambda ev, form, version: service.save_annex(ev, actor(), form.data, expected_version=version),
         _("Lampiran disimpan."),
     )
 
@@ -359,7 +354,8 @@ def submit_targets(evaluation_id: int):
     return act(
         evaluation_id,
         "targets",
-        lambda ev: service.submit_targets(ev, actor(), expected_version=expected_version()),
+        plain(ActionForm),
+        lambda ev, form, version: service.submit_targets(ev, actor(), expected_version=version),
         _("SKP diajukan kepada pejabat penilai."),
     )
 
@@ -372,8 +368,9 @@ def return_targets(evaluation_id: int):
     return act(
         evaluation_id,
         "rater-targets",
-        lambda ev: service.return_targets(
-            ev, actor(), request.form.get("comment", ""), expected_version=expected_version()
+        plain(ReturnTargetsForm),
+        lambda ev, form, version: service.return_targets(
+            ev, actor(), form.comment.data, expected_version=version
         ),
         _("SKP dikembalikan kepada pegawai."),
     )
@@ -386,9 +383,11 @@ def approve_targets(evaluation_id: int):
     """The rater approves the SKP."""
     return act(
         evaluation_id,
-        "rater-targets",
-        lambda ev: service.approve_targets(ev, actor(), expected_version=expected_version()),
+        "approve-targets",
+        plain(ActionForm),
+        lambda ev, form, version: service.approve_targets(ev, actor(), expected_version=version),
         _("SKP ditetapkan."),
+        anchor="rater-targets",
     )
 
 
@@ -397,11 +396,16 @@ def approve_targets(evaluation_id: int):
 @form_checks_csrf
 def save_expectations(evaluation_id: int):
     """The rater's ekspektasi khusus pimpinan."""
-    texts = {value.value: request.form.get(f"expectation_{value.value}", "") for value in CoreValue}
+
+    def save(ev, form, version):
+        texts = {value.value: form[f"expectation_{value.value}"].data for value in CoreValue}
+        service.save_expectations(ev, actor(), texts, expected_version=version)
+
     return act(
         evaluation_id,
         "expectations",
-        lambda ev: service.save_expectations(ev, actor(), texts, expected_version=expected_version()),
+        plain(ExpectationsForm),
+        save,
         _("Ekspektasi khusus pimpinan disimpan."),
     )
 
@@ -415,13 +419,9 @@ def save_realisation(evaluation_id: int, indicator_id: int):
     return act(
         evaluation_id,
         f"real-{indicator_id}",
-        lambda ev: service.save_realisation(
-            ev,
-            actor(),
-            indicator,
-            request.form.get("realisation"),
-            request.form.get("note"),
-            expected_version=expected_version(),
+        plain(RealisationForm),
+        lambda ev, form, version: service.save_realisation(
+            ev, actor(), indicator, form.realisation.data, form.note.data, expected_version=version
         ),
         _("Realisasi disimpan."),
     )
@@ -433,19 +433,18 @@ def save_realisation(evaluation_id: int, indicator_id: int):
 def add_evidence(evaluation_id: int, indicator_id: int):
     """Upload a file or add a link as evidence."""
     indicator = child(Indicator, indicator_id)
-    upload = request.files.get("file")
 
-    def run(ev):
-        if upload is not None and upload.filename:
-            service.add_evidence_file(
-                ev, actor(), indicator, upload.filename, upload.read(), expected_version=expected_version()
-            )
-        elif request.form.get("url"):
-            service.add_evidence_link(ev, actor(), indicator, request.form["url"])
+    def add(ev, form, version):
+        upload = form.file.data
+        if upload is not None:
+            data = upload.read()
+            service.add_evidence_file(ev, actor(), indicator, upload.filename, data, expected_version=version)
         else:
-            raise Refused({"file": _("Pilih berkas atau isi tautan bukti dukung.")})
+            service.add_evidence_link(ev, actor(), indicator, form.url.data)
 
-    return act(evaluation_id, f"evidence-{indicator_id}", run, _("Bukti dukung ditambahkan."))
+    return act(
+        evaluation_id, f"evidence-{indicator_id}", plain(EvidenceForm), add, _("Bukti dukung ditambahkan.")
+    )
 
 
 @bp.route("/<int:evaluation_id>/evidence/<int:evidence_id>/delete", methods=["POST"])
@@ -456,9 +455,11 @@ def delete_evidence(evaluation_id: int, evidence_id: int):
     evidence = child(Evidence, evidence_id)
     return act(
         evaluation_id,
-        f"evidence-{evidence.indicator_id}",
-        lambda ev: service.delete_evidence(ev, actor(), evidence, expected_version=expected_version()),
+        f"evidence-{evidence_id}-delete",
+        plain(ActionForm),
+        lambda ev, form, version: service.delete_evidence(ev, actor(), evidence, expected_version=version),
         _("Bukti dukung dihapus."),
+        anchor=f"evidence-{evidence.indicator_id}",
     )
 
 
@@ -492,9 +493,11 @@ def submit_assessment(evaluation_id: int):
     """The employee submits the self-assessment."""
     return act(
         evaluation_id,
-        "assessment",
-        lambda ev: service.submit_assessment(ev, actor(), expected_version=expected_version()),
+        "submit-assessment",
+        plain(ActionForm),
+        lambda ev, form, version: service.submit_assessment(ev, actor(), expected_version=version),
         _("Penilaian mandiri diajukan kepada pejabat penilai."),
+        anchor="assessment",
     )
 
 
@@ -505,22 +508,13 @@ def return_assessment(evaluation_id: int):
     """The rater returns the self-assessment."""
     return act(
         evaluation_id,
-        "review",
-        lambda ev: service.return_assessment(
-            ev, actor(), request.form.get("comment", ""), expected_version=expected_version()
+        "return-assessment",
+        plain(ReturnAssessmentForm),
+        lambda ev, form, version: service.return_assessment(
+            ev, actor(), form.comment.data, expected_version=version
         ),
         _("Penilaian mandiri dikembalikan kepada pegawai."),
     )
-
-
-def numbered(prefix: str) -> dict[int, str]:
-    """Fields named `prefix` + an id (feedback_12), by id; a name without a readable id is ignored."""
-    fields = {}
-    for key, value in request.form.items():
-        number = int_or_none(key.removeprefix(prefix), minimum=1) if key.startswith(prefix) else None
-        if number is not None:
-            fields[number] = value
-    return fields
 
 
 @bp.route("/<int:evaluation_id>/review", methods=["POST"])
@@ -528,17 +522,22 @@ def numbered(prefix: str) -> dict[int, str]:
 @form_checks_csrf
 def review(evaluation_id: int):
     """The rater's review with both ratings."""
-    data = {
-        "results_rating": request.form.get("results_rating"),
-        "behaviour_rating": request.form.get("behaviour_rating"),
-        "summary": request.form.get("summary"),
-        "indicator_feedback": numbered("feedback_"),
-        "behaviour_feedback": {v.value: request.form.get(f"behaviour_{v.value}", "") for v in CoreValue},
-    }
+
+    def save(ev, form, version):
+        data = {
+            "results_rating": form.results_rating.data,
+            "behaviour_rating": form.behaviour_rating.data,
+            "summary": form.summary.data,
+            "indicator_feedback": {i.id: form[f"feedback_{i.id}"].data for i in ev.indicators},
+            "behaviour_feedback": {v.value: form[f"behaviour_{v.value}"].data for v in CoreValue},
+        }
+        service.review(ev, actor(), data, expected_version=version)
+
     return act(
         evaluation_id,
         "review",
-        lambda ev: service.review(ev, actor(), data, expected_version=expected_version()),
+        lambda ev, key: review_form(ev.indicators, key),
+        save,
         _("Penilaian disimpan dan hasilnya dikirim kepada pegawai."),
     )
 
@@ -551,8 +550,9 @@ def file_appeal(evaluation_id: int):
     return act(
         evaluation_id,
         "appeal",
-        lambda ev: service.file_appeal(
-            ev, actor(), request.form.get("reasons", ""), expected_version=expected_version()
+        plain(AppealForm),
+        lambda ev, form, version: service.file_appeal(
+            ev, actor(), form.reasons.data, expected_version=version
         ),
         _("Keberatan diajukan kepada atasan pejabat penilai."),
     )
@@ -566,9 +566,8 @@ def appeal_comment(evaluation_id: int):
     return act(
         evaluation_id,
         "appeal-thread",
-        lambda ev: service.appeal_comment(
-            ev, actor(), request.form.get("body", ""), request.form.get("addressed_to")
-        ),
+        lambda ev, key: with_addressees(AppealCommentForm(key), ev),
+        lambda ev, form, version: service.appeal_comment(ev, actor(), form.body.data, form.addressed_to.data),
         _("Pesan terkirim."),
     )
 
@@ -578,10 +577,10 @@ def appeal_comment(evaluation_id: int):
 @form_checks_csrf
 def decide_appeal(evaluation_id: int):
     """The appeal handler's final decision."""
-    data = {k: request.form.get(k) for k in ("results_rating", "behaviour_rating", "reasons")}
     return act(
         evaluation_id,
         "decision",
-        lambda ev: service.decide_appeal(ev, actor(), data, expected_version=expected_version()),
+        plain(DecisionForm),
+        lambda ev, form, version: service.decide_appeal(ev, actor(), form.data, expected_version=version),
         _("Keberatan diputus. Keputusan ini final."),
     )

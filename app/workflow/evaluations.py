@@ -33,7 +33,7 @@ from app.models import (
 )
 from app.notify import notify
 from app.policy import acts_as
-from app.services import Refused
+from app.services import Conflict, Refused
 from app.workflow.cycles import hr_employees
 from app.workflow.engine import atomic, changed_message, fire_evaluation, frozen_message, phase_open_for
 
@@ -52,12 +52,12 @@ def commit() -> None:
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise Refused(changed_message()) from None
+        raise Conflict(changed_message()) from None
 
 
 def _check_version(evaluation: Evaluation, expected_version: int | None) -> None:
     if expected_version is not None and evaluation.version != expected_version:
-        raise Refused(changed_message())
+        raise Conflict(changed_message())
 
 
 def _text(value: str | None, field: str, label: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
