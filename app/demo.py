@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from app import audit, demo_cycles
 from app.extensions import db
-from app.models import Account, Employee, EmploymentType, OrgUnit, Position, PositionKind, Role
+from app.models import Account, CreditJenjang, Employee, EmploymentType, OrgUnit, Position, PositionKind, Role
 from app.nip import normalise_nip
 from app.services import Refused
 from app.services.accounts import hash_password
@@ -492,11 +492,16 @@ def _ensure_positions() -> tuple[dict[str, Position], int]:
             sa.select(Position).where(sa.func.lower(Position.name).in_(lowered))
         )
     }
+    jenjang = {row.name: row.code for row in db.session.scalars(sa.select(CreditJenjang))}
     positions, created = {}, 0
     for name, kind in POSITIONS:
         positions[name] = existing.get(name.lower())
         if positions[name] is None:
-            positions[name] = Position(name=name, kind=kind)
+            # a functional post's jenjang is the end of its name ("Perawat Ahli Pertama")
+            level = next((code for title, code in jenjang.items() if name.endswith(" " + title)), None)
+            positions[name] = Position(
+                name=name, kind=kind, jenjang_code=level if kind is PositionKind.FUNGSIONAL else None
+            )
             db.session.add(positions[name])
             created += 1
     return positions, created

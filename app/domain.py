@@ -5,6 +5,7 @@ rules (the distribution curve) have their defaults here and live as rows in the 
 """
 
 import enum
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
 
@@ -82,6 +83,24 @@ RATING_TONES = {Rating.ABOVE: "success", Rating.MEETS: "success", Rating.BELOW: 
 def predikat(results: Rating, behaviour: Rating) -> Predikat:
     """The predikat for a pair of ratings."""
     return PREDIKAT_TABLE[(Rating(results), Rating(behaviour))]
+
+
+# Angka kredit of functional posts: the predikat earns this share (%) of the jenjang's annual
+# coefficient; a periodic result counts its months out of twelve.
+CREDIT_SHARE = {
+    Predikat.SANGAT_BAIK: 150,
+    Predikat.BAIK: 100,
+    Predikat.BUTUH_PERBAIKAN: 75,
+    Predikat.KURANG: 50,
+    Predikat.SANGAT_KURANG: 25,
+}
+
+
+def credit_points(coefficient: Decimal, result: Predikat, months: int = 12) -> Decimal:
+    """The credit points a result earns: coefficient × the predikat's share × months/12, to three
+    decimals (half up)."""
+    earned = Decimal(coefficient) * CREDIT_SHARE[Predikat(result)] / 100 * months / 12
+    return earned.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
 
 
 class CoreValue(enum.StrEnum):

@@ -178,3 +178,25 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     app.before_request(clean_request)
     app.after_request(refuse_cleaned)
+
+
+THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")
+
+
+def plain_number(text: str) -> str:
+    """A number as typed in Indonesia, for Decimal: "1.000" is a thousand, "98,5" and "1.000,5"
+    have a decimal comma; a lone point that does not group thousands ("98.5") is a decimal
+    point; with both marks the last one is the decimal mark ("1,000.5")."""
+    text = text.strip().replace(" ", "")
+    if "," in text and "." in text:
+        decimal_mark = "," if text.rindex(",") > text.rindex(".") else "."
+        grouping = "." if decimal_mark == "," else ","
+        whole, _sep, fraction = text.rpartition(decimal_mark)
+        if not THOUSANDS.fullmatch(whole.replace(grouping, ".")):
+            return "x"  # grouping in the wrong places: not a number
+        return whole.replace(grouping, "") + "." + fraction
+    if "," in text:
+        return text.replace(",", ".") if text.count(",") == 1 else "x"
+    if THOUSANDS.fullmatch(text):
+        return text.replace(".", "")
+    return text

@@ -64,21 +64,22 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-_SEEDED_BANDS: list[tuple] = []
+REFERENCE_TABLES = ("distribution_band", "credit_jenjang")  # seeded by their migrations
+_SEEDED: dict[str, list[tuple]] = {}
 
 
-def _restore_reference_bands() -> None:
-    """PostgreSQL keeps distribution_band between tests: put back the migration's rows when a
+def _restore_reference_data() -> None:
+    """PostgreSQL keeps the reference tables between tests: put back the migration's rows when a
     test changed them (the first test sees them as seeded)."""
-    table = _db.metadata.tables["distribution_band"]
-    rows = [tuple(row) for row in _db.session.execute(sa.select(table).order_by(table.c.id))]
-    if not _SEEDED_BANDS:
-        _SEEDED_BANDS.extend(rows)
-    elif rows != _SEEDED_BANDS:
-        _db.session.execute(sa.delete(table))
-        _db.session.execute(
-            sa.insert(table), [dict(zip(table.c.keys(), row, strict=True)) for row in _SEEDED_BANDS]
-        )
+    for name in REFERENCE_TABLES:
+        table = _db.metadata.tables[name]
+        rows = [tuple(row) for row in _db.session.execute(sa.select(table).order_by(*table.primary_key))]
+        seeded = _SEEDED.setdefault(name, rows)
+        if rows != seeded:
+            _db.session.execute(sa.delete(table))
+            _db.session.execute(
+                sa.insert(table), [dict(zip(table.c.keys(), row, strict=True)) for row in seeded]
+            )
 
 
 @pytest.fixture
@@ -94,12 +95,12 @@ def app(migrated_template, tmp_path):
     app.test_client_class = IsolatedClient
     with app.app_context():
         if ON_POSTGRES:
-            # distribution_band holds reference data seeded by its migration: it stays.
+            # Reference data seeded by the migrations stays; everything else is emptied.
             tables = ", ".join(
-                f'"{t.name}"' for t in _db.metadata.sorted_tables if t.name != "distribution_band"
+                f'"{t.name}"' for t in _db.metadata.sorted_tables if t.name not in REFERENCE_TABLES
             )
             _db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            _restore_reference_bands()
+            _restore_reference_data()
             _db.session.commit()
         yield app
         _db.session.remove()

@@ -1,7 +1,7 @@
 """Org-unit and position forms."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
+from wtforms import FieldList, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from app.forms.base import Form, Select, options, strip
@@ -47,3 +47,20 @@ class PositionForm(Form):
         ],
     )
     kind = Select(_l("Jenis jabatan"), choices=options((k.value, k.value) for k in PositionKind))
+    jenjang_code = Select(
+        _l("Jenjang (jabatan fungsional)"),
+        default="",
+        description=_l("Menentukan koefisien angka kredit tahunan; kosongkan untuk jabatan lain."),
+    )
+
+
+class CreditForm(Form):
+    """The annual credit-point coefficient of each jenjang, and why it changes."""
+
+    coefficients = FieldList(StringField(filters=[strip], validators=[Length(max=20)]))
+    reason = TextAreaField(
+        _l("Alasan perubahan"),
+        filters=[strip],
+        validators=[Length(max=1000, message=_l("Paling banyak 1000 karakter."))],
+        description=_l("Misalnya nomor peraturan yang menetapkan koefisien baru. Dicatat di log audit."),
+    )

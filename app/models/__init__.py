@@ -23,7 +23,7 @@ from app.models.evaluation import (
     RhkKind,
 )
 from app.models.jobs import JobDay
-from app.models.org import OrgUnit, Position, PositionKind
+from app.models.org import CreditJenjang, OrgUnit, Position, PositionKind
 from app.models.outbox import MessageState, OutboxBody, OutboxMessage
 from app.models.people import Account, AccountRole, Employee, EmploymentType, PasswordResetToken, Role
 from app.models.reassignment import ReassignedRole, Reassignment
@@ -59,6 +59,7 @@ __all__ = [
     "Employee",
     "EmploymentType",
     "OrgUnit",
+    "CreditJenjang",
     "Position",
     "PositionKind",
     "Role",

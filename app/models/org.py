@@ -1,6 +1,7 @@
 """The organisation: org units as a tree, and positions with their kind."""
 
 import enum
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -55,5 +56,23 @@ class Position(db.Model):
         )
     )
 
+    # Functional posts (Fungsional) only: the jenjang whose annual coefficient earns credit points.
+    jenjang_code: Mapped[str | None] = mapped_column(sa.ForeignKey("credit_jenjang.code"))
+
+    jenjang: Mapped["CreditJenjang | None"] = relationship()
+
     def __repr__(self) -> str:
         return f"<Position {self.name}>"
+
+
+class CreditJenjang(db.Model):
+    """A jenjang of functional posts with its annual credit-point coefficient (PermenPANRB 1/2023),
+    kept as data that HR edits when the regulation changes."""
+
+    __tablename__ = "credit_jenjang"
+
+    code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    category: Mapped[str] = mapped_column(sa.String(20))  # keterampilan or keahlian
+    coefficient: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2))
+    rank: Mapped[int] = mapped_column(default=0)  # order within the list, lowest jenjang first

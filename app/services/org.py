@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from app import audit
 from app.extensions import db
-from app.models import Employee, OrgUnit, Position, PositionKind
+from app.models import CreditJenjang, Employee, OrgUnit, Position, PositionKind
 from app.services import Refused
 from app.services.hierarchy import would_loop
 
@@ -67,12 +67,38 @@ def set_unit_active(unit: OrgUnit, active: bool) -> None:
     db.session.commit()
 
 
-def add_position(name: str, kind: str) -> Position:
-    """Add a position; commits."""
-    if db.session.scalar(sa.select(Position).where(sa.func.lower(Position.name) == name.lower())):
-        raise Refused({"name": _("Jabatan %(name)s sudah ada.", name=name)})
-    position = Position(name=name, kind=PositionKind(kind))
-    db.session.add(position)
-    audit.record("position.created", position, data={"name": name, "kind": kind})
+def save_position(
+    position: Position | None, name: str, kind: str, jenjang_code: str | None = None
+) -> Position:
+    """Add or change a position (its jenjang only for a functional post); audited; commits."""
+    errors = {}
+    same = db.session.scalar(sa.select(Position).where(sa.func.lower(Position.name) == name.lower()))
+    if same is not None and same is not position:
+        errors["name"] = _("Jabatan %(name)s sudah ada.", name=name)
+    kind = PositionKind(kind)
+    jenjang_code = jenjang_code or None
+    if jenjang_code is not None and kind is not PositionKind.FUNGSIONAL:
+        errors["jenjang_code"] = _(
+            "Jenjang hanya untuk jabatan fungsional; kosongkan atau pilih jenis Fungsional."
+        )
+    elif jenjang_code is not None and db.session.get(CreditJenjang, jenjang_code) is None:
+        errors["jenjang_code"] = _("Jenjang tidak dikenal.")
+    if errors:
+        raise Refused(errors)
+    created = position is None
+    before = (
+        None
+        if created
+        else {"name": position.name, "kind": position.kind.value, "jenjang": position.jenjang_code}
+    )
+    if created:
+        position = Position()
+        db.session.add(position)
+    position.name, position.kind, position.jenjang_code = name, kind, jenjang_code
+    after = {"name": name, "kind": kind.value, "jenjang": jenjang_code}
+    if created:
+        audit.record("position.created", position, data=after)
+    elif before != after:
+        audit.record("position.updated", position, data={"before": before, "after": after})
     db.session.commit()
     return position

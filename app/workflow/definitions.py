@@ -334,6 +334,8 @@ ACTION_LABELS = {
     "org_unit.deactivated": _l("Unit dinonaktifkan"),
     "org_unit.activated": _l("Unit diaktifkan"),
     "position.created": _l("Jabatan ditambahkan"),
+    "position.updated": _l("Jabatan diubah"),
+    "credit.coefficients_changed": _l("Koefisien angka kredit diubah"),
     "people.imported": _l("Impor CSV"),
     "demo.loaded": _l("Data contoh dimuat"),
 }

@@ -4,7 +4,6 @@ Every function checks through the policy and the engine, changes the data, fires
 transition, audits and notifies, then commits; a refusal raises Refused and writes nothing.
 """
 
-import re
 import secrets
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import audit, clock, storage
 from app.domain import Aspect, Comparator, CoreValue, Rating, predikat
 from app.extensions import db
+from app.inputs import plain_number
 from app.models import (
     Account,
     Appeal,
@@ -69,35 +69,13 @@ def _text(value: str | None, field: str, label: str, *, required: bool = True, l
     return value
 
 
-THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")
-
-
-def _plain_number(text: str) -> str:
-    """A number as typed in Indonesia, for Decimal: "1.000" is a thousand, "98,5" and "1.000,5"
-    have a decimal comma; a lone point that does not group thousands ("98.5") is a decimal
-    point; with both marks the last one is the decimal mark ("1,000.5")."""
-    text = text.strip().replace(" ", "")
-    if "," in text and "." in text:
-        decimal_mark = "," if text.rindex(",") > text.rindex(".") else "."
-        grouping = "." if decimal_mark == "," else ","
-        whole, _sep, fraction = text.rpartition(decimal_mark)
-        if not THOUSANDS.fullmatch(whole.replace(grouping, ".")):
-            return "x"  # grouping in the wrong places: not a number
-        return whole.replace(grouping, "") + "." + fraction
-    if "," in text:
-        return text.replace(",", ".") if text.count(",") == 1 else "x"
-    if THOUSANDS.fullmatch(text):
-        return text.replace(".", "")
-    return text
-
-
 def _number(value, field: str, label: str, *, required: bool = True) -> Decimal | None:
     if value in (None, ""):
         if required:
             raise Refused({field: _("%(label)s wajib diisi.", label=label)})
         return None
     try:
-        number = Decimal(_plain_number(str(value)))
+        number = Decimal(plain_number(str(value)))
     except InvalidOperation:
         raise Refused({field: _("%(label)s harus berupa angka.", label=label)}) from None
     if not number.is_finite():
