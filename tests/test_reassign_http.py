@@ -60,7 +60,7 @@ def test_the_preview_counts_and_moves_nothing_then_the_confirmation_moves_them(h
     preview = bulk(hr_client, from_nip=head.nip, to_nip=plt.nip)
     assert preview.status_code == 200
     page = text_of(preview)
-    assert "2 penilaian dipindahkan kepada Plt. Kepala Puskesmas" in page
+    assert "2 penilaian akan dipindahkan kepada Plt. Kepala Puskesmas" in page
     html = preview.get_data(as_text=True)
     assert 'data-confirm="Pindahkan 2 penilaian dari Kepala Puskesmas kepada Plt. Kepala Puskesmas?' in html
     assert rater_of(w, "nurse") == head.id

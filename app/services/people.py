@@ -141,6 +141,10 @@ def save_employee(
     return employee
 
 
+class StillOfficiating(Refused):
+    """Refused deactivation: the person still rates or handles evaluations in flight."""
+
+
 def set_active(employee: Employee, active: bool) -> None:
     """Deactivate (leaves, retires) or reactivate an employee; commits."""
     if employee.active == active:
@@ -168,7 +172,7 @@ def set_active(employee: Employee, active: bool) -> None:
         if returning:
             parts.append(_("kembali kepadanya setelah masa Plh. berakhir: %(n)d", n=returning))
         if parts:
-            raise Refused(
+            raise StillOfficiating(
                 _(
                     "%(name)s tidak dapat dinonaktifkan: ia masih memegang penilaian kinerja yang "
                     "sedang berjalan (%(parts)s). Pindahkan dulu penilaian itu kepada pejabat lain.",

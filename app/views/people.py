@@ -221,7 +221,9 @@ def set_active(employee_id: int):
     try:
         people.set_active(employee, active)
     except Refused as refusal:
-        flash(with_reassign_link(refusal.errors[""], employee), "danger")
+        message = refusal.errors[""]
+        held = isinstance(refusal, people.StillOfficiating)
+        flash(with_reassign_link(message, employee) if held else message, "danger")
     else:
         message = _("%(name)s diaktifkan kembali.") if active else _("%(name)s dinonaktifkan.")
         flash(message % {"name": employee.name}, "success")

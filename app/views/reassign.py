@@ -106,6 +106,7 @@ def bulk():
         confirm=confirm,
         role_label=service.role_label,
         running=running_temporary(),
+        until_day=service.last_day(_until(form)) if form.until.data and preview else None,
         last_day=service.last_day,
     ), status
 

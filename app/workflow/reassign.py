@@ -330,7 +330,7 @@ class Plan:
     movable: int = 0
     own: int = 0  # the new official's own evaluation: nobody rates themselves
     conflict: int = 0  # the new official already holds the other role there
-    frozen: int = 0  # published or closed: never moved
+    names: list[str] = field(default_factory=list)  # the first employees who would move
 
     @property
     def total(self) -> int:
@@ -368,6 +368,15 @@ def plan(role: ReassignedRole | str, from_employee: Employee, to: Employee | Non
         sa.select(sa.func.count(), own, conflict).where(held)
     ).one()
     result.movable = total - result.own - result.conflict
+    result.names = list(
+        db.session.scalars(
+            sa.select(Employee.name)
+            .join(Evaluation, Evaluation.employee_id == Employee.id)
+            .where(held, _movable(role, to))
+            .order_by(Employee.name)
+            .limit(NAMES_IN_DIGEST)
+        )
+    )
     return result
 
 

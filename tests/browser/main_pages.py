@@ -227,6 +227,8 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Pegawai", "/people/"),
             ("Profil pegawai", f"/people/{org['nurse'].id}"),
             ("Ubah pegawai", f"/people/{org['nurse'].id}/edit"),
+            ("Pindahkan penilai", f"/reassign/?from={org['head'].nip}"),
+            ("Pindahkan penilai pegawai", f"/reassign/employee/{org['nurse'].id}"),
             ("Unit kerja", "/org/"),
             ("Impor CSV", "/people/import"),
             ("Audit", "/audit/"),
