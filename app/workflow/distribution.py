@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 
 from app.domain import OrgPredikat, Predikat
 from app.extensions import db
-from app.models import Cycle, DistributionBand, Evaluation, EvaluationState, OrgUnit, UnitPredikat
+from app.models import Cycle, Evaluation, EvaluationState, OrgUnit, UnitPredikat
+from app.services.curve import bands_for
 
 RATED_STATES = [
     EvaluationState.REVIEWED,
@@ -100,9 +101,7 @@ def distribution(cycle: Cycle) -> list[UnitDistribution]:
             )
         ).all()
     )
-    bands: dict[OrgPredikat, list[DistributionBand]] = {}
-    for band in db.session.scalars(sa.select(DistributionBand).order_by(DistributionBand.id)):
-        bands.setdefault(band.org_predikat, []).append(band)
+    bands = bands_for(cycle)  # a published cycle keeps the rules it was published under
     for entry in units.values():
         entry.org_predikat = org.get(entry.unit_id)
         if entry.org_predikat is None or not entry.rated:
