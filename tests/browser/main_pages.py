@@ -222,6 +222,8 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Terlambat", f"/cycles/{i['coming']}/overdue"),
             ("Distribusi", f"/cycles/{i['current']}/distribution"),
             ("Distribusi diumumkan", f"/cycles/{i['past']}/distribution"),
+            ("Kurva distribusi", "/kurva/"),
+            ("Ubah kurva", "/kurva/baik"),
             ("Hasil", "/results/"),
             ("Papan hasil", f"/results/{i['past']}"),
             ("Pegawai", "/people/"),
