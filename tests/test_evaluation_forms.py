@@ -236,6 +236,30 @@ def test_the_rater_returning_without_a_comment_is_told_so_beside_the_form(w, cli
     assert ev.state == EvaluationState.TARGETS_DRAFT
 
 
+def test_a_refused_button_says_why_beside_it(w, client):
+    ev = w.ev("nurse")
+    url = f"/evaluations/{ev.id}"
+    login(client, w.org["nurse"].nip)
+    page = refused(client, f"{url}/submit-targets", {}, url)
+    assert "belum memiliki RHK utama" in page.texts["targets-error"]
+    assert page.attrs["targets"].get("data-confirm")  # still asks before it is sent again
+
+    ev = w.skp()  # then a stale page: the SKP changes after it was shown
+    indicator, indicator_id = ev.indicators[0], ev.indicators[0].id
+    stale = version_of(client, url)
+    evaluations.save_annex(ev, w.acc("nurse"), {"resources": "Dua perawat"})
+    before = snapshot()
+    response = client.post(
+        f"{url}/indicators/{indicator.id}/delete",
+        data={"csrf_token": csrf_token(client, url), "version": stale},
+    )
+    assert response.status_code == 409 and snapshot() == before
+    page = Page(response.get_data(as_text=True))
+    assert "baru saja diubah" in page.texts[f"iki-{indicator.id}-delete-error"]
+    saved(client, f"{url}/indicators/{indicator.id}/delete", {}, url)
+    assert _db.session.get(Indicator, indicator_id) is None
+
+
 # ---- the self-assessment ------------------------------------------------------------------------------
 
 
@@ -304,6 +328,17 @@ def test_evidence_needs_a_file_or_a_proper_link(w, client):
 
 
 # ---- the review and the keberatan ------------------------------------------------------------------------
+
+
+def test_returning_a_self_assessment_needs_a_comment(w, client):
+    ev = w.submitted_assessment()
+    url = f"/evaluations/{ev.id}"
+    login(client, w.org["head"].nip)
+    page = refused(client, f"{url}/return-assessment", {"comment": ""}, url)
+    assert "Tulis komentar" in page.texts["return-assessment-error"]
+    saved(client, f"{url}/return-assessment", {"comment": "Lampirkan rekap SIMPUS."}, url)
+    _db.session.refresh(ev)
+    assert ev.state == EvaluationState.ASSESSMENT_DRAFT
 
 
 def test_a_refused_review_keeps_every_feedback_and_says_which_field_is_wrong(w, client):
