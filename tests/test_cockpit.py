@@ -94,18 +94,26 @@ def test_a_self_assessment_returned_and_sent_again_counts_once_on_its_first_day(
         evaluations.save_realisation(ev, org["nurse"].account, indicator, "50", None)
     evaluations.submit_assessment(ev, org["nurse"].account)
     first_day = clock.now().date()
+    _approvals, assessments = cockpit.completion_over_time(cycle, total=4).series
+    assert assessments.points == [(first_day, 1)]
     clock.advance(timedelta(days=2))
     evaluations.return_assessment(ev, org["head"].account, "Lampirkan bukti dukung.")
     evaluations.submit_assessment(ev, org["nurse"].account)
+    # The colleague's locked SKP, reopened by a personal extension, is set on that later day.
+    locked = evaluation_of(db, cycle, org["colleague"])
+    cycles.extend_one(locked, org["hr"].account, clock.now() + timedelta(days=3), "Sakit")
+    approved(org, cycle, db, "colleague")
 
+    # read again: only the rows written since are read, and the nurse's second submission is no news
     approvals, assessments = cockpit.completion_over_time(cycle, total=4).series
-    assert approvals.points == [(START.date(), 1)]
+    assert approvals.points == [(START.date(), 1), (first_day + timedelta(days=2), 2)]
     assert assessments.points == [(first_day, 1)]  # not 2, not on the later day
     bars = cockpit.phase_bars(cycle, cockpit.unit_progress(cycle))
     assert [(b.phase, b.done, b.current) for b in bars] == [
-        ("target_setting", 1, False),
+        ("target_setting", 2, False),
         ("self_assessment", 1, True),
     ]
+    assert [approvals.last, assessments.last] == [b.done for b in bars]  # the lines end at the bars
 
 
 def test_overdue_by_unit_adds_up_to_the_overdue_list_and_the_hr_home(make, db, client):

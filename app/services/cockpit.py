@@ -7,12 +7,14 @@ the dashboard does; the overdue badge is the sum of the overdue-by-unit bars. Wh
 app/services/tasks.py's `late()`. The templates draw the charts (cycles/_charts.html).
 """
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
 
 from app import clock
 from app.extensions import db
@@ -315,46 +317,132 @@ def _local_day(column) -> sa.ColumnElement:
     return sa.func.date(column, f"{minutes:+d} minutes")
 
 
+# What the completion chart has read so far, per cycle: the audit trail only grows, so a page reads
+# the rows written since the last one it saw, never the whole history again (the first view of a
+# cycle in a worker process reads it all, in one set-based query).
+_reached: dict[tuple, "_Reached"] = {}
+_reached_lock = threading.Lock()
+
+
+@dataclass
+class _Reached:
+    """Evaluations newly past each step, per local day, up to audit row `last_id` (whose moment and
+    object are kept: a different database, as in tests, never matches them)."""
+
+    last_id: int
+    mark: tuple
+    counts: dict[tuple[str, date], int] = field(default_factory=dict)
+
+
+def _newest(actions: list[str]) -> tuple[int, tuple] | None:
+    """The newest audit row of these actions (one index seek per action) and its mark."""
+    newest = sa.union_all(
+        *(sa.select(sa.func.max(AuditEvent.id).label("id")).where(AuditEvent.action == a) for a in actions)
+    ).subquery()
+    row = db.session.execute(
+        sa.select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.object_id).where(
+            AuditEvent.id == sa.select(sa.func.max(newest.c.id)).scalar_subquery()
+        )
+    ).first()
+    return (row.id, (row.occurred_at, row.object_id)) if row else None
+
+
+def _reached_between(cycle: Cycle, steps: list, after: int | None, upto: int) -> list[tuple[str, date, int]]:
+    """Per step and local day: the cycle's evaluations whose first transition into the step is an
+    audit row in (`after`, `upto`]; `after` None reads from the cycle's opening on."""
+    actions = [action for _p, action, _s in steps]
+    states = [str(state) for _p, _a, state in steps]
+    conditions = [
+        AuditEvent.action.in_(actions),  # ix_audit_event_action
+        AuditEvent.id <= upto,
+        AuditEvent.object_type == "evaluation",
+        AuditEvent.to_state.in_(states),
+    ]
+    if after is None:
+        since = sa.select(sa.func.min(AuditEvent.id)).where(AuditEvent.occurred_at >= cycle.opened_at)
+        conditions.append(AuditEvent.id >= since.scalar_subquery())
+        # All of the cycle's rows: its evaluation ids taken once as a set, not looked up per row.
+        in_cycle = sa.select(sa.cast(Evaluation.id, sa.String)).where(Evaluation.cycle_id == cycle.id)
+        conditions.append(AuditEvent.object_id.in_(in_cycle))
+        query = sa.select(AuditEvent.to_state, AuditEvent.object_id, AuditEvent.occurred_at)
+    else:
+        # The few rows since `after`: each joined to its evaluation, and left out when the
+        # evaluation had passed the step before (returned and sent again, say).
+        earlier = aliased(AuditEvent)
+        passed_before = sa.exists().where(
+            earlier.object_type == "evaluation",
+            earlier.object_id == AuditEvent.object_id,  # ix_audit_event_object
+            earlier.to_state == AuditEvent.to_state,
+            earlier.action.in_(actions),
+            earlier.id <= after,
+            earlier.occurred_at >= cycle.opened_at,
+        )
+        evaluation_id = sa.case(
+            (AuditEvent.object_type == "evaluation", sa.cast(AuditEvent.object_id, sa.Integer))
+        )
+        conditions += [AuditEvent.id > after, Evaluation.cycle_id == cycle.id, ~passed_before]
+        query = sa.select(AuditEvent.to_state, AuditEvent.object_id, AuditEvent.occurred_at).join(
+            Evaluation, Evaluation.id == evaluation_id
+        )
+    rows = query.where(*conditions).subquery()
+    first = (
+        sa.select(rows.c.to_state, sa.func.min(rows.c.occurred_at).label("at"))
+        .group_by(rows.c.to_state, rows.c.object_id)
+        .subquery()
+    )
+    day = _local_day(first.c.at).label("day")
+    result = db.session.execute(
+        sa.select(first.c.to_state, day, sa.func.count()).group_by(first.c.to_state, day)
+    ).all()
+    return [
+        (state, when if isinstance(when, date) else date.fromisoformat(str(when)), n)
+        for state, when, n in result
+    ]
+
+
+def _reached_counts(cycle: Cycle, steps: list) -> dict[tuple[str, date], int]:
+    """Evaluations newly past each step per local day, read incrementally (see `_reached`)."""
+    newest = _newest([action for _p, action, _s in steps])
+    if newest is None:
+        return {}
+    last_id, mark = newest
+    key = (str(db.engine.url), cycle.id, cycle.opened_at, tuple(str(s) for _p, _a, s in steps))
+    with _reached_lock:
+        known = _reached.get(key)
+    if known is not None and (known.last_id, known.mark) == (last_id, mark):
+        return known.counts
+    after = None
+    if known is not None and known.last_id < last_id:
+        seen = db.session.execute(
+            sa.select(AuditEvent.occurred_at, AuditEvent.object_id).where(AuditEvent.id == known.last_id)
+        ).first()
+        after = known.last_id if seen is not None and tuple(seen) == known.mark else None
+    counts = dict(known.counts) if after is not None else {}
+    for state, day, n in _reached_between(cycle, steps, after, last_id):
+        counts[(state, day)] = counts.get((state, day), 0) + n
+    with _reached_lock:
+        _reached[key] = _Reached(last_id, mark, counts)
+    return counts
+
+
 def completion_over_time(cycle: Cycle, total: int) -> Timeline:
     """How many evaluations had reached each step by the end of each day: the first time the
-    audit trail records the transition into it, per evaluation, then counted per day (one
-    grouped query over the audit rows written since the cycle opened)."""
+    audit trail records the transition into it, per evaluation, counted per local day."""
     phases = set(phases_of(cycle))
     steps = [(phase, action, state) for phase, action, state in REACHED if phase in phases]
     series = [Series(str(phase), done_label(phase)) for phase, _a, _s in steps]
     if not steps or cycle.opened_at is None:
         return Timeline([], series, total)
     start = cycle.opened_at.astimezone(clock.tz()).date()
-    since = (
-        sa.select(sa.func.min(AuditEvent.id)).where(AuditEvent.occurred_at >= cycle.opened_at)
-    ).scalar_subquery()
-    first = (
-        sa.select(AuditEvent.to_state, sa.func.min(AuditEvent.occurred_at).label("at"))
-        .join(Evaluation, Evaluation.id == sa.cast(AuditEvent.object_id, sa.Integer))
-        .where(
-            AuditEvent.action.in_([action for _p, action, _s in steps]),  # ix_audit_event_action
-            AuditEvent.id >= since,
-            AuditEvent.object_type == "evaluation",
-            AuditEvent.to_state.in_([str(state) for _p, _a, state in steps]),
-            Evaluation.cycle_id == cycle.id,
-        )
-        .group_by(AuditEvent.to_state, AuditEvent.object_id)
-        .subquery()
-    )
-    day = _local_day(first.c.at).label("day")
-    rows = db.session.execute(
-        sa.select(first.c.to_state, day, sa.func.count()).group_by(first.c.to_state, day).order_by(day)
-    ).all()
     by_state = {str(state): line for (_p, _a, state), line in zip(steps, series, strict=True)}
-    days: set[date] = set()
-    for state, when, n in rows:
-        when = when if isinstance(when, date) else date.fromisoformat(str(when))
+    counts = _reached_counts(cycle, steps)
+    for (state, day), n in sorted(counts.items(), key=lambda item: item[0][1]):
         line = by_state[state]
-        line.points.append((when, line.last + n))
-        days.add(when)
+        line.points.append((day, line.last + n))
+    days = sorted({day for _state, day in counts})
     today = clock.now().date()
     end = max(days, default=start) if cycle.is_frozen else max(today, start)
-    return Timeline(sorted(days), series, total, start, end)
+    return Timeline(days, series, total, start, end)
 
 
 @dataclass
