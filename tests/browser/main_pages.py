@@ -203,6 +203,7 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Daftar SKP", "/evaluations/"),
             ("Tim saya", "/people/team"),
             ("SKP diajukan", f"/evaluations/{i['colleague_submitted']}"),
+            ("SKP draf (ekspektasi pimpinan)", f"/evaluations/{i['nurse_draft']}"),
             ("Formulir penilaian", f"/evaluations/{i['colleague_review']}"),
             ("Keberatan (minta penjelasan)", f"/evaluations/{i['rizky_appeal']}"),
         ],
