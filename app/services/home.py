@@ -6,6 +6,7 @@ for one person in a fixed number of statements and words the result.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -15,6 +16,7 @@ from sqlalchemy.orm import aliased
 from app import clock
 from app.extensions import db
 from app.models import Account, Appeal, AuditEvent, Cycle, Employee, Evaluation
+from app.models.types import UTCDateTime
 from app.policy import is_hr
 from app.services.cockpit import cycle_counts, done_in_phase, done_label, waiting_for_hr
 from app.services.tasks import (
@@ -171,14 +173,17 @@ def lock_cause(row) -> str | None:
     return "early" if row.locked_early else "late"
 
 
-def _party_rows(account: Account, now: datetime):
-    """One statement: every evaluation this person plays a part in that may ask something of them,
-    with the flags of each duty, lateness, returns and the keberatan thread."""
-    me = account.employee_id
+@cache
+def _party_statement() -> sa.Select:
+    """Every evaluation a person (`:me`, signed in as `:account_id`) plays a part in that may ask
+    something of them at `:now`, with the flags of each duty, lateness, returns and the keberatan
+    thread. Built once per process: composing it costs more than running it."""
+    me, account_id = sa.bindparam("me"), sa.bindparam("account_id")
+    now = sa.bindparam("now", type_=UTCDateTime())
     rater, handler = aliased(Employee), aliased(Employee)
     duty_flags = [flag(owed(duty, now)).label(duty.kind) for duty in DUTIES]
     open_cycle = Cycle.state.in_([str(p) for p in OPEN_PHASES])
-    return db.session.execute(
+    return (
         sa.select(
             Evaluation.id,
             Evaluation.state,
@@ -207,8 +212,8 @@ def _party_rows(account: Account, now: datetime):
             flag(late(now)).label("late"),
             flag(behind()).label("behind"),
             flag(returned()).label("returned"),
-            flag(explanation_asked(me, account.id)).label("asked"),
-            flag(explanation_answered(account.id)).label("answered"),
+            flag(explanation_asked(me, account_id)).label("asked"),
+            flag(explanation_answered(account_id)).label("answered"),
             flag(locked_early()).label("locked_early"),
             *duty_flags,
         )
@@ -228,6 +233,13 @@ def _party_rows(account: Account, now: datetime):
             )
         )
         .order_by(Cycle.id.desc(), Employee.name, Evaluation.id)
+    )
+
+
+def _party_rows(account: Account, now: datetime):
+    """One statement: the evaluations this person plays a part in (`_party_statement`)."""
+    return db.session.execute(
+        _party_statement(), {"me": account.employee_id, "account_id": account.id, "now": now}
     ).all()
 
 

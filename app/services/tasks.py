@@ -122,7 +122,10 @@ def behind_states(phase: str) -> tuple[EvaluationState, ...]:
 # ---- conditions, as SQL over Evaluation joined to Cycle --------------------------------------------
 
 
-def _at(moment: datetime):
+def _at(moment: datetime | sa.ColumnElement):
+    """A moment as SQL: a datetime, or a bound parameter of a statement built once and reused."""
+    if isinstance(moment, sa.ColumnElement):
+        return moment
     return sa.literal(moment, UTCDateTime())
 
 

@@ -37,6 +37,14 @@ def approved(ev, employee, rater) -> None:
     evaluations.approve_targets(ev, rater.account)
 
 
+def rated(ev, employee, rater) -> None:
+    """A self-assessment reported, submitted and rated through the services."""
+    for indicator, value in zip(ev.indicators, ["28", "86"], strict=True):
+        evaluations.save_realisation(ev, employee.account, indicator, value, "Rekap bulanan")
+    evaluations.submit_assessment(ev, employee.account)
+    evaluations.review(ev, rater.account, {"results_rating": "meets", "behaviour_rating": "meets"})
+
+
 def test_four_homes_through_a_whole_cycle(app, browser, live_server, make, db):
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600  # Bootstrap is not revalidated on every page
     org = agency(make)
@@ -100,6 +108,9 @@ def test_four_homes_through_a_whole_cycle(app, browser, live_server, make, db):
     expect(hr.locator("#cycle-state")).to_have_text("Penilaian mandiri")
     home(hr)
     expect(running).to_contain_text(f"0 dari {COVERED} pegawai: penilaian mandiri diajukan")
+    for who, rater in (("colleague", "head"), ("head", "camat"), ("hr", "camat")):
+        db.session.refresh(ev[who])
+        rated(ev[who], org[who], org[rater])
 
     # The nurse: her self-assessment waits on her home; she reports and submits; it is gone.
     nurse = signed_in(browser, live_server, org["nurse"].nip, dialogs)
