@@ -202,6 +202,7 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Beranda", "/"),
             ("Daftar SKP", "/evaluations/"),
             ("Tim saya", "/people/team"),
+            ("Tim saya: perlu tindakan saya", "/people/team?perlu=1"),
             ("SKP diajukan", f"/evaluations/{i['colleague_submitted']}"),
             ("SKP draf (ekspektasi pimpinan)", f"/evaluations/{i['nurse_draft']}"),
             ("Formulir penilaian", f"/evaluations/{i['colleague_review']}"),
