@@ -163,6 +163,8 @@ def test_overdue_by_unit_adds_up_to_the_overdue_list_and_the_hr_home(make, db, c
 
 def test_the_distribution_chart_shows_each_unit_against_its_band_in_words(make, db, client):
     org = agency(make)
+    kelurahan = make.unit("Kelurahan Mungku Baru", parent=org["kecamatan"])
+    make.employee("Lurah Mungku Baru", supervisor=org["camat"], unit=kelurahan, account=False)
     cycle = open_annual(org)
     # Everyone rated: the puskesmas all "Baik" (a unit rated "Baik" may have at most 70 % Baik).
     db.session.execute(
@@ -175,7 +177,12 @@ def test_the_distribution_chart_shows_each_unit_against_its_band_in_words(make, 
     cycles.set_unit_predikat(cycle, org["hr"].account, org["kecamatan"].id, "istimewa")
 
     chart = cockpit.curve_chart(distribution(cycle))
-    assert (chart.judged, chart.off, chart.unset) == (2, 1, 0)
+    assert (chart.total, chart.judged, chart.off, chart.unset) == (
+        3,
+        2,
+        1,
+        1,
+    )  # the kelurahan: no org predikat
     off, fine = chart.units
     assert off.unit_name == "Puskesmas Rakumpit" and off.problems  # the unit off the curve first
     baik = next(b for b in off.bands if b.group == "Baik")
@@ -186,14 +193,15 @@ def test_the_distribution_chart_shows_each_unit_against_its_band_in_words(make, 
     html = dashboard(client, cycle)
     figure = html[html.index('id="curve-chart"') :]
     figure = figure[: figure.index("</figure>")]
-    assert "1 dari 2 unit tidak sesuai kurva." in figure
+    assert "1 dari 3 unit tidak sesuai kurva." in figure
+    assert "1 unit dengan pegawai yang dinilai belum diberi predikat organisasi." in figure
     unit = figure[figure.index('data-unit="Puskesmas Rakumpit"') : figure.index('data-unit="Kecamatan')]
     assert "TIDAK SESUAI KURVA" in unit  # said in words, not only in red
     assert "100% (maksimal 70%):" in figure and "<strong>di atas batas</strong>" in figure
     assert '<td>Puskesmas Rakumpit</td><td>Baik</td><td>Baik</td><td class="text-end">100%</td>' in figure
     # The distribution page counts the same.
     page = client.get(f"/cycles/{cycle.id}/distribution").get_data(as_text=True)
-    assert "1 dari 2 unit tidak sesuai kurva." in page
+    assert "1 dari 3 unit tidak sesuai kurva." in page
 
 
 def test_the_cycle_list_says_what_waits_for_hr_and_filters_on_it(make, db, client):

@@ -505,8 +505,9 @@ class CurveChart:
     `units` are app/workflow/distribution.py's UnitDistribution, each with its band checks."""
 
     units: list
+    total: int  # every unit with evaluations in the cycle (as the distribution page counts them)
     judged: int  # units with an org predikat and a predikat given
-    off: int  # of which off the curve
+    off: int  # units off their curve (the distribution page's count)
     unset: int  # units with predikat given but no org predikat yet
 
 
@@ -516,4 +517,5 @@ def curve_chart(units: list, limit: int = CURVE_UNITS) -> CurveChart:
     judged = [u for u in units if u.org_predikat is not None and u.rated]
     judged.sort(key=lambda u: (not u.problems, u.unit_name))
     unset = sum(1 for u in units if u.org_predikat is None and u.rated)
-    return CurveChart(judged[:limit], len(judged), sum(1 for u in judged if u.problems), unset)
+    off = sum(1 for u in units if u.problems)
+    return CurveChart(judged[:limit], len(units), len(judged), off, unset)
