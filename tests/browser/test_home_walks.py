@@ -123,6 +123,7 @@ def test_four_homes_through_a_whole_cycle(app, browser, live_server, make, db):
         submit(nurse, nurse.locator("form").filter(has=field).get_by_role("button", name="Simpan realisasi"))
         expect(nurse.get_by_text("Realisasi disimpan.")).to_be_visible()
     submit(nurse, nurse.get_by_role("button", name="Ajukan penilaian mandiri"))
+    assert dialogs[-1].startswith("Ajukan penilaian mandiri? Realisasi 2 indikator")
     expect(nurse.locator("#state")).to_have_text("Penilaian mandiri diajukan")
     expect(home(nurse)).to_contain_text("Tidak ada yang perlu Anda kerjakan saat ini.")
     expect(nurse.locator("#my-cycle")).to_contain_text(
@@ -140,6 +141,7 @@ def test_four_homes_through_a_whole_cycle(app, browser, live_server, make, db):
     form.get_by_role("group", name="Rating hasil kerja").get_by_label("Sesuai Ekspektasi").check()
     form.get_by_role("group", name="Rating perilaku kerja").get_by_label("Sesuai Ekspektasi").check()
     submit(head, form.get_by_role("button", name="Simpan penilaian dan kirim hasil"))
+    assert dialogs[-1].startswith(f"Kirim hasil? Hasil penilaian akan dikirim kepada {org['nurse'].name}")
     expect(head.locator("#state")).to_have_text("Dinilai atasan")
     expect(home(head).get_by_role("link", name="Nilai penilaian mandiri")).to_have_count(0)
 
@@ -196,6 +198,7 @@ def test_four_homes_through_a_whole_cycle(app, browser, live_server, make, db):
     decision.get_by_role("group", name="Rating perilaku kerja").get_by_label("Sesuai Ekspektasi").check()
     decision.get_by_label("Alasan keputusan").fill("Waktu tunggu jauh di bawah target.")
     submit(camat, decision.get_by_role("button", name="Putuskan keberatan"))
+    assert dialogs[-1].startswith("Putuskan keberatan? Keputusan ini final")
     expect(camat.locator("#state")).to_have_text("Keberatan diputus")
     expect(home(camat)).to_contain_text("Tidak ada yang perlu Anda kerjakan saat ini.")
     expect(camat.locator("#appeal-queue")).to_have_count(0)
