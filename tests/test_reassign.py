@@ -322,3 +322,54 @@ def test_only_hr_may_reassign(w, plt):
             [w.ev("nurse")], w.acc("head"), rater=plt, handler=None, reason=REASON, until=None
         )
     assert Role.HR not in w.acc("head").roles
+
+
+# ---- two at once (PostgreSQL: row locks) -----------------------------------------------------------
+
+
+@pytest.mark.postgres_only
+def test_two_hr_officers_confirming_the_same_move_at_once_move_it_once(app, db, w, plt):
+    from app.models import Account, Employee
+    from tests.workflow_helpers import run_at_once
+
+    head_id, plt_id, hr_id = w.org["head"].id, plt.id, w.acc("hr").id
+
+    def confirm():
+        head, to = db.session.get(Employee, head_id), db.session.get(Employee, plt_id)
+        hr = db.session.get(Account, hr_id)
+        reassign.reassign_all("rater", head, to, REASON, None, hr, expected_count=2)
+
+    errors = run_at_once(app, db, confirm)
+    assert len(errors) <= 1 and all(isinstance(e, Refused) for e in errors)  # told, or too late
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Reassignment)) == 2
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "evaluation.reassigned")
+        )
+        == 2
+    )
+    assert len(outbox("reassigned")) == 2
+
+
+@pytest.mark.postgres_only
+def test_two_schedulers_ending_the_same_plh_give_the_role_back_once(app, db, w, plt):
+    from tests.workflow_helpers import run_at_once
+
+    move_team(w, plt, reassign.end_of_day((clock.now() + timedelta(days=5)).date()))
+    clock.advance(timedelta(days=10))
+    returned = []
+    assert run_at_once(app, db, lambda: returned.append(reassign.end_due())) == []
+    assert sorted(returned) == [0, 2]
+    db.session.expire_all()
+    assert rater_of(w.ev("nurse")) == w.org["head"].id
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "evaluation.reassignment_ended")
+        )
+        == 2
+    )

@@ -444,6 +444,9 @@ def reassign_all(
     batch = uuid.uuid4().hex
     chosen = sa.and_(_held_by(role, from_employee, only_ids), _movable(role, to))
     moved = _move(role, chosen, to, reason, until, actor, batch)
+    if moved != planned.movable:
+        # A concurrent decision moved some of them meanwhile (we waited for its row locks).
+        raise Conflict(changed_message())
     _tell(batch, reason, until)
     db.session.commit()
     return moved
