@@ -207,3 +207,17 @@ def test_deactivating_someone_who_still_rates_is_refused_with_a_link_to_move_the
     )
     _db.session.refresh(head)
     assert head.active
+
+
+def test_an_escalated_keberatan_page_says_to_name_a_new_appeal_handler(hr_client, w, plt):
+    from datetime import timedelta
+
+    from app import clock
+    from app.jobs import DueReport, escalate_appeals
+
+    ev = w.appealed()
+    clock.advance(timedelta(days=15))
+    escalate_appeals(DueReport())
+    page = text_of(hr_client.get(f"/reassign/employee/{w.org['nurse'].id}?evaluation={ev.id}"))
+    assert "belum diputus oleh Camat sampai batas waktu" in page
+    assert "isi NIP atasan pejabat penilai baru (misalnya Plt.)" in page
