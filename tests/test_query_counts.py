@@ -172,3 +172,19 @@ def test_the_navigation_knows_who_leads_a_team_without_loading_the_team(app, mak
             response = client.get("/account/password")
         assert ("Tim saya" in response.get_data(as_text=True)) is leads
         assert len(statements) == 2, statements
+
+
+def test_the_home_reads_the_persons_data_in_one_statement(app, make, db):
+    """'Data saya' (position, unit, supervisor) comes with the person, and the team is counted only
+    for someone who leads one."""
+    head = make.employee("Kepala", supervisor=make.employee("Camat"))
+    nurse = make.employee("Perawat", supervisor=head)
+    client = app.test_client()
+    login(client, nurse.nip)
+    client.get("/")
+    with count_queries(app) as statements:
+        html = client.get("/").get_data(as_text=True)
+    assert "Kepala" in html and nurse.unit.name in html and nurse.position.name in html
+    lazy = [s for s in statements if s.lstrip().startswith(("SELECT position.", "SELECT org_unit."))]
+    assert not lazy, lazy
+    assert not [s for s in statements if "count(*)" in s and "supervisor_id" in s]

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, render_template
 from flask_login import login_required
+from sqlalchemy.orm import joinedload
 
 from app import database
 from app.extensions import db
@@ -27,6 +28,10 @@ def index():
     employee = account.employee
     team_size = 0
     if employee is not None:
+        # "Data saya" in the statement that reads the person, not three more.
+        profile = (joinedload(Employee.position), joinedload(Employee.unit), joinedload(Employee.supervisor))
+        db.session.execute(sa.select(Employee).options(*profile).where(Employee.id == employee.id)).all()
+    if employee is not None and account.leads_team:
         team_size = db.session.scalar(
             sa.select(sa.func.count()).where(Employee.supervisor_id == employee.id, Employee.active)
         )
