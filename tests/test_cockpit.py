@@ -79,7 +79,8 @@ def test_progress_per_phase_and_unit_and_completion_day_by_day(make, db, client)
         ("6 Jan 2027", "1"),
         ("8 Jan 2027", "2"),
     ]
-    row = html[html.index('data-unit="Puskesmas Rakumpit"') :]
+    units = html[html.index('id="unit-progress"') :]
+    row = units[units.index("<td>Puskesmas Rakumpit</td>") :]
     assert "2 dari 3 (66%)" in row[: row.index("</tr>")]
 
 

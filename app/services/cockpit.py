@@ -4,7 +4,9 @@ overdue by unit, and what each cycle waits for from HR.
 Each figure is one grouped query whose result the pages reuse, so a number is counted once and
 agrees wherever it shows: the HR home's progress bar reads `cycle_counts` and `done_in_phase` as
 the dashboard does; the overdue badge is the sum of the overdue-by-unit bars. Who is late is
-app/services/tasks.py's `late()`. The templates draw the charts (cycles/_charts.html).
+app/services/tasks.py's `late()`. Completion over time comes from the audit trail, read in full
+once per worker process and then only for the rows written since. The templates draw the charts
+(cycles/_charts.html).
 """
 
 import threading
@@ -64,8 +66,10 @@ OVERDUE_UNITS = 8  # bars of the overdue chart; the other units are summed as "l
 
 def done_in_phase(phase: str, counts: dict[str, int]) -> int:
     """How many of the counted evaluations (state -> n) have done `phase`'s step."""
-    done = DONE_IN_PHASE.get(C(phase)) if phase in DONE_IN_PHASE else None
-    return sum(n for state, n in counts.items() if done and state in done[0])
+    if phase not in DONE_IN_PHASE:
+        return 0
+    states = DONE_IN_PHASE[C(phase)][0]
+    return sum(n for state, n in counts.items() if state in states)
 
 
 def done_label(phase: str) -> str:
