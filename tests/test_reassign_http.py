@@ -221,3 +221,17 @@ def test_an_escalated_keberatan_page_says_to_name_a_new_appeal_handler(hr_client
     page = text_of(hr_client.get(f"/reassign/employee/{w.org['nurse'].id}?evaluation={ev.id}"))
     assert "belum diputus oleh Camat sampai batas waktu" in page
     assert "isi NIP atasan pejabat penilai baru (misalnya Plt.)" in page
+
+
+def test_the_plts_home_lists_the_moved_team_and_the_old_heads_no_longer_does(client, w, plt):
+    from app.workflow import reassign
+
+    w.submitted_targets("nurse")
+    login(client, w.org["head"].nip)
+    assert "Perawat Debora" in text_of(client.get("/"))
+    reassign.reassign_all("rater", w.org["head"], plt, REASON, None, w.acc("hr"))
+    assert "Perawat Debora" not in text_of(client.get("/"))
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, plt.nip)
+    assert "Perawat Debora" in text_of(client.get("/"))
+    assert "Perawat Debora" in text_of(client.get("/evaluations/"))
