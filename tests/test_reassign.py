@@ -244,6 +244,9 @@ def test_a_plh_ends_and_the_head_is_back_once_even_when_the_scheduler_was_down(w
     ).all()
     assert len(labels) == 2
     assert len(outbox("reassigned")) == 4  # two employees, told twice each
+    back = max(outbox("reassigned"), key=lambda m: m.id).body_text
+    assert "Masa tugas Plt. Kepala Puskesmas sebagai Plh. berakhir; pejabat semula kembali." in back
+    assert "Pejabat penilai Anda sekarang: Kepala Puskesmas" in back and "Alasan" not in back
     evaluations.approve_targets(w.submitted_targets("nurse"), w.acc("head"))
 
 
