@@ -113,6 +113,16 @@ def test_a_plt_from_inside_the_team_is_not_given_their_own_evaluation(w):
     assert rater_of(w.ev("nurse")) == w.org["head"].id
 
 
+def test_an_evaluation_withdrawn_from_the_cycle_is_neither_moved_nor_held(w, plt):
+    withdrawn = w.ev("colleague")
+    withdrawn.state = "withdrawn"  # dikecualikan (mutasi keluar, pensiun, ...)
+    _db.session.commit()
+    assert reassign.plan("rater", w.org["head"], plt).movable == 1
+    move_team(w, plt, expected_count=1)
+    assert rater_of(withdrawn) == w.org["head"].id
+    assert len(outbox("reassigned")) == 1
+
+
 def test_the_appeal_handler_is_never_made_rater_of_the_same_evaluation(w):
     planned = reassign.plan("rater", w.org["head"], w.org["camat"])
     assert (planned.movable, planned.conflict) == (0, 2)

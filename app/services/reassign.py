@@ -17,10 +17,18 @@ IN_FLIGHT_STATES = (
 )
 
 
+# Evaluations that left the cycle (dikecualikan) or that HR marked "tidak dinilai": nobody acts on
+# them any more, so they are neither moved nor counted as held.
+OUT_OF_CYCLE = ("withdrawn", "not_rated")
+
+
 def in_flight():
-    """Evaluations of cycles between opening and publication (a WHERE clause)."""
-    return Evaluation.cycle_id.in_(
-        sa.select(Cycle.id).where(Cycle.state.in_([str(s) for s in IN_FLIGHT_STATES]))
+    """Evaluations still worked on, in cycles between opening and publication (a WHERE clause)."""
+    return sa.and_(
+        Evaluation.cycle_id.in_(
+            sa.select(Cycle.id).where(Cycle.state.in_([str(s) for s in IN_FLIGHT_STATES]))
+        ),
+        Evaluation.state.not_in(OUT_OF_CYCLE),
     )
 
 
