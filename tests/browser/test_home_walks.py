@@ -1,5 +1,6 @@
-"""Each role's home page in Chromium through a whole cycle, after target setting: every step is
-taken from a task link on the home page, and back home the list says what is left.
+"""Each role's home page in Chromium through a whole cycle (the nurse's and her head's target
+setting in detail is test_home_browser.py's): every step is taken from a task link on the home
+page, and back home the list says what is left.
 
 HR opens the cycle and follows it (progress, the overdue count that matches the cycle page, one
 person's extension, the phases, the announcement); the nurse reports and objects; her head
