@@ -161,16 +161,8 @@ class UnitProgress:
     name: str
     states: dict[str, int] = field(default_factory=dict)
     done: int = 0
-
-    @property
-    def total(self) -> int:
-        """Every evaluation of the unit in the cycle."""
-        return sum(self.states.values())
-
-    @property
-    def percent(self) -> int:
-        """Share done, in whole percent (rounded down: 100 only when all are done)."""
-        return 100 * self.done // self.total if self.total else 0
+    total: int = 0  # every evaluation of the unit in the cycle
+    percent: int = 0  # share done, in whole percent (rounded down: 100 only when all are done)
 
 
 @dataclass
@@ -214,6 +206,8 @@ def unit_progress(cycle: Cycle) -> list[UnitProgress]:
         units.setdefault(unit_id, UnitProgress(unit_id, name)).states[state_] = n
     for unit in units.values():
         unit.done = done_in_phase(cycle.state, unit.states)
+        unit.total = sum(unit.states.values())
+        unit.percent = 100 * unit.done // unit.total if unit.total else 0
     return list(units.values())
 
 

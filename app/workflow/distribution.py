@@ -89,7 +89,9 @@ def distribution(cycle: Cycle) -> list[UnitDistribution]:
         )
     )
     for unit_id, name, predikat, state, count in rows:
-        entry = units.setdefault(unit_id, UnitDistribution(unit_id, name))
+        entry = units.get(unit_id)
+        if entry is None:  # one per unit, not one per grouped row
+            entry = units[unit_id] = UnitDistribution(unit_id, name)
         if predikat is not None and state in RATED_STATES:
             entry.counts[Predikat(predikat)] += count
         else:
