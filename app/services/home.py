@@ -321,8 +321,30 @@ def _explanation_task(row, now) -> Task:
     )
 
 
+# Evaluations HR set aside (by state value): no steps are left, only what happened.
+SET_ASIDE = {
+    "withdrawn": _l(
+        "Anda dikecualikan dari periode ini oleh admin kepegawaian; tidak ada langkah penilaian untuk Anda."
+    ),
+    "not_rated": _l(
+        "Admin kepegawaian menandai Anda tidak dinilai dalam periode ini; tidak ada langkah yang perlu "
+        "Anda lakukan."
+    ),
+}
+
+
 def _journey(row, now) -> Journey:
     """The employee's own evaluation as steps, and the sentence saying what is expected next."""
+    if row.state in SET_ASIDE:
+        return Journey(
+            evaluation_id=row.id,
+            cycle=row.cycle_name,
+            state=row.state,
+            steps=[],
+            next=str(SET_ASIDE[row.state]),
+            deadline=None,
+            days_left=None,
+        )
     state = E(row.state)
     order = [
         E.TARGETS_DRAFT,
