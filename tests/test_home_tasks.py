@@ -91,6 +91,8 @@ def test_after_the_target_deadline_late_members_and_the_overdue_count(make, db, 
 
     [extension] = home.for_account(colleague.account).tasks
     assert extension.kind == "extension" and extension.overdue and extension.days_left == 0
+    [late] = home.for_account(colleague.account).journeys
+    assert late.next.startswith("Tenggat sudah lewat dan SKP belum diajukan. Minta perpanjangan")
     shown = home.for_account(head.account)
     assert shown.team_counts == {"waiting": 1, "late": 1, "rest": 0}
     assert [(r.employee, r.group) for r in shown.team] == [
@@ -115,6 +117,7 @@ def test_after_the_target_deadline_late_members_and_the_overdue_count(make, db, 
     cycles.extend_one(ev, hr.account, until, "Sakit")
     [write] = home.for_account(colleague.account).tasks
     assert write.kind == "write_skp" and write.deadline == until and write.days_left == 3
+    assert "ajukan SKP kepada Kepala Puskesmas" in home.for_account(colleague.account).journeys[0].next
     assert home.for_account(hr.account).cycles[0].late == 3
 
 

@@ -437,6 +437,18 @@ def _journey(row, now) -> Journey:
                 "Minta perpanjangan kepada admin kepegawaian."
             )
         )
+    elif state in (E.TARGETS_DRAFT, E.ASSESSMENT_DRAFT) and row.late:
+        text = (
+            _(
+                "Tenggat sudah lewat dan SKP belum diajukan. Minta perpanjangan kepada admin kepegawaian "
+                "untuk menyelesaikannya."
+            )
+            if state == E.TARGETS_DRAFT
+            else _(
+                "Tenggat sudah lewat dan penilaian mandiri belum diajukan. Minta perpanjangan kepada admin "
+                "kepegawaian untuk menyelesaikannya."
+            )
+        )
     elif state == E.TARGETS_DRAFT and row.returned:
         text = _(
             "SKP dikembalikan oleh %(rater)s: perbaiki sesuai komentarnya, lalu ajukan lagi.", rater=rater
