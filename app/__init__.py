@@ -118,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
         people,
         reassign,
         results,
+        set_aside,
         workflow,
     )
 
@@ -130,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
         curve,
         evaluations,
         reassign,
+        set_aside,
         results,
         audit_log,
         workflow,

@@ -85,6 +85,32 @@ def predikat(results: Rating, behaviour: Rating) -> Predikat:
     return PREDIKAT_TABLE[(Rating(results), Rating(behaviour))]
 
 
+class WithdrawalReason(enum.StrEnum):
+    """Why an employee leaves a cycle without a result (dikecualikan)."""
+
+    TRANSFER = "mutasi"
+    RETIREMENT = "pensiun"
+    DEATH = "meninggal"
+    UNPAID_LEAVE = "cltn"
+    STUDY = "tugas_belajar"
+    DISMISSAL = "diberhentikan"
+
+    @property
+    def label(self) -> str:
+        """Indonesian label."""
+        return str(WITHDRAWAL_LABELS[self])
+
+
+WITHDRAWAL_LABELS = {
+    WithdrawalReason.TRANSFER: _l("Mutasi keluar instansi"),
+    WithdrawalReason.RETIREMENT: _l("Pensiun"),
+    WithdrawalReason.DEATH: _l("Meninggal dunia"),
+    WithdrawalReason.UNPAID_LEAVE: _l("Cuti di luar tanggungan negara"),
+    WithdrawalReason.STUDY: _l("Tugas belajar"),
+    WithdrawalReason.DISMISSAL: _l("Diberhentikan"),
+}
+
+
 # Angka kredit of functional posts: the predikat earns this share (%) of the jenjang's annual
 # coefficient; a periodic result counts its months out of twelve.
 CREDIT_SHARE = {

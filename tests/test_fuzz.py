@@ -166,6 +166,8 @@ def scenario(make, db):
             "evidence_id": evidence.id if evidence else 1,
             "employee_id": spare.id,
             "unit_id": spare_unit.id,
+            "position_id": spare.position_id,
+            "org": "baik",  # an organisation predikat: its kurva distribusi
             "message_id": message,
             "token": "tautan-lama",
             "machine": "evaluation",

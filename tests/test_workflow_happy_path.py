@@ -8,7 +8,7 @@ from app import clock
 from app.domain import Predikat, Rating
 from app.models import AuditEvent, CycleState, Evaluation, EvaluationState, OutboxMessage
 from app.workflow import cycles, evaluations
-from tests.workflow_helpers import agency, open_annual, write_skp
+from tests.workflow_helpers import agency, open_annual, settle_the_rest, write_skp
 
 
 def evaluation_of(db, cycle, employee) -> Evaluation:
@@ -75,6 +75,7 @@ def test_a_year_from_targets_to_publication(make, db):
     clock.advance(timedelta(days=35))
     cycles.advance(cycle, hr)
     cycles.advance(cycle, hr)
+    settle_the_rest(cycle, hr)
     cycles.publish(cycle, hr, "names")
     db.session.refresh(ev)
     assert cycle.state == CycleState.PUBLISHED and ev.state == EvaluationState.PUBLISHED

@@ -238,7 +238,13 @@ def test_walkthrough_over_http(app, client, make, db):
     login(client, org["hr"].nip)
     post(client, cycle_url + "/advance", {}, cycle_url)
     post(client, cycle_url + "/advance", {}, cycle_url)
-    assert client.get(cycle_url + "/distribution").status_code == 200
+    distribution = client.get(cycle_url + "/distribution").get_data(as_text=True)
+    assert "penilaian belum dinilai atasan" in distribution  # the others never wrote their SKP
+    refused = post(client, cycle_url + "/distribution", {"mode": "names"}, cycle_url + "/distribution")
+    assert refused.status_code == 400 and "belum dinilai atasan" in refused.get_data(as_text=True)
+    rest = cycle_url + "/tidak-dinilai"
+    marked = post(client, rest, {"note": "Tidak menyusun SKP sampai batas tahap."}, rest)
+    assert marked.status_code == 302
     published = post(client, cycle_url + "/distribution", {"mode": "names"}, cycle_url + "/distribution")
     assert published.status_code == 302
     board = client.get(published.headers["Location"]).get_data(as_text=True)

@@ -39,7 +39,7 @@ from app.models import (
     Role,
 )
 from app.services import Refused
-from app.workflow import cycles, evaluations, reassign
+from app.workflow import cycles, evaluations, reassign, set_aside
 from tests.test_domain import EXPECTED
 from tests.workflow_helpers import START, cycle_data
 
@@ -56,6 +56,17 @@ ASSESSMENT_DRAFT, ASSESSMENT_SUBMITTED, ASSESSMENT_LOCKED = (
     "assessment_locked",
 )
 REVIEWED, APPEALED, DECIDED, FINAL, PUBLISHED = "reviewed", "appealed", "decided", "final", "published"
+WITHDRAWN, NOT_RATED = "withdrawn", "not_rated"  # HR's decisions for those who get no result
+# no result yet: HR may mark these "tidak dinilai" once the review phase runs; they block publication
+NO_RESULT_YET = (
+    TARGETS_DRAFT,
+    TARGETS_SUBMITTED,
+    TARGETS_APPROVED,
+    TARGETS_LOCKED,
+    ASSESSMENT_DRAFT,
+    ASSESSMENT_SUBMITTED,
+    ASSESSMENT_LOCKED,
+)
 TARGET_SETTING, SELF_ASSESSMENT, SUPERVISOR_REVIEW, APPEAL = (
     "target_setting",
     "self_assessment",
@@ -97,6 +108,7 @@ class Expected:
     rater: str = "head"  # who holds each role now (names of OFFICIALS)
     handler: str = "camat"
     moves: int = 0  # reassignments so far (each audited)
+    left: str | None = None  # the state a withdrawal or a "tidak dinilai" left
 
 
 # what the services write; the agency itself (units, people, accounts) is built once per test
@@ -244,10 +256,14 @@ class EvaluationYear(RuleBasedStateMachine):
         return not self.frozen and (self.phase in phases or any(self.extended(ev, p) for p in phases))
 
     def pending(self) -> bool:
-        """An undecided appeal or an appeal window still open blocks publication."""
+        """An undecided appeal, an appeal window still open, or an evaluation with neither a
+        result nor HR's decision (withdrawn, "tidak dinilai") blocks publication."""
         now = clock.utcnow()
         return any(
-            ev.state == APPEALED or (ev.state == REVIEWED and ev.appeal_until > now) for ev in self.evs
+            ev.state == APPEALED
+            or (ev.state == REVIEWED and ev.appeal_until > now)
+            or ev.state in NO_RESULT_YET
+            for ev in self.evs
         )
 
     @initialize(
@@ -439,6 +455,59 @@ class EvaluationYear(RuleBasedStateMachine):
                 self.move(ev, TARGETS_DRAFT)
             elif ev.state == ASSESSMENT_LOCKED:
                 self.move(ev, ASSESSMENT_DRAFT)
+
+    @rule(i=WHO, reason=st.sampled_from(["mutasi", "pensiun", "tugas_belajar"]))
+    def withdraw(self, i, reason):
+        """HR withdraws one evaluation from the cycle (the employee left it)."""
+        ev = self.evs[i]
+        expected = not self.frozen and ev.state not in (WITHDRAWN, NOT_RATED)
+        if self.attempt(expected, set_aside.withdraw, self.evaluation(ev), self.account(self.hr), reason):
+            ev.left = ev.state
+            self.move(ev, WITHDRAWN)
+
+    @rule(i=WHO)
+    def mark_not_rated(self, i):
+        """HR marks one evaluation without a result "tidak dinilai", once the review phase runs."""
+        ev = self.evs[i]
+        expected = not self.frozen and self.phase in (SUPERVISOR_REVIEW, APPEAL) and ev.state in NO_RESULT_YET
+        note = "Tidak dinilai sampai batas tahap penilaian."
+        if self.attempt(expected, set_aside.mark_not_rated, self.evaluation(ev), self.account(self.hr), note):
+            ev.left = ev.state
+            self.move(ev, NOT_RATED)
+
+    @rule()
+    def mark_the_rest_not_rated(self):
+        behind = [ev for ev in self.evs if ev.state in NO_RESULT_YET]
+        expected = not self.frozen and self.phase in (SUPERVISOR_REVIEW, APPEAL) and bool(behind)
+        note = "Tidak dinilai sampai batas tahap penilaian."
+        if self.attempt(expected, set_aside.mark_rest_not_rated, self.cycle, self.account(self.hr), note):
+            for ev in behind:
+                ev.left = ev.state
+                self.move(ev, NOT_RATED)
+
+    @rule(i=WHO)
+    def reinstate(self, i):
+        """HR takes a withdrawal or a "tidak dinilai" back: the evaluation returns to the state it
+        left, then goes through what the phase changes since did to the others."""
+        ev = self.evs[i]
+        expected = not self.frozen and ev.state in (WITHDRAWN, NOT_RATED)
+        if not self.attempt(expected, set_aside.reinstate, self.evaluation(ev), self.account(self.hr)):
+            return
+        self.move(ev, ev.left)
+        ev.left = None
+        passed = [TARGET_SETTING, SELF_ASSESSMENT, SUPERVISOR_REVIEW, APPEAL]
+        passed = passed[: passed.index(self.phase)]
+        if TARGET_SETTING in passed:
+            if ev.state == TARGETS_DRAFT and not self.extended(ev, TARGET_SETTING):
+                self.move(ev, TARGETS_LOCKED)
+            elif ev.state == TARGETS_APPROVED:
+                self.move(ev, ASSESSMENT_DRAFT)
+        if (
+            SELF_ASSESSMENT in passed
+            and ev.state == ASSESSMENT_DRAFT
+            and not self.extended(ev, SELF_ASSESSMENT)
+        ):
+            self.move(ev, ASSESSMENT_LOCKED)
 
     @rule(i=WHO, rater=st.none() | OFFICIAL, handler=st.none() | OFFICIAL)
     def reassign_one(self, i, rater, handler):

@@ -33,7 +33,7 @@ from app.models import (
 from app.services import Refused
 from app.workflow import cycles, evaluations
 from app.workflow.engine import bulk_fire
-from tests.workflow_helpers import START, agency, cycle_data, open_annual, write_skp
+from tests.workflow_helpers import START, agency, cycle_data, open_annual, settle_the_rest, write_skp
 
 E = EvaluationState
 PAST_TARGETS = START + timedelta(days=26)  # after the target deadline, before the assessment deadline
@@ -1048,6 +1048,7 @@ def test_publish_waits_for_open_windows_and_undecided_appeals(w):
     evaluations.decide_appeal(
         ev, w.acc("camat"), {"results_rating": "above", "behaviour_rating": "meets", "reasons": "Tepat."}
     )
+    settle_the_rest(w.cycle, hr)
     cycles.publish(w.cycle, hr, "names")
     _db.session.refresh(ev)
     assert ev.state == E.PUBLISHED and w.cycle.state == CycleState.PUBLISHED
@@ -1061,6 +1062,7 @@ def test_publish_waits_while_an_appeal_window_is_open(w):
     evaluations.review(ev, w.acc("head"), {"results_rating": "meets", "behaviour_rating": "meets"})
     refused(cycles.publish, w.cycle, hr, "names", match="masih dalam masa keberatan")
     clock.travel_to(ev.appeal_until + timedelta(seconds=1))
+    settle_the_rest(w.cycle, hr)
     cycles.publish(w.cycle, hr, "totals")
     _db.session.refresh(ev)
     assert ev.state == E.PUBLISHED
@@ -1086,6 +1088,7 @@ def test_publish_with_a_unit_breaking_its_curve_needs_a_reason(w, make):
     clock.travel_to(ev.appeal_until + timedelta(days=1))
     error = refused(cycles.publish, w.cycle, hr, "names", "  ")
     assert "tidak sesuai kurva" in error.errors["reason"]
+    settle_the_rest(w.cycle, hr)
     cycles.publish(w.cycle, hr, "names", "Unit ini berprestasi luar biasa tahun ini.")
     assert w.cycle.state == CycleState.PUBLISHED
     [override] = audits("cycle.curve_override")
@@ -1103,6 +1106,7 @@ def test_publish_within_the_curve_needs_no_reason(w):
     cycles.advance(w.cycle, w.acc("hr"))
     cycles.advance(w.cycle, w.acc("hr"))
     clock.travel_to(ev.appeal_until + timedelta(days=1))
+    settle_the_rest(w.cycle, w.acc("hr"))
     cycles.publish(w.cycle, w.acc("hr"), "names")
     assert audits("cycle.curve_override") == []
 
@@ -1155,6 +1159,7 @@ def test_after_publication_and_after_closing_nothing_changes(w):
     cycles.advance(w.cycle, hr)
     cycles.advance(w.cycle, hr)
     clock.travel_to(ev.appeal_until + timedelta(days=1))
+    settle_the_rest(w.cycle, hr)
     cycles.publish(w.cycle, hr, "names")
     for call, *args in frozen_attempts(w, ev, other):
         refused(call, *args)

@@ -2,10 +2,13 @@
 
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from app import clock
 from app.domain import Aspect, Comparator
+from app.extensions import db
 from app.models import Role
-from app.workflow import cycles, evaluations
+from app.workflow import cycles, evaluations, set_aside
 
 START = clock.now().replace(year=2027, month=1, day=5, hour=9, minute=0, second=0, microsecond=0)
 
@@ -112,3 +115,10 @@ def run_at_once(app, db, job, times: int = 2) -> list[Exception]:
     for thread in threads:
         thread.join()
     return errors
+
+
+def settle_the_rest(cycle, hr_account) -> int:
+    """Mark whoever in the cycle has no result yet "tidak dinilai" (publication covers everyone)."""
+    if not db.session.scalar(sa.select(sa.func.count()).where(set_aside.not_yet_rated(cycle))):
+        return 0
+    return set_aside.mark_rest_not_rated(cycle, hr_account, "Tidak dinilai sampai batas tahap penilaian.")

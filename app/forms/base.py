@@ -8,7 +8,7 @@ reported next to that field, so such a form never validates.
 from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField
+from wtforms import FieldList, IntegerField, SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
@@ -106,6 +106,19 @@ class SelectMany(SelectMultipleField):
             super().pre_validate(form)
         except ValidationError as exc:
             raise ValidationError(str(INVALID_CHOICE)) from exc
+
+
+class Rows(FieldList):
+    """A FieldList (one entry per posted row) whose row numbers are ASCII digits only: a field
+    named "rules-²-min_pct" is no row, where WTForms would fail on it."""
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1  # "rules" + "-"
+        for name in formdata:
+            if name.startswith(prefix):
+                index = name[offset:].split(self._field_separator, 1)[0]
+                if index.isascii() and index.isdigit():
+                    yield int(index)
 
 
 def options(pairs) -> list[SelectChoice]:

@@ -1,13 +1,13 @@
 """The kurva distribusi edit form: one row per rule, a reason, the version of the rules shown."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import FieldList, FormField, HiddenField, SelectMultipleField, TextAreaField
 from wtforms import Form as RowForm
-from wtforms.validators import Length, Optional
+from wtforms import FormField, HiddenField, SelectMultipleField, TextAreaField
+from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.domain import Predikat
-from app.forms.base import INVALID_CHOICE, Form, Integer, options, strip
+from app.forms.base import INVALID_CHOICE, Form, Integer, Rows, options, strip
 
 
 class Checkboxes(SelectMultipleField):
@@ -20,7 +20,7 @@ class Checkboxes(SelectMultipleField):
         """Every ticked value must be one of the choices."""
         values = {str(choice.value) for choice in self.choices}
         if any(str(value) not in values for value in self.data or []):
-            raise ValueError(str(INVALID_CHOICE))
+            raise ValidationError(str(INVALID_CHOICE))
 
 
 class RuleRow(RowForm):
@@ -43,7 +43,7 @@ class RuleRow(RowForm):
 class CurveForm(Form):
     """The rules of one organisation predikat."""
 
-    rules = FieldList(FormField(RuleRow), max_entries=8)
+    rules = Rows(FormField(RuleRow), max_entries=8)
     reason = TextAreaField(
         _l("Alasan perubahan"),
         filters=[strip],

@@ -1,10 +1,10 @@
 """Org-unit and position forms."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import FieldList, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from app.forms.base import Form, Select, options, strip
+from app.forms.base import Form, Rows, Select, options, strip
 from app.inputs import parse_int
 from app.models import PositionKind
 
@@ -57,7 +57,7 @@ class PositionForm(Form):
 class CreditForm(Form):
     """The annual credit-point coefficient of each jenjang, and why it changes."""
 
-    coefficients = FieldList(StringField(filters=[strip], validators=[Length(max=20)]))
+    coefficients = Rows(StringField(filters=[strip], validators=[Length(max=20)]))
     reason = TextAreaField(
         _l("Alasan perubahan"),
         filters=[strip],

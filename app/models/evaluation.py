@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm.attributes import flag_modified
 
 from app import clock
-from app.domain import Aspect, Comparator, CoreValue, Predikat, Rating
+from app.domain import Aspect, Comparator, CoreValue, Predikat, Rating, WithdrawalReason
 from app.extensions import db
 from app.models.cycle import Cycle
 from app.models.org import OrgUnit
@@ -32,6 +32,8 @@ class EvaluationState(enum.StrEnum):
     DECIDED = "decided"
     FINAL = "final"
     PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"  # dikecualikan: left the cycle (mutasi, pensiun, ...); reversible until published
+    NOT_RATED = "not_rated"  # tidak dinilai: HR's explicit mark for one never reviewed, with the reason
 
 
 class RhkKind(enum.StrEnum):
@@ -81,6 +83,13 @@ class Evaluation(db.Model):
     review_summary: Mapped[str | None] = mapped_column(sa.Text)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     appeal_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Withdrawn or marked "tidak dinilai": the state it left (restored if HR takes it back), why, when.
+    set_aside_from: Mapped[str | None] = mapped_column(sa.String(24))
+    withdrawal_reason: Mapped[WithdrawalReason | None] = mapped_column(
+        _enum(WithdrawalReason, "withdrawal_reason", 20)
+    )
+    set_aside_note: Mapped[str | None] = mapped_column(sa.Text)
+    set_aside_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.utcnow)
     version: Mapped[int] = mapped_column(default=1, server_default="1")

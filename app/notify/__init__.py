@@ -42,6 +42,7 @@ SUBJECTS = {
     "password_reset": "Atur ulang kata sandi Kinerja ASN",
     "reassigned": "Perubahan pejabat penilai kinerja Anda",
     "reassigned_official": "Perubahan penugasan Anda sebagai pejabat penilai",
+    "not_rated": 'Penilaian kinerja Anda tidak dinilai: "{cycle}"',
 }
 
 

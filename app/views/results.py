@@ -59,10 +59,14 @@ def board(cycle_id: int):
             )
         }
         people.items = [rows[id_] for id_ in people.items]
+    units = from_snapshot(cycle.published_totals) if cycle.published_totals else distribution(cycle)
+    total = {p: sum(u.counts[p] for u in units) for p in Predikat}
+    total.update(not_rated=sum(u.not_rated for u in units), withdrawn=sum(u.withdrawn for u in units))
     return render_template(
         "results/board.html",
         cycle=cycle,
-        units=from_snapshot(cycle.published_totals) if cycle.published_totals else distribution(cycle),
+        total=total,
+        units=units,
         people=people,
         Predikat=Predikat,
         names=cycle.publication_mode is PublicationMode.NAMES,

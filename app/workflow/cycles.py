@@ -509,8 +509,11 @@ def publish(
 
 
 def _evaluated(cycle: Cycle) -> sa.Select:
-    """The employees evaluated in the cycle (whom publishing emails, when active)."""
-    return sa.select(Evaluation.employee_id).where(Evaluation.cycle_id == cycle.id)
+    """The employees evaluated in the cycle, those withdrawn from it aside (whom publishing emails,
+    when active)."""
+    return sa.select(Evaluation.employee_id).where(
+        Evaluation.cycle_id == cycle.id, Evaluation.state != EvaluationState.WITHDRAWN
+    )
 
 
 def announced_to(cycle: Cycle) -> int:

@@ -75,7 +75,14 @@ CYCLE_TRANSITIONS = [
         _l("Buka kembali penilaian mandiri"),
         guards=("next_phase_untouched",),
     ),
-    Transition("publish", (C.APPEAL,), C.PUBLISHED, HR, _l("Umumkan hasil"), guards=("nothing_pending",)),
+    Transition(
+        "publish",
+        (C.APPEAL,),
+        C.PUBLISHED,
+        HR,
+        _l("Umumkan hasil"),
+        guards=("nothing_pending", "everyone_settled"),
+    ),
     Transition("close", (C.PUBLISHED,), C.CLOSED, HR, _l("Tutup periode")),
 ]
 
@@ -92,6 +99,8 @@ EVALUATION_STATE_LABELS = {
     E.DECIDED: _l("Keberatan diputus"),
     E.FINAL: _l("Final"),
     E.PUBLISHED: _l("Diumumkan"),
+    E.WITHDRAWN: _l("Dikecualikan"),
+    E.NOT_RATED: _l("Tidak dinilai"),
 }
 
 # A lock comes from its phase deadline passing or from HR closing the phase early: the state's
@@ -107,6 +116,20 @@ LOCKED_LATE_LABELS = {
 }
 
 REVIEW_PHASES = (C.SELF_ASSESSMENT, C.SUPERVISOR_REVIEW, C.APPEAL)
+# Evaluations with no result yet, which HR may mark "tidak dinilai" once the review phase runs.
+NOT_YET_RATED = (
+    E.TARGETS_DRAFT,
+    E.TARGETS_SUBMITTED,
+    E.TARGETS_APPROVED,
+    E.TARGETS_LOCKED,
+    E.ASSESSMENT_DRAFT,
+    E.ASSESSMENT_SUBMITTED,
+    E.ASSESSMENT_LOCKED,
+)
+# Every state before publication: HR may withdraw from any of them.
+WITHDRAWABLE = (*NOT_YET_RATED, E.REVIEWED, E.APPEALED, E.DECIDED, E.FINAL)
+# States that publication accepts: a result (whose keberatan window is over), or HR's decision.
+SETTLED = (E.REVIEWED, E.DECIDED, E.FINAL, E.WITHDRAWN, E.NOT_RATED)
 
 EVALUATION_TRANSITIONS = [
     Transition(
@@ -232,6 +255,29 @@ EVALUATION_TRANSITIONS = [
     ),
     Transition("finalise", (E.DECIDED,), E.FINAL, SYSTEM, _l("Final (keberatan diputus)")),
     Transition("publish", (E.FINAL,), E.PUBLISHED, SYSTEM, _l("Diumumkan")),
+    # HR's decisions for those who get no result: withdrawn from the cycle (they left it), or
+    # "tidak dinilai" (never reviewed); both keep the state they left and are reversible until
+    # publication, which needs every evaluation to be rated or one of these.
+    Transition("withdraw", WITHDRAWABLE, E.WITHDRAWN, HR, _l("Kecualikan dari periode")),
+    Transition(
+        "mark_not_rated",
+        NOT_YET_RATED,
+        E.NOT_RATED,
+        HR,
+        _l("Tandai tidak dinilai"),
+        phases=(C.SUPERVISOR_REVIEW, C.APPEAL),
+    ),
+    *(
+        Transition(
+            "reinstate",
+            (E.WITHDRAWN, E.NOT_RATED),
+            state,
+            HR,
+            _l("Kembalikan ke penilaian"),
+            guards=(f"left_{state}",),
+        )
+        for state in WITHDRAWABLE
+    ),
 ]
 
 # The phase whose step an evaluation still owes, by its state (what a personal extension extends).
@@ -316,6 +362,7 @@ ACTION_LABELS = {
     "cycle.updated": _l("Periode diubah"),
     "cycle.deadline_extended": _l("Tenggat tahap diperpanjang"),
     "cycle.curve_override": _l("Diumumkan meski tidak sesuai kurva"),
+    "cycle.marked_not_rated": _l("Penilaian yang tersisa ditandai tidak dinilai"),
     "curve.changed": _l("Kurva distribusi diubah"),
     "auth.login": _l("Masuk"),
     "auth.login_failed": _l("Gagal masuk"),

@@ -51,7 +51,9 @@ class UnitDistribution:
     unit_id: int
     unit_name: str
     counts: dict = field(default_factory=lambda: {p: 0 for p in Predikat})
-    unrated: int = 0
+    unrated: int = 0  # not rated yet (still in the cycle's steps)
+    not_rated: int = 0  # marked "tidak dinilai" by HR
+    withdrawn: int = 0  # dikecualikan: out of the totals and the curve
     org_predikat: OrgPredikat | None = None
     problems: list[str] = field(default_factory=list)
     bands: list[BandCheck] = field(default_factory=list)
@@ -94,6 +96,10 @@ def distribution(cycle: Cycle) -> list[UnitDistribution]:
             entry = units[unit_id] = UnitDistribution(unit_id, name)
         if predikat is not None and state in RATED_STATES:
             entry.counts[Predikat(predikat)] += count
+        elif state == EvaluationState.WITHDRAWN:
+            entry.withdrawn += count
+        elif state == EvaluationState.NOT_RATED:
+            entry.not_rated += count
         else:
             entry.unrated += count
     org = dict(
@@ -148,14 +154,31 @@ def snapshot(units: list[UnitDistribution], names: int) -> dict:
     """The totals as announced, kept on the cycle: a published cycle never changes, so its board
     reads them instead of counting 100 000 evaluations again."""
     return {
-        "units": [[u.unit_id, u.unit_name, {p.value: n for p, n in u.counts.items()}] for u in units],
+        "units": [
+            [
+                u.unit_id,
+                u.unit_name,
+                {p.value: n for p, n in u.counts.items()},
+                {"not_rated": u.not_rated, "withdrawn": u.withdrawn},
+            ]
+            for u in units
+        ],
         "names": names,
     }
 
 
 def from_snapshot(data: dict) -> list[UnitDistribution]:
     """The announced totals per unit, as `distribution` gives them."""
-    return [
-        UnitDistribution(unit_id, name, {p: counts.get(p.value, 0) for p in Predikat})
-        for unit_id, name, counts in data["units"]
-    ]
+    units = []
+    for unit_id, name, counts, *rest in data["units"]:  # totals published before the "tidak
+        extra = rest[0] if rest else {}  # dinilai" and "dikecualikan" counts have three items
+        units.append(
+            UnitDistribution(
+                unit_id,
+                name,
+                {p: counts.get(p.value, 0) for p in Predikat},
+                not_rated=extra.get("not_rated", 0),
+                withdrawn=extra.get("withdrawn", 0),
+            )
+        )
+    return units

@@ -265,7 +265,12 @@ AUDIT_COLUMNS = [
 
 
 def bulk_fire(
-    cycle: Cycle, triggers: str | tuple[str, ...], actor: Account | None, *, comment: str | None = None
+    cycle: Cycle,
+    triggers: str | tuple[str, ...],
+    actor: Account | None,
+    *,
+    comment: str | None = None,
+    values: dict | None = None,
 ) -> int:
     """Apply system triggers, in order, to every evaluation of the cycle in their sources, in SQL;
     returns how many arrows were taken.
@@ -275,7 +280,8 @@ def bulk_fire(
     audit row per evaluation with INSERT ... SELECT; the evaluations are then moved by a single
     UPDATE however many arrows they take (publishing takes two: final, then published). The
     state an evaluation has after the earlier arrows is computed in SQL (`after`), so a later
-    arrow sees it.
+    arrow sees it. `values` are further columns the same UPDATE sets on the rows that move (their
+    expressions read the row as it was).
     """
     triggers = (triggers,) if isinstance(triggers, str) else triggers
     now = clock.utcnow()
@@ -320,7 +326,7 @@ def bulk_fire(
     db.session.execute(
         sa.update(Evaluation)
         .where(moving)
-        .values(state=after, version=Evaluation.version + taken, updated_at=now)
+        .values(state=after, version=Evaluation.version + taken, updated_at=now, **(values or {}))
         .execution_options(synchronize_session=False)
     )
     return total

@@ -12,7 +12,7 @@ from app.domain import Rating
 from app.extensions import db
 from app.models import Cycle, CycleKind, Evaluation, EvaluationState, Indicator, Rhk, RhkKind
 from app.templating import localtime
-from app.workflow.definitions import OWN_PHASE
+from app.workflow.definitions import OWN_PHASE, SETTLED, WITHDRAWABLE
 
 
 def targets_complete(evaluation: Evaluation, ctx: dict) -> str | None:
@@ -187,4 +187,32 @@ def nothing_pending(cycle: Cycle, ctx: dict) -> str | None:
     return None
 
 
+def everyone_settled(cycle: Cycle, ctx: dict) -> str | None:
+    """Publication covers everyone: each evaluation is rated, or withdrawn or marked "tidak dinilai"
+    by HR (those still without either block it, listed on the publication page)."""
+    unsettled = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            Evaluation.cycle_id == cycle.id,
+            Evaluation.state.not_in([str(s) for s in SETTLED + (EvaluationState.APPEALED,)]),
+        )
+    )
+    if unsettled:
+        return _(
+            "%(n)d penilaian belum dinilai atasan: tandai tidak dinilai (dengan alasan) atau kecualikan "
+            "dari periode sebelum mengumumkan.",
+            n=unsettled,
+        )
+    return None
+
+
+def _left(state: str):
+    def left(evaluation: Evaluation, ctx: dict) -> str | None:
+        """Taken back to the state it left when HR set it aside."""
+        return None if evaluation.set_aside_from == state else _("Status asal penilaian ini berbeda.")
+
+    return left
+
+
 GUARDS = {name: func for name, func in globals().items() if callable(func) and func.__module__ == __name__}
+GUARDS.pop("_left")
+GUARDS.update({f"left_{state}": _left(str(state)) for state in WITHDRAWABLE})

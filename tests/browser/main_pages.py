@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models import Cycle, Employee, Evaluation, OutboxMessage
 from app.workflow import cycles, evaluations
 from tests.conftest import PASSWORD
-from tests.workflow_helpers import agency, cycle_data, write_skp
+from tests.workflow_helpers import agency, cycle_data, settle_the_rest, write_skp
 
 WIB = ZoneInfo("Asia/Jakarta")
 # Long real-looking names: they are what overflows a narrow screen.
@@ -102,6 +102,7 @@ def build(make) -> dict:
     clock.advance(timedelta(days=125))
     cycles.advance(past, hr)
     cycles.advance(past, hr)
+    settle_the_rest(past, hr)  # the head, the camat and HR were not rated that year
     cycles.publish(past, hr, "names", "Unit kecil: kurva tidak berlaku.")
 
     # 2026: in review. The nurse reports late (her assessment unlocked by a personal
@@ -224,6 +225,8 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Terlambat", f"/cycles/{i['coming']}/overdue"),
             ("Distribusi", f"/cycles/{i['current']}/distribution"),
             ("Distribusi diumumkan", f"/cycles/{i['past']}/distribution"),
+            ("Belum dinilai atasan", f"/cycles/{i['current']}/tidak-dinilai"),
+            ("Pengecualian pegawai", f"/evaluations/{i['colleague_review']}/pengecualian"),
             ("Kurva distribusi", "/kurva/"),
             ("Ubah kurva", "/kurva/baik"),
             ("Hasil", "/results/"),
