@@ -174,4 +174,3 @@ def rest_not_rated(cycle_id: int):
         ),
         status,
     )
-
