@@ -1,6 +1,7 @@
 """Angka kredit of functional posts: the jenjang coefficients HR keeps, a position's jenjang, and the
 credit points a result earns."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -148,3 +149,17 @@ def test_only_hr_keeps_the_coefficients(client, make):
     staff = make.employee("Staf Biasa")
     login(client, staff.nip)
     assert client.get("/org/angka-kredit").status_code == 403
+
+
+def test_the_result_shows_the_credit_points_of_a_functional_post(client, db, make):
+    w = World(make)
+    nurse = w.org["nurse"]
+    nurse.position.kind, nurse.position.jenjang_code = PositionKind.FUNGSIONAL, "ahli_pertama"
+    db.session.commit()
+    ev = w.reviewed("meets", "meets")  # Baik: 100 % of 12,5
+    login(client, nurse.nip)
+    page = client.get(f"/evaluations/{ev.id}").get_data(as_text=True)
+    assert re.search(r'id="credit"><strong>12,5</strong>.*koefisien Ahli Pertama 12,5 × 100%', page)
+    login(client, w.org["colleague"].nip)
+    colleague = client.get(f"/evaluations/{w.ev('colleague').id}").get_data(as_text=True)
+    assert 'id="credit"' not in colleague  # no result yet

@@ -51,6 +51,7 @@ from app.models import (
 )
 from app.policy import Action, acts_as, require
 from app.services import Conflict, Refused, tasks
+from app.services.credit import credit_of
 from app.views import actor, apply_refusal, form_checks_csrf, form_version
 from app.workflow import evaluations as service
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
@@ -167,6 +168,7 @@ def page(evaluation: Evaluation, refused: PageForm | None = None, status: int = 
             cycle_label=CYCLE_STATE_LABELS[CycleState(evaluation.cycle.state)],
             CoreValue=CoreValue,
             Rating=Rating,
+            credit=credit_of(evaluation),
         ),
         status,
     )
