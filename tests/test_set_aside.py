@@ -11,6 +11,7 @@ from app.domain import WithdrawalReason
 from app.extensions import db as _db
 from app.models import AuditEvent, Evaluation, OutboxMessage
 from app.models import EvaluationState as E
+from app.services import cockpit
 from app.workflow import cycles, evaluations, set_aside
 from app.workflow.distribution import distribution, from_snapshot
 from tests.test_workflow_services import World, count, refused
@@ -175,3 +176,11 @@ def test_marking_the_rest_needs_the_review_phase_and_someone_left(w):
         )
     ).all()
     assert len(mails) == 2
+
+
+def test_the_dashboard_counts_without_the_withdrawn(w):
+    before = cockpit.cycle_counts([w.cycle.id], clock.utcnow())[w.cycle.id].total
+    set_aside.withdraw(w.ev("colleague"), w.acc("hr"), "meninggal")
+    assert cockpit.cycle_counts([w.cycle.id], clock.utcnow())[w.cycle.id].total == before - 1
+    [unit] = [u for u in cockpit.unit_progress(w.cycle) if u.unit_id == w.org["puskesmas"].id]
+    assert unit.total == 2  # the nurse and the head

@@ -64,6 +64,11 @@ REACHED = (
 OVERDUE_UNITS = 8  # bars of the overdue chart; the other units are summed as "lainnya"
 
 
+def counted(states: dict[str, int]) -> int:
+    """The evaluations that count in a cycle's totals: all but those withdrawn from it."""
+    return sum(n for state, n in states.items() if state != E.WITHDRAWN)
+
+
 def done_in_phase(phase: str, counts: dict[str, int]) -> int:
     """How many of the counted evaluations (state -> n) have done `phase`'s step."""
     if phase not in DONE_IN_PHASE:
@@ -90,8 +95,8 @@ class CycleCounts:
 
     @property
     def total(self) -> int:
-        """Every evaluation of the cycle."""
-        return sum(self.states.values())
+        """Every evaluation of the cycle, those withdrawn from it aside."""
+        return counted(self.states)
 
 
 def cycle_counts(ids: list[int], now: datetime) -> dict[int, CycleCounts]:
@@ -161,7 +166,7 @@ class UnitProgress:
     name: str
     states: dict[str, int] = field(default_factory=dict)
     done: int = 0
-    total: int = 0  # every evaluation of the unit in the cycle
+    total: int = 0  # every evaluation of the unit in the cycle, those withdrawn aside
     percent: int = 0  # share done, in whole percent (rounded down: 100 only when all are done)
 
 
@@ -206,7 +211,7 @@ def unit_progress(cycle: Cycle) -> list[UnitProgress]:
         units.setdefault(unit_id, UnitProgress(unit_id, name)).states[state_] = n
     for unit in units.values():
         unit.done = done_in_phase(cycle.state, unit.states)
-        unit.total = sum(unit.states.values())
+        unit.total = counted(unit.states)
         unit.percent = 100 * unit.done // unit.total if unit.total else 0
     return list(units.values())
 
@@ -233,7 +238,7 @@ def phase_bars(cycle: Cycle, units: list[UnitProgress]) -> list[PhaseBar]:
     """One bar per phase gone through: how many evaluations have done its step (from the
     per-unit counts, so the bars and the unit table add up)."""
     states = totals(units)
-    total = sum(states.values())
+    total = counted(states)
     return [
         PhaseBar(phase, done_label(phase), done_in_phase(phase, states), total, phase == cycle.state)
         for phase in phases_of(cycle)
