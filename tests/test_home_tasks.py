@@ -7,11 +7,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app import clock
+from app.domain import WithdrawalReason
 from app.jobs import run_due
 from app.jobs.reminders import send_reminders
 from app.models import Account, Evaluation, EvaluationState, OutboxMessage
 from app.services import home, tasks
-from app.workflow import cycles, evaluations
+from app.workflow import cycles, evaluations, set_aside
 from app.workflow.definitions import OWN_PHASE
 from tests.conftest import login, post_form
 from tests.workflow_helpers import agency, open_annual, write_skp
@@ -382,3 +383,23 @@ def test_the_team_page_filters_the_members_whose_skp_waits_for_me(make, db, clie
     assert "Perawat Rabiatul" not in none
     camat = signed_in(client.application, org["camat"].nip)
     assert "Kepala Puskesmas" not in page(camat, "/people/team?perlu=1")  # his SKP waits for nobody
+
+
+def test_a_set_aside_evaluation_says_what_happened_on_the_home(make, db, client):
+    org = agency(make)
+    cycle = open_annual(org)
+    set_aside.withdraw(evaluation_of(db, cycle, org["nurse"]), org["hr"].account, WithdrawalReason.TRANSFER)
+    login(client, org["nurse"].nip)
+    mine = text(page(client))
+    assert "Anda dikecualikan dari periode ini oleh admin kepegawaian" in mine
+    assert "Tahap periode" not in page(client)  # no phase steps left to walk
+    head = signed_in(client.application, org["head"].nip)
+    assert "Perawat Debora Dikecualikan" in text(page(head))
+
+    clock.travel_to(cycle.review_deadline - timedelta(days=1))
+    cycles.advance(cycle, org["hr"].account)
+    cycles.advance(cycle, org["hr"].account)
+    ev = evaluation_of(db, cycle, org["colleague"])
+    set_aside.mark_not_rated(ev, org["hr"].account, "Tidak menyusun SKP sepanjang tahun.")
+    colleague = signed_in(client.application, org["colleague"].nip)
+    assert "Admin kepegawaian menandai Anda tidak dinilai dalam periode ini" in text(page(colleague))
