@@ -31,5 +31,6 @@ def downgrade():
     with op.batch_alter_table('evaluation', schema=None) as batch_op:
         batch_op.drop_column('set_aside_at')
         batch_op.drop_column('set_aside_note')
+        batch_op.drop_constraint('withdrawal_reason', type_='check')
         batch_op.drop_column('withdrawal_reason')
         batch_op.drop_column('set_aside_from')
