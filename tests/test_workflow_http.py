@@ -1,13 +1,15 @@
 """The evaluation cycle through HTTP, as the pages post it: every page renders, refusals keep input."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from app import clock
 from app.models import Cycle, CycleState, Evaluation, EvaluationState, OutboxMessage
+from app.workflow import evaluations
 from tests.conftest import csrf_token, login, post_form
+from tests.test_workflow_services import World
 from tests.workflow_helpers import START, agency
 
 
@@ -309,3 +311,15 @@ def test_the_employee_edits_an_rhk_and_an_indicator_in_place(app, client, make, 
         url,
     )
     assert refused.status_code == 400 and "Batas atas target" in refused.get_data(as_text=True)
+
+
+def test_the_keberatan_form_states_the_last_moment_of_the_window(client, make):
+    """Reviewed on 3 March at 10.00 WIB: the form says the keberatan may be filed until the end
+    of 17 March (the 14th calendar day), 23.59 WIB."""
+    w = World(make)
+    ev = w.submitted_assessment()
+    clock.travel_to(datetime(START.year, 3, 3, 10, 0, tzinfo=clock.tz()))
+    evaluations.review(ev, w.acc("head"), {"results_rating": "meets", "behaviour_rating": "meets"})
+    login(client, w.org["nurse"].nip)
+    page = client.get(f"/evaluations/{ev.id}").get_data(as_text=True)
+    assert "paling lambat 17 Mar 2027 23.59 WIB" in page
