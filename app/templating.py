@@ -29,7 +29,7 @@ from app.domain import (
     Predikat,
 )
 from app.policy import Action, can
-from app.workflow.definitions import ACTION_LABELS, LOCKED_EARLY_LABELS, STATE_LABELS
+from app.workflow.definitions import ACTION_LABELS, LOCKED_EARLY_LABELS, LOCKED_LATE_LABELS, STATE_LABELS
 
 # One mapping per kind of code; `label(code, kind)` looks it up, and shows an unknown code as it is.
 LABELS = {
@@ -103,6 +103,7 @@ def register_template_helpers(app: Flask) -> None:
     # A lock's label when HR closed the phase early (app/workflow/locks.py says which).
     app.jinja_env.globals["zone_name"] = zone_name
     app.jinja_env.globals["early_labels"] = {str(k): v for k, v in LOCKED_EARLY_LABELS.items()}
+    app.jinja_env.globals["late_labels"] = {str(k): v for k, v in LOCKED_LATE_LABELS.items()}
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(label, "label")
     app.add_template_filter(tone, "tone")

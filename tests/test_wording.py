@@ -329,6 +329,7 @@ def test_a_lock_says_whether_hr_closed_the_phase_or_the_deadline_passed(app, db,
     assert late.state == EvaluationState.TARGETS_LOCKED
     page = text_of(client.get(f"/evaluations/{late.id}"))
     assert "SKP terkunci — lewat tenggat" in page and "ditutup HR" not in page
+    assert "(SKP disusun → SKP terkunci — lewat tenggat)" in page  # the timeline names the cause too
 
 
 # ---- counts --------------------------------------------------------------------------------------
