@@ -237,6 +237,8 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Pindahkan penilai", f"/reassign/?from={org['head'].nip}"),
             ("Pindahkan penilai pegawai", f"/reassign/employee/{org['nurse'].id}"),
             ("Unit kerja", "/org/"),
+            ("Koefisien angka kredit", "/org/angka-kredit"),
+            ("Ubah jabatan", f"/org/positions/{org['nurse'].position_id}"),
             ("Impor CSV", "/people/import"),
             ("Audit", "/audit/"),
             ("Email", "/admin/outbox"),
