@@ -81,6 +81,8 @@ class Config:
     BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LANGUAGE", "id")
     BABEL_DEFAULT_TIMEZONE = TIMEZONE
     AGENCY_NAME = os.environ.get("AGENCY_NAME", "Pemerintah Kota Palangka Raya")
+    # The place written before the date on the signature lines of SKP and evaluation documents.
+    AGENCY_PLACE = os.environ.get("AGENCY_PLACE", "Palangka Raya")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")  # empty: mail stays in the outbox
     MAIL_PORT = env_int("MAIL_PORT", 25)

@@ -397,6 +397,50 @@ EMPLOYEES: tuple[Person, ...] = (
     ),
 )
 
+# Pangkat/golongan ruang of each demo employee (PPPK: golongan only), by person key.
+RANK_OF: dict[str, str] = {
+    "berto.nahan": "Pembina Tk. I, IV/b",
+    "rahmawati": "Pembina, IV/a",
+    "natalia.sahay": "Penata Tk. I, III/d",
+    "muhammad.rizani": "Penata, III/c",
+    "siti.norhasanah": "Pengatur Tk. I, II/d",
+    "yulius.ranying": "V",
+    "agustinus.lambung": "Penata Tk. I, III/d",
+    "dwi.lestari": "Penata Muda Tk. I, III/b",
+    "rusdiansyah": "Penata Muda, III/a",
+    "hairul.anwar": "Penata Tk. I, III/d",
+    "ardianto.bungai": "Pengatur Tk. I, II/d",
+    "ahmad.fauzi": "V",
+    "ririn.toendan": "Penata Tk. I, III/d",
+    "eko.prasetyo": "Penata, III/c",
+    "mahfuzah": "VII",
+    "samsudin.tundjan": "Penata Tk. I, III/d",
+    "lina.marlina": "Pengatur, II/c",
+    "petrus.nyahu": "V",
+    "elisabeth.kaharap": "Penata Tk. I, III/d",
+    "budi.santoso": "V",
+    "akhmad.zaini": "Penata Tk. I, III/d",
+    "nurul.hidayah": "Pengatur, II/c",
+    "yohanes.dehen": "Pembina, IV/a",
+    "sri.wahyuni": "Penata Tk. I, III/d",
+    "fikri.ramadhan": "Penata Muda Tk. I, III/b",
+    "anisa.tambun": "Penata Muda Tk. I, III/b",
+    "debora.yuliani": "Penata Muda Tk. I, III/b",
+    "rabiatul.adawiyah": "Pengatur Tk. I, II/d",
+    "mardiana": "Penata Tk. I, III/d",
+    "apriyanto.tuah": "IX",
+    "gusti.saputra": "VII",
+    "wulandari": "Pengatur, II/c",
+    "noor.jannah": "IX",
+    "yessy.ngabe": "VII",
+    "rina.kartika": "Pengatur, II/c",
+    "fransiska.tiwi": "VII",
+    "joko.susilo": "Pengatur Tk. I, II/d",
+    "desi.ratnasari": "IX",
+    "syahrani": "Pengatur, II/c",
+    "fitri.handayani": "IX",
+}
+
 # Employees whose account also gets the HR role (admin kepegawaian).
 HR_OFFICERS: tuple[str, ...] = ("muhammad.rizani",)
 
@@ -544,9 +588,12 @@ def _ensure_employees(
                 employment_type=employment_type_of(nip),
                 unit=units[person.unit],
                 position=positions[person.position],
+                rank=RANK_OF.get(person.key),
             )
             db.session.add(employee)
             new.append(person)
+        if employee.rank is None:
+            employee.rank = RANK_OF.get(person.key)  # a database loaded before ranks were kept
         employees[person.key] = employee
     for person in new:
         if person.supervisor is not None:

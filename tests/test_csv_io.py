@@ -14,6 +14,7 @@ from app.nip import nip_problem
 from app.services import Refused, csv_io
 from app.services.csv_io import (
     EMPLOYEE_COLUMNS,
+    EMPLOYEE_REQUIRED,
     SLOW,
     UNIT_COLUMNS,
     EmailNormaliser,
@@ -23,7 +24,7 @@ from app.services.csv_io import (
     plan_import,
 )
 
-HEADER = ",".join(EMPLOYEE_COLUMNS[:-1])
+HEADER = ",".join(EMPLOYEE_REQUIRED)
 
 
 def nip(i: int) -> str:
@@ -984,7 +985,7 @@ def test_export_round_trip_changes_nothing(db):
     lines = employees_csv.splitlines()
     assert lines[0] == "\ufeff" + ",".join(EMPLOYEE_COLUMNS)
     assert [line.split(",")[0] for line in lines[1:]] == [nip(1), nip(3), nip(2)]  # by unit code
-    assert f"{nip(3)},Pegawai 3,p3@contoh.go.id,PNS,A-KEC,'=Staf,Pelaksana,{nip(1)},tidak" in lines
+    assert f"{nip(3)},Pegawai 3,p3@contoh.go.id,PNS,A-KEC,'=Staf,Pelaksana,{nip(1)},,tidak" in lines
     plan = plan_import("employees", employees_csv.encode("utf-8"))
     assert errors(plan) == []
     assert (plan.created, plan.updated, plan.unchanged, plan.preview) == (0, 0, 3, [])

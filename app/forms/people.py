@@ -3,11 +3,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from app.forms.base import Chosen, Form, Select, options, strip
 from app.inputs import parse_int
 from app.models import EmploymentType, Role
+from app.models.people import PNS_RANKS, PPPK_RANKS, rank_of
 
 # What each granted role is called, wherever roles are shown or granted.
 ROLE_LABELS = {
@@ -47,6 +48,16 @@ class EmployeeForm(Form):
         choices=options((t.value, t.value) for t in EmploymentType),
         validators=[Chosen(_l("Pilih jenis pegawai."))],
     )
+    rank = Select(
+        _l("Pangkat/golongan ruang"),
+        choices=options(
+            [("", _l("— belum diisi —"))]
+            + [(rank, f"{rank} (PNS)") for rank in PNS_RANKS]
+            + [(rank, _l("Golongan %(rank)s (PPPK)", rank=rank)) for rank in PPPK_RANKS]
+        ),
+        description=_l("Dicetak pada dokumen SKP dan evaluasi kinerja."),
+        validate_choice=False,  # validate_rank checks it against the employment type
+    )
     unit_id = Select(_l("Unit kerja"), coerce=parse_int, validators=[Chosen(_l("Pilih unit kerja."))])
     position_id = Select(_l("Jabatan"), coerce=parse_int, validators=[Chosen(_l("Pilih jabatan."))])
     supervisor_nip = StringField(
@@ -56,6 +67,20 @@ class EmployeeForm(Form):
         description=_l("Kosongkan bila pegawai tidak memiliki atasan di instansi ini."),
     )
     version = HiddenField()
+
+    def validate_rank(self, field) -> None:
+        """PNS have a pangkat with golongan ruang, PPPK a golongan only."""
+        if not field.data or self.employment_type.data not in EmploymentType.__members__:
+            return
+        employment_type = EmploymentType(self.employment_type.data)
+        rank = rank_of(field.data, employment_type)
+        if rank is None and employment_type is EmploymentType.PPPK:
+            raise ValidationError(_l("Pegawai PPPK memiliki golongan (I–XVII), bukan pangkat PNS."))
+        if rank is None:
+            raise ValidationError(
+                _l("Pegawai PNS memiliki pangkat/golongan ruang (I/a–IV/e), bukan golongan PPPK.")
+            )
+        field.data = rank
 
 
 class InitialPasswordForm(Form):

@@ -22,6 +22,49 @@ class EmploymentType(enum.StrEnum):
     PPPK = "PPPK"
 
 
+# Pangkat and golongan ruang of PNS (PP 99/2000), lowest first, as printed on documents.
+PNS_RANKS: tuple[str, ...] = (
+    "Juru Muda, I/a",
+    "Juru Muda Tk. I, I/b",
+    "Juru, I/c",
+    "Juru Tk. I, I/d",
+    "Pengatur Muda, II/a",
+    "Pengatur Muda Tk. I, II/b",
+    "Pengatur, II/c",
+    "Pengatur Tk. I, II/d",
+    "Penata Muda, III/a",
+    "Penata Muda Tk. I, III/b",
+    "Penata, III/c",
+    "Penata Tk. I, III/d",
+    "Pembina, IV/a",
+    "Pembina Tk. I, IV/b",
+    "Pembina Utama Muda, IV/c",
+    "Pembina Utama Madya, IV/d",
+    "Pembina Utama, IV/e",
+)
+# Golongan of PPPK (Perpres 98/2020): a roman numeral, no pangkat name.
+PPPK_RANKS: tuple[str, ...] = tuple("I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII".split())
+RANK_MAX = 40
+
+
+def rank_of(text: str, employment_type: "EmploymentType | None") -> str | None:
+    """The listed rank `text` names for that employment type, or None.
+
+    Case and spacing do not matter; a PNS rank may also be given by its golongan ruang alone
+    ("III/b"), a PPPK golongan with the word "golongan" before it ("Golongan IX").
+    """
+    key = " ".join(text.split()).lower()
+    if employment_type is EmploymentType.PPPK:
+        key = key.removeprefix("golongan ").strip()
+        return next((rank for rank in PPPK_RANKS if rank.lower() == key), None)
+    if employment_type is EmploymentType.PNS:
+        return next(
+            (rank for rank in PNS_RANKS if key in (rank.lower(), rank.rsplit(", ", 1)[1].lower())),
+            None,
+        )
+    return None
+
+
 class Role(enum.StrEnum):
     """Granted roles; supervisor and appeal handler follow from the hierarchy instead."""
 
@@ -56,6 +99,8 @@ class Employee(db.Model):
     employment_type: Mapped[EmploymentType] = mapped_column(_enum(EmploymentType, "employment_type", 8))
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_unit.id"), index=True)
     position_id: Mapped[int] = mapped_column(sa.ForeignKey("position.id"), index=True)
+    # Pangkat/golongan ruang as printed on documents: one of PNS_RANKS or PPPK_RANKS.
+    rank: Mapped[str | None] = mapped_column(sa.String(RANK_MAX))
     supervisor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("employee.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     version: Mapped[int] = mapped_column(default=1, server_default="1")

@@ -26,6 +26,7 @@ from app.bulk import json_rows
 from app.database import long_statements
 from app.extensions import db
 from app.models import Account, AccountRole, Employee, EmploymentType, OrgUnit, Position, PositionKind, Role
+from app.models.people import rank_of
 from app.nip import nip_problem, normalise_nip
 from app.services import Refused
 
@@ -41,9 +42,10 @@ EMPLOYEE_COLUMNS = (
     "jabatan",
     "jenis_jabatan",
     "nip_atasan",
+    "pangkat_golongan",
     "aktif",
 )
-EMPLOYEE_REQUIRED = EMPLOYEE_COLUMNS[:-1]
+EMPLOYEE_REQUIRED = EMPLOYEE_COLUMNS[:-2]  # pangkat_golongan and aktif may be left out
 
 MAX_ERRORS = 1000
 MAX_PREVIEW = 200
@@ -588,7 +590,9 @@ def _plan_employees(
     plan: ImportPlan, present: set[str], rows: list[tuple[int, dict[str, str]]]
 ) -> list[RowError]:
     """Check employee rows against the file and the database; prepare the writes."""
-    check = _EmployeeCheck(has_active_column="aktif" in present)
+    check = _EmployeeCheck(
+        has_active_column="aktif" in present, has_rank_column="pangkat_golongan" in present
+    )
     for line, cells in rows:
         check.row(line, cells)
     check.references()
@@ -602,11 +606,11 @@ def _plan_employees(
 class _EmployeeCheck:
     """The state of checking one employee file: what the database holds, what the file wants."""
 
-    def __init__(self, *, has_active_column: bool):
+    def __init__(self, *, has_active_column: bool, has_rank_column: bool = False):
         """Load what the checks need from the database, one query per table."""
         table = Employee.__table__.c
         columns = (table.id, table.nip, table.name, table.email, table.employment_type)
-        columns += (table.unit_id, table.position_id, table.supervisor_id, table.active)
+        columns += (table.unit_id, table.position_id, table.supervisor_id, table.active, table.rank)
         self.existing = {row.nip: row for row in db.session.execute(sa.select(*columns, table.version))}
         self.nip_of_id = {row.id: row.nip for row in self.existing.values()}
         self.email_owner = {row.email.lower(): row.nip for row in self.existing.values()}
@@ -632,6 +636,7 @@ class _EmployeeCheck:
         for row in db.session.execute(sa.select(Position.id, Position.name, Position.kind)):
             self.positions.setdefault(row.name.lower(), row)
         self.has_active_column = has_active_column
+        self.has_rank_column = has_rank_column
         self.today = date.today()
         self.email = EmailNormaliser()
         # nip_atasan cell → (NIP, why it cannot be one): a supervisor's NIP is on every
@@ -675,6 +680,7 @@ class _EmployeeCheck:
         position = self._position(line, cells["jabatan"], cells["jenis_jabatan"], problems)
         supervisor = self._supervisor(cells["nip_atasan"], nip, problems)
         active = self._active(cells["aktif"], problems) if self.has_active_column else None
+        rank = self._rank(cells["pangkat_golongan"], etype, problems) if self.has_rank_column else None
         if problems:
             self.errors.extend(RowError(line, problem) for problem in problems)
         if nip_ok:
@@ -682,6 +688,8 @@ class _EmployeeCheck:
             old = self.existing.get(nip)
             if active is None:
                 active = old.active if old is not None else True
+            if not self.has_rank_column:
+                rank = old.rank if old is not None else None
             self.wanted[nip] = {
                 "line": line,
                 "name": name,
@@ -691,7 +699,26 @@ class _EmployeeCheck:
                 "position": position,
                 "supervisor": supervisor,
                 "active": active,
+                "rank": rank,
             }
+
+    def _rank(self, raw: str, etype: EmploymentType | None, problems: list[str]) -> str | None:
+        """The listed pangkat/golongan of the cell (None when empty) for the employment type."""
+        if not raw or etype is None:
+            return None
+        rank = rank_of(raw, etype)
+        if rank is None:
+            if etype is EmploymentType.PPPK:
+                problems.append(_('Golongan PPPK harus I sampai XVII, bukan "%(value)s".', value=raw))
+            else:
+                problems.append(
+                    _(
+                        'Pangkat/golongan ruang PNS tidak dikenal: "%(value)s" (contoh: '
+                        '"Penata Muda Tk. I, III/b" atau "III/b").',
+                        value=raw,
+                    )
+                )
+        return rank
 
     def _employment_type(self, raw: str, problems: list[str]) -> EmploymentType | None:
         """PNS or PPPK, in any case."""
@@ -966,6 +993,7 @@ class _EmployeeCheck:
                 "unit_id": unit.id,
                 "position": row["position"],
                 "active": row["active"],
+                "rank": row["rank"],
             }
             old = self.existing.get(nip)
             if old is None:
@@ -995,6 +1023,8 @@ class _EmployeeCheck:
                 supervisors.append((old.id, row["supervisor"]))
             if old.active != row["active"]:
                 changes.append(("active", old.active, row["active"]))
+            if old.rank != row["rank"]:
+                changes.append(("rank", old.rank, row["rank"]))
             if not changes:
                 plan.unchanged += 1
                 continue
@@ -1022,6 +1052,7 @@ def _describe(changes: list[tuple[str, object, object]]) -> str:
         "position": _("jabatan"),
         "supervisor": _("atasan"),
         "active": _("aktif"),
+        "rank": _("pangkat/golongan"),
         "parent": _("induk"),
     }
 
@@ -1235,11 +1266,12 @@ def _apply_employees(work: dict) -> None:
                 "unit_id": row["unit_id"],
                 "position_id": position_id[row["position"]],
                 "active": row["active"],
+                "rank": row["rank"],
             }
             for row in work["updates"]
         ],
         match=("id", "version"),
-        columns=("name", "email", "employment_type", "unit_id", "position_id", "active"),
+        columns=("name", "email", "employment_type", "unit_id", "position_id", "active", "rank"),
         fixed={"version": table.c.version + 1, "updated_at": now},
         expect_rows=True,
     )
@@ -1276,6 +1308,7 @@ def _insert_employees(
         else:
             level.append(row)
     names = ("nip", "name", "email", "employment_type", "unit_id", "position_id", "supervisor_id", "active")
+    names += ("rank",)
     if _on_postgresql():
         given = json_rows(table, names)
         constants = {"version": sa.literal(1), "created_at": sa.literal(now, table.c.created_at.type)}
@@ -1300,6 +1333,7 @@ def _insert_employees(
                 "position_id": position_id[row["position"]],
                 "supervisor_id": id_of[row["supervisor"]] if linked and row["supervisor"] else None,
                 "active": row["active"],
+                "rank": row["rank"],
             }
             for row in level
         ]
@@ -1384,6 +1418,7 @@ def iter_employees_csv() -> Iterator[str]:
             positions.c.name.label("position"),
             positions.c.kind,
             supervisor.c.nip.label("supervisor_nip"),
+            table.c.rank,
             table.c.active,
         )
         .select_from(table)
@@ -1405,6 +1440,7 @@ def iter_employees_csv() -> Iterator[str]:
                 row.position,
                 row.kind.value,
                 row.supervisor_nip or "",
+                row.rank or "",
                 "ya" if row.active else "tidak",
             )
             for row in batch

@@ -13,7 +13,16 @@ from app.services.accounts import role_names, void_reset_links
 from app.services.hierarchy import would_loop
 from app.services.reassign import held_count, returning_count
 
-AUDITED_FIELDS = ("nip", "name", "email", "employment_type", "unit_id", "position_id", "supervisor_id")
+AUDITED_FIELDS = (
+    "nip",
+    "name",
+    "email",
+    "employment_type",
+    "rank",
+    "unit_id",
+    "position_id",
+    "supervisor_id",
+)
 
 
 def matching(query: str):
@@ -63,7 +72,7 @@ def save_employee(
 ) -> Employee:
     """Create (employee None) or update an employee from validated form data; commits.
 
-    `data` has nip, name, email, employment_type, unit_id, position_id, supervisor_nip.
+    `data` has nip, name, email, employment_type, rank (optional), unit_id, position_id, supervisor_nip.
     Raises Refused with per-field messages; nothing is written then. The e-mail of an account
     holding rights the actor lacks is not theirs to change: reset links go to that address.
     """
@@ -128,6 +137,8 @@ def save_employee(
     employee.employment_type = EmploymentType(data["employment_type"])
     employee.unit_id = unit.id
     employee.position_id = data["position_id"]
+    if "rank" in data:
+        employee.rank = data["rank"] or None
     employee.supervisor = supervisor
     db.session.flush()
     after = _snapshot(employee)
