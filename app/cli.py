@@ -115,6 +115,44 @@ def people_export(kind: str, output: Path | None) -> None:
         click.echo(f"Ditulis ke {output}.", err=True)
 
 
+recap_cli = AppGroup("recap", help="Rekap Excel (.xlsx) untuk dikirim ke atas.")
+
+
+def _recap_command(kind: str, help_text: str):
+    @recap_cli.command(kind, help=help_text)
+    @click.option("--cycle", "cycle_id", type=int, required=True, help="Nomor (id) periode.")
+    @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Berkas tujuan.")
+    def command(cycle_id: int, out: Path | None) -> None:
+        from app.models import Cycle
+        from app.output import xlsx
+
+        cycle = db.session.get(Cycle, cycle_id)
+        if cycle is None:
+            raise click.ClickException(f"Periode {cycle_id} tidak ada.")
+        out = out or Path(f"rekap-{kind}-{cycle_id}.xlsx")
+        rows = xlsx.RECAPS[kind](cycle, str(out))
+        click.echo(f"{rows} baris ditulis ke {out}.")
+
+    return command
+
+
+_recap_command("results", "Rekap hasil penilaian periode: satu baris per pegawai.")
+_recap_command("progress", "Rekap kemajuan per unit kerja.")
+_recap_command("distribution", "Rekap distribusi predikat per unit terhadap kurvanya.")
+
+
+@recap_cli.command("monthly")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="Tahun.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Berkas tujuan.")
+def recap_monthly(year: int, out: Path | None) -> None:
+    """Monthly recap of a year: one row per employee, one column per month with the predikat."""
+    from app.output import xlsx
+
+    out = out or Path(f"rekap-bulanan-{year}.xlsx")
+    rows = xlsx.write_monthly(year, str(out))
+    click.echo(f"{rows} baris ditulis ke {out}.")
+
+
 jobs_cli = AppGroup("jobs", help="Pekerjaan terjadwal.")
 
 
@@ -159,3 +197,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(people_cli)
+    app.cli.add_command(recap_cli)

@@ -1,0 +1,1 @@
+"""Every way data goes out of the service: Excel recaps (xlsx), documents (pdf)."""
