@@ -143,7 +143,7 @@ def test_hr_downloads_the_results_of_a_cycle_one_row_per_evaluation(client, agen
     assert "filename=rekap-hasil-SKP_Tahunan_2027.xlsx" in response.headers["Content-Disposition"]
     ws = workbook(response).active
     assert ws["A1"].value == AGENCY
-    assert "SKP Tahunan 2027" in ws["A2"].value
+    assert ws["A2"].value.startswith("Rekap hasil penilaian kinerja · SKP Tahunan 2027 · dibuat ")
     assert header(ws) == [
         "No.",
         "NIP",
@@ -216,7 +216,7 @@ def test_progress_per_unit_counts_as_the_dashboard_does(client, db, agency, annu
     assert head[:4] == [
         "Unit kerja",
         "Jumlah pegawai (tanpa yang dikecualikan)",
-        "Dinilai, tanpa keberatan tertunda",
+        "Tahap ini: dinilai, tanpa keberatan tertunda",
         "Persen",
     ]
     data = {row[0]: dict(zip(head, row, strict=True)) for row in rows(ws)}
@@ -227,6 +227,15 @@ def test_progress_per_unit_counts_as_the_dashboard_does(client, db, agency, annu
     assert (puskesmas["Dikecualikan"], puskesmas["Tidak dinilai"], puskesmas["Dinilai atasan"]) == (1, 1, 2)
     assert puskesmas["Penilaian mandiri diajukan"] == 1
     assert data["Kantor Camat"][head[1]] == units["Kantor Camat"].total == 1
+
+
+def test_progress_of_a_published_cycle_has_no_phase_column(client, db, agency, annual):
+    annual.state = CycleState.PUBLISHED
+    db.session.commit()
+    login(client, agency["hr"].nip)
+    ws = workbook(client.get(f"/cycles/{annual.id}/rekap-kemajuan.xlsx")).active
+    assert not any(h.startswith("Tahap ini") for h in header(ws))
+    assert header(ws)[:2] == ["Unit kerja", "Jumlah pegawai (tanpa yang dikecualikan)"]
 
 
 def test_distribution_per_unit_against_its_kurva(client, db, agency, annual):

@@ -17,6 +17,7 @@ import xlsxwriter
 from flask import current_app
 from flask_babel import gettext as _
 
+from app import clock
 from app.domain import (
     CREDIT_SHARE,
     ORG_PREDIKAT_LABELS,
@@ -39,6 +40,7 @@ from app.models import (
 )
 from app.services.cockpit import NOT_STARTED, done_label, unit_progress
 from app.services.credit import MONTHS
+from app.templating import localtime
 from app.workflow.definitions import EVALUATION_STATE_LABELS
 from app.workflow.distribution import RATED_STATES, distribution
 
@@ -103,9 +105,10 @@ def _labels(mapping: dict) -> dict[str, str]:
     return {str(code): str(text) for code, text in mapping.items()}
 
 
-def cycle_title(cycle: Cycle) -> str:
-    """The cycle as the subtitle names it."""
-    return _("Periode: %(name)s (%(year)d)", name=cycle.name, year=cycle.year)
+def subtitle(what: str, cycle: Cycle | None = None) -> str:
+    """The second title row: what the sheet is, the cycle, when it was made."""
+    made = _("dibuat %(t)s", t=localtime(clock.utcnow()))
+    return " · ".join(part for part in (what, cycle.name if cycle else "", made) if part)
 
 
 # ---- results of a cycle ---------------------------------------------------------------------------
@@ -178,9 +181,7 @@ def write_results(cycle: Cycle, out: str | IO[bytes]) -> int:
         _("Angka kredit"),
     ]
     columns = [Column(h, w) for h, w in zip(headers, RESULT_WIDTHS, strict=True)]
-    sheet = Sheet(
-        book, _("Rekap hasil"), _("Rekap hasil penilaian kinerja. %(c)s", c=cycle_title(cycle)), columns, 3
-    )
+    sheet = Sheet(book, _("Rekap hasil"), subtitle(_("Rekap hasil penilaian kinerja"), cycle), columns, 3)
     ratings, predikat = _labels(RATING_LABELS), _labels(PREDIKAT_LABELS)
     states, reasons = _labels(EVALUATION_STATE_LABELS), _labels(WITHDRAWAL_LABELS)
     rated = {str(s) for s in RATED_STATES}
@@ -244,25 +245,23 @@ def write_progress(cycle: Cycle, out: str | IO[bytes]) -> int:
     states += [
         (s.value, str(locked.get(s, text))) for s, text in EVALUATION_STATE_LABELS.items() if s.value in used
     ]
-    done = done_label(cycle.state) or _("Selesai tahap ini")
+    done = done_label(cycle.state)  # "" once no phase runs (draft, published, closed)
     columns = [
         Column(_("Unit kerja"), 34),
         Column(_("Jumlah pegawai (tanpa yang dikecualikan)"), 14),
-        Column(done[:1].upper() + done[1:], 14),
-        Column(_("Persen"), 9),
+        *((Column(_("Tahap ini: %(what)s", what=done), 16), Column(_("Persen"), 9)) if done else ()),
         *(Column(text, 13) for _code, text in states),
     ]
     book = Book(out)
-    sheet = Sheet(
-        book, _("Kemajuan per unit"), _("Kemajuan per unit. %(c)s", c=cycle_title(cycle)), columns, 1
-    )
+    sheet = Sheet(book, _("Kemajuan per unit"), subtitle(_("Kemajuan per unit"), cycle), columns, 1)
     ws, row = sheet.ws, sheet.row
     for unit in units:
         ws.write_string(row, 0, unit.name)
         ws.write_number(row, 1, unit.total)
-        ws.write_number(row, 2, unit.done)
-        ws.write_number(row, 3, unit.percent)
-        for i, (code, _text) in enumerate(states, start=4):
+        if done:
+            ws.write_number(row, 2, unit.done)
+            ws.write_number(row, 3, unit.percent)
+        for i, (code, _text) in enumerate(states, start=4 if done else 2):
             ws.write_number(row, i, unit.states.get(code, 0))
         row += 1
     sheet.row = row
@@ -294,7 +293,7 @@ def write_distribution(cycle: Cycle, out: str | IO[bytes]) -> int:
     sheet = Sheet(
         book,
         _("Distribusi per unit"),
-        _("Distribusi predikat per unit. %(c)s", c=cycle_title(cycle)),
+        subtitle(_("Distribusi predikat per unit"), cycle),
         columns,
         1,
     )
@@ -406,7 +405,7 @@ def write_monthly(year: int, out: str | IO[bytes]) -> int:
     sheet = Sheet(
         book,
         _("Rekap bulanan %(y)d", y=year),
-        _("Rekap predikat kinerja bulanan tahun %(y)d", y=year),
+        subtitle(_("Rekap predikat kinerja bulanan tahun %(y)d", y=year)),
         columns,
         3,
     )
