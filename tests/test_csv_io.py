@@ -1,6 +1,8 @@
 """CSV import and export: file formats, every row check, all-or-nothing writes, round trip."""
 
 import codecs
+import csv
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -23,6 +25,8 @@ from app.services.csv_io import (
     iter_employees_csv,
     plan_import,
 )
+from app.workflow import reassign
+from tests.test_workflow_services import World
 
 HEADER = ",".join(EMPLOYEE_REQUIRED)
 
@@ -1018,3 +1022,39 @@ def test_ten_thousand_rows_import_and_reimport(db):
     assert by_nip(db, 9_999).supervisor.nip == nip(999)
     again = plan_import("employees", data)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 10_000)
+
+
+def test_an_import_does_not_deactivate_someone_who_still_rates(db, make):
+    """As on the people page: an official holding in-flight evaluations (here a Plt. the nurse's
+    evaluation was moved to) is not deactivated by a file; the row says why."""
+    w = World(make)
+    plt = make.employee("Plt. Kepala Puskesmas", supervisor=w.org["camat"], unit=w.org["kecamatan"])
+    ev = w.ev("nurse")
+    reassign.reassign_evaluations(
+        [ev],
+        w.acc("hr"),
+        rater=plt,
+        handler=None,
+        reason="Plt. selama cuti",
+        until=None,
+        versions={ev.id: ev.version},
+    )
+    exported = "".join(iter_employees_csv()).lstrip("\ufeff")
+    table = list(csv.reader(io.StringIO(exported)))
+    header, rows = table[0], table[1:]
+    active = header.index("aktif")
+    for cells in rows:
+        if cells[0] == plt.nip:
+            cells[active] = "tidak"
+            line = rows.index(cells) + 2
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, *rows])
+    plan = plan_import("employees", out.getvalue().encode())
+    assert errors(plan) == [
+        (
+            line,
+            "Plt. Kepala Puskesmas masih memegang 1 penilaian kinerja yang sedang berjalan (sebagai "
+            "pejabat penilai atau atasannya); pindahkan dulu penilaian itu kepada pejabat lain sebelum "
+            "menonaktifkan.",
+        )
+    ]

@@ -25,10 +25,22 @@ from app import audit, clock
 from app.bulk import json_rows
 from app.database import long_statements
 from app.extensions import db
-from app.models import Account, AccountRole, Employee, EmploymentType, OrgUnit, Position, PositionKind, Role
+from app.models import (
+    Account,
+    AccountRole,
+    Employee,
+    EmploymentType,
+    Evaluation,
+    OrgUnit,
+    Position,
+    PositionKind,
+    Reassignment,
+    Role,
+)
 from app.models.people import rank_of
 from app.nip import nip_problem, normalise_nip
 from app.services import Refused
+from app.services.reassign import in_flight
 
 KINDS = ("employees", "units")
 UNIT_COLUMNS = ("kode", "nama", "kode_induk")
@@ -597,6 +609,7 @@ def _plan_employees(
         check.row(line, cells)
     check.references()
     check.inactive_supervisors()
+    check.still_officiating()
     check.loops()
     if not check.errors:
         check.prepare(plan)
@@ -956,6 +969,48 @@ class _EmployeeCheck:
                         "bawahan tersebut ke atasan lain sebelum menonaktifkan.",
                         name=row["name"] or nip,
                         n=count,
+                    ),
+                )
+            )
+
+    def still_officiating(self) -> None:
+        """Nobody is deactivated while still holding in-flight evaluations as rater or appeal
+        handler, or while a Plh. is due to hand some back (people.set_active refuses the same);
+        one grouped query over the deactivated."""
+        ids = {
+            self.existing[nip].id: nip
+            for nip, row in self.wanted.items()
+            if not row["active"] and nip in self.existing and self.existing[nip].active
+        }
+        if not ids:
+            return
+        held: dict[int, int] = {}
+        for holder_id, n in db.session.execute(
+            sa.union_all(
+                sa.select(Evaluation.rater_id.label("holder"), sa.func.count())
+                .where(in_flight(), Evaluation.rater_id.in_(ids))
+                .group_by(Evaluation.rater_id),
+                sa.select(Evaluation.appeal_handler_id, sa.func.count())
+                .where(in_flight(), Evaluation.appeal_handler_id.in_(ids))
+                .group_by(Evaluation.appeal_handler_id),
+                sa.select(Reassignment.back_to_id, sa.func.count())
+                .join(Evaluation, Evaluation.id == Reassignment.evaluation_id)
+                .where(in_flight(), Reassignment.back_to_id.in_(ids), Reassignment.ended_at.is_(None))
+                .group_by(Reassignment.back_to_id),
+            )
+        ):
+            held[holder_id] = held.get(holder_id, 0) + n
+        for holder_id, n in held.items():
+            row = self.wanted[ids[holder_id]]
+            self.errors.append(
+                RowError(
+                    row["line"],
+                    _(
+                        "%(name)s masih memegang %(n)d penilaian kinerja yang sedang berjalan "
+                        "(sebagai pejabat penilai atau atasannya); pindahkan dulu penilaian itu "
+                        "kepada pejabat lain sebelum menonaktifkan.",
+                        name=row["name"] or ids[holder_id],
+                        n=n,
                     ),
                 )
             )
