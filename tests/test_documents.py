@@ -1,0 +1,282 @@
+"""The SKP and the Dokumen Evaluasi Kinerja Pegawai as PDF: what they say, who may download them."""
+
+import io
+import os
+import shutil
+import subprocess
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from app import clock
+from app.domain import Aspect, Comparator, CoreValue
+from app.models import Evaluation, EvaluationState
+from app.output import pdf
+from app.workflow import cycles, evaluations
+from tests.conftest import login
+from tests.workflow_helpers import agency, open_annual, write_skp
+
+RANKS = {
+    "nurse": "Penata Muda Tk. I, III/b",
+    "head": "Pembina, IV/a",
+    "camat": "Pembina Tk. I, IV/b",
+}
+
+
+def evaluation_of(db, cycle, employee) -> Evaluation:
+    return db.session.scalar(
+        sa.select(Evaluation).where(Evaluation.cycle_id == cycle.id, Evaluation.employee_id == employee.id)
+    )
+
+
+def text_of(data: bytes) -> str:
+    """Every page's text, lines joined by spaces (the extractor breaks long cells into lines)."""
+    assert data.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(data))
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+@pytest.fixture
+def year(make, db):
+    """The nurse's SKP approved with an expectation and a lampiran; the colleague's still a draft."""
+    org = agency(make)
+    for key, rank in RANKS.items():
+        org[key].rank = rank
+    db.session.commit()
+    cycle = open_annual(org)
+    ev = evaluation_of(db, cycle, org["nurse"])
+    write_skp(ev, org["nurse"])
+    extra = evaluations.save_rhk(
+        ev, org["nurse"].account, {"kind": "additional", "text": "Penyuluhan kesehatan di posyandu"}
+    )
+    evaluations.save_indicator(
+        ev,
+        org["nurse"].account,
+        extra,
+        {
+            "aspect": Aspect.QUANTITY,
+            "text": "Posyandu yang dikunjungi",
+            "comparator": Comparator.AT_LEAST,
+            "target": "12",
+            "unit": "kali",
+        },
+    )
+    evaluations.save_annex(
+        ev,
+        org["nurse"].account,
+        {
+            "resources": "Ruang tindakan dan alat kesehatan",
+            "accountability": "Laporan bulanan kepada kepala puskesmas",
+            "consequences": "Teguran bila target tidak tercapai",
+        },
+    )
+    evaluations.submit_targets(ev, org["nurse"].account)
+    evaluations.save_expectations(
+        ev, org["head"].account, {"service": "Menanggapi keluhan pasien dalam satu hari kerja"}
+    )
+    evaluations.approve_targets(ev, org["head"].account)
+    return org, cycle, ev
+
+
+def review(org, cycle, ev, db) -> None:
+    """The nurse reports realisations and the head rates them, with feedback."""
+    clock.advance(timedelta(days=26))
+    cycles.advance(cycle, org["hr"].account)
+    db.session.refresh(ev)
+    for indicator, value in zip(ev.indicators, ["25", "90", "14"], strict=True):
+        evaluations.save_realisation(ev, org["nurse"].account, indicator, value, "Data SIMPUS")
+    evaluations.submit_assessment(ev, org["nurse"].account)
+    evaluations.review(
+        ev,
+        org["head"].account,
+        {
+            "results_rating": "above",
+            "behaviour_rating": "meets",
+            "indicator_feedback": {
+                ev.indicators[0].id: "Waktu tunggu turun berkat triase",
+                ev.indicators[1].id: "Survei IKM triwulan lengkap",
+            },
+            "behaviour_feedback": {"collaborative": "Aktif dalam lokakarya mini lintas program"},
+        },
+    )
+
+
+def test_the_skp_document_prints_the_form_of_the_annex(year):
+    """Title, period, both identities with pangkat, every RHK grouped, the seven values, the
+    expectation, the lampiran and both signature lines with place and date."""
+    org, _cycle, ev = year
+    text = text_of(pdf.skp_pdf(pdf.load_for_document(ev.id)))
+    for expected in (
+        "SASARAN KINERJA PEGAWAI",
+        "PERIODE PENILAIAN: 1 JANUARI 2027 S.D. 31 DESEMBER 2027",
+        "PEGAWAI YANG DINILAI",
+        "PEJABAT PENILAI KINERJA",
+        "Perawat Debora",
+        org["nurse"].nip,
+        "Penata Muda Tk. I, III/b",
+        "Kepala Puskesmas",
+        org["head"].nip,
+        "Pembina, IV/a",
+        "A. Utama",
+        "B. Tambahan",
+        "Pelayanan pasien yang cepat",
+        "Kepuasan masyarakat terjaga",
+        "Penyuluhan kesehatan di posyandu",
+        "Waktu tunggu pasien",
+        "≤ 30 menit",
+        "≥ 85 %",
+        "Posyandu yang dikunjungi",
+        "≥ 12 kali",
+        "EKSPEKTASI KHUSUS PIMPINAN",
+        "Menanggapi keluhan pasien dalam satu hari kerja",
+        "LAMPIRAN SASARAN KINERJA PEGAWAI",
+        "Laporan bulanan kepada kepala puskesmas",
+        "Teguran bila target tidak tercapai",
+        "Palangka Raya, 5 Januari 2027",
+        "Pegawai yang Dinilai",
+        f"NIP. {org['nurse'].nip}",
+        f"NIP. {org['head'].nip}",
+    ):
+        assert expected in text, expected
+    for value in CoreValue:
+        assert value.label in text and value.indicators[0] in text
+
+
+def test_the_evaluation_document_prints_results_feedback_ratings_and_predikat(year, db):
+    """Realisation and feedback per indicator, both ratings, the predikat, the unit's predikat
+    organisasi, the three identities and the signature lines."""
+    org, cycle, ev = year
+    cycles.set_unit_predikat(cycle, org["hr"].account, org["puskesmas"].id, "baik")
+    review(org, cycle, ev, db)
+    text = text_of(pdf.evaluation_pdf(pdf.load_for_document(ev.id)))
+    for expected in (
+        "DOKUMEN EVALUASI KINERJA PEGAWAI",
+        "PERIODE: TAHUNAN",
+        "ATASAN PEJABAT PENILAI KINERJA",
+        "Camat",
+        org["camat"].nip,
+        "Pembina Tk. I, IV/b",
+        "CAPAIAN KINERJA ORGANISASI BAIK",
+        "Pelayanan pasien yang cepat",
+        "Kepuasan masyarakat terjaga",
+        "Penyuluhan kesehatan di posyandu",
+        "25 menit",
+        "90 %",
+        "14 kali",
+        "Data SIMPUS",
+        "Waktu tunggu turun berkat triase",
+        "Survei IKM triwulan lengkap",
+        "Aktif dalam lokakarya mini lintas program",
+        "RATING HASIL KERJA DI ATAS EKSPEKTASI",
+        "RATING PERILAKU KERJA SESUAI EKSPEKTASI",
+        "PREDIKAT KINERJA PEGAWAI BAIK",
+        "Perawat Debora",
+        f"NIP. {org['nurse'].nip}",
+        f"NIP. {org['head'].nip}",
+        "Pejabat Penilai Kinerja",
+    ):
+        assert expected in text, expected
+    assert "KEBERATAN" not in text and "ANGKA KREDIT" not in text
+
+
+def test_the_evaluation_document_states_the_keberatan_decision(year, db):
+    """After a keberatan the document carries the decided ratings and what they were before."""
+    org, cycle, ev = year
+    review(org, cycle, ev, db)
+    evaluations.file_appeal(ev, org["nurse"].account, "Saya aktif berkolaborasi lintas program.")
+    pending = text_of(pdf.evaluation_pdf(pdf.load_for_document(ev.id)))
+    assert "keberatan sedang diproses" in pending
+    evaluations.decide_appeal(
+        ev,
+        org["camat"].account,
+        {"results_rating": "above", "behaviour_rating": "above", "reasons": "Bukti kolaborasi kuat."},
+    )
+    text = text_of(pdf.evaluation_pdf(pdf.load_for_document(ev.id)))
+    assert "PREDIKAT KINERJA PEGAWAI SANGAT BAIK" in text
+    assert "rating diubah (semula hasil kerja Di Atas Ekspektasi, perilaku kerja Sesuai Ekspektasi)" in text
+    assert "Bukti kolaborasi kuat." in text
+
+
+def test_page_one_renders_to_an_image(year, tmp_path):
+    """The first page of the SKP rasterises: a real, drawable A4 page."""
+    if shutil.which("pdftoppm") is None:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("pdftoppm (poppler-utils) is required")
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    _org, _cycle, ev = year
+    source = tmp_path / "skp.pdf"
+    source.write_bytes(pdf.skp_pdf(pdf.load_for_document(ev.id)))
+    subprocess.run(  # noqa: S603 - fixed arguments, a file this test wrote
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(source), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
+    image = next(tmp_path.glob("page*.png")).read_bytes()
+    assert image.startswith(b"\x89PNG")
+    width, height = int.from_bytes(image[16:20], "big"), int.from_bytes(image[20:24], "big")
+    assert abs(width - 496) <= 1 and abs(height - 702) <= 1  # A4 (210 × 297 mm) at 60 dpi
+    assert len(image) > 15_000  # tables and text: a blank page compresses to a few hundred bytes
+
+
+def test_no_document_before_its_time(year, client, db):
+    """A draft SKP has no document; an approved one has its SKP but no evaluation yet."""
+    org, cycle, ev = year
+    draft = evaluation_of(db, cycle, org["colleague"])
+    login(client, org["head"].nip)
+    assert client.get(f"/evaluations/{draft.id}/skp.pdf").status_code == 404
+    assert client.get(f"/evaluations/{ev.id}/evaluasi.pdf").status_code == 404
+    response = client.get(f"/evaluations/{ev.id}/skp.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "no-store" in response.headers["Cache-Control"]
+    assert f"SKP-{org['nurse'].nip}-2027.pdf" in response.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize("who", ["nurse", "head", "camat", "hr"])
+def test_the_employee_the_rater_the_appeal_handler_and_hr_download(year, client, db, who):
+    """Everyone who may view the evaluation may download both documents."""
+    org, cycle, ev = year
+    review(org, cycle, ev, db)
+    login(client, org[who].nip)
+    for path in ("skp.pdf", "evaluasi.pdf"):
+        response = client.get(f"/evaluations/{ev.id}/{path}")
+        assert response.status_code == 200, path
+        assert org["nurse"].nip in text_of(response.data)
+
+
+def test_another_employee_and_another_teams_rater_are_refused(year, client, make, db):
+    """A colleague, and the head of another team, get 403 for both documents; strangers sign in first."""
+    org, cycle, ev = year
+    review(org, cycle, ev, db)
+    other_head = make.employee("Kepala Seksi Lain", supervisor=org["camat"], unit=org["kecamatan"])
+    make.employee("Staf Lain", supervisor=other_head, unit=org["kecamatan"])
+    for path in ("skp.pdf", "evaluasi.pdf"):
+        assert client.get(f"/evaluations/{ev.id}/{path}").status_code in (302, 401)
+    for stranger in (org["colleague"], other_head):
+        login(client, stranger.nip)
+        for path in ("skp.pdf", "evaluasi.pdf"):
+            assert client.get(f"/evaluations/{ev.id}/{path}").status_code == 403, (stranger.name, path)
+        client.post("/logout")
+    login(client, org["nurse"].nip)
+    assert client.get("/evaluations/999999/skp.pdf").status_code == 404
+
+
+def test_the_evaluation_page_links_its_documents(year, client, db):
+    """The page of a reviewed evaluation links both documents."""
+    org, cycle, ev = year
+    review(org, cycle, ev, db)
+    login(client, org["nurse"].nip)
+    page = client.get(f"/evaluations/{ev.id}").get_data(as_text=True)
+    assert f"/evaluations/{ev.id}/skp.pdf" in page and f"/evaluations/{ev.id}/evaluasi.pdf" in page
+    assert ev.state == EvaluationState.REVIEWED
+
+
+def test_rendering_fetches_nothing_but_the_bundled_fonts():
+    """The fetcher serves the two shipped fonts and refuses any other address."""
+    fetcher = pdf.BundledFontsOnly()
+    font = fetcher.fetch(pdf.FONT_URL + "DejaVuSansCondensed.ttf")
+    assert font.read()[:4] == b"\x00\x01\x00\x00"
+    for url in ("https://example.com/x.css", "file:///etc/passwd", pdf.FONT_URL + "../../config.py"):
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
