@@ -394,6 +394,13 @@ def test_walkthrough_in_the_browser(app, db, desks, tmp_path):
     submit(page, row.get_by_role("button", name="Simpan"))
     expect(row.get_by_label("Predikat organisasi Puskesmas Rakumpit")).to_have_value("istimewa")
     expect(row).to_contain_text("Sangat Baik 100%, maksimal 70%")  # one rated nurse breaks the curve
+    # The others were never rated: publication waits until HR marks them "tidak dinilai".
+    expect(page.locator("#settled")).to_contain_text("penilaian belum dinilai atasan")
+    page.locator("#settled").get_by_role("link", name="Lihat daftarnya dan putuskan").click()
+    page.get_by_label("Alasan tidak dinilai").fill("Tidak dinilai sampai batas tahap penilaian atasan.")
+    submit(page, page.locator("#mark-rest").get_by_role("button", name="Tandai tidak dinilai"))
+    assert "akan ditandai tidak dinilai dan menerima email" in dialogs[-1]
+    expect(page.locator("#settled")).to_contain_text("Sudah diputuskan:")
     publish = page.locator("#publish")
     publish.get_by_label("Nama pegawai dengan predikatnya").check()
     submit(page, publish.get_by_role("button", name="Umumkan"))
