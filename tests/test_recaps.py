@@ -202,6 +202,7 @@ def test_the_nip_is_text_in_a_text_column_never_a_number(client, agency, annual)
     nips = [ws.cell(row=r, column=2) for r in range(5, 11)]
     assert all(cell.data_type == "s" and len(cell.value) == 18 and cell.value.isdigit() for cell in nips)
     assert all(cell.number_format == "@" for cell in nips)
+    assert ws.column_dimensions["B"].number_format == "@"  # a NIP typed in later stays text too
     assert {cell.value for cell in nips} == {agency[k].nip for k in agency if k not in ("head", "hr")}
 
 

@@ -56,6 +56,7 @@ class Column:
 
     header: str
     width: float
+    text: bool = False  # a text column: what is typed in it stays text (NIP)
 
 
 class Sheet:
@@ -66,7 +67,7 @@ class Sheet:
         self.book, self.columns = book, columns
         self.ws = book.workbook.add_worksheet(name[:31])
         for i, column in enumerate(columns):
-            self.ws.set_column(i, i, column.width)
+            self.ws.set_column(i, i, column.width, book.text if column.text else None)
         self.ws.write_string(0, 0, current_app.config["AGENCY_NAME"], book.title)
         self.ws.write_string(1, 0, subtitle, book.subtitle)
         for i, column in enumerate(columns):
@@ -180,7 +181,7 @@ def write_results(cycle: Cycle, out: str | IO[bytes]) -> int:
         _("Persentase angka kredit (%)"),
         _("Angka kredit"),
     ]
-    columns = [Column(h, w) for h, w in zip(headers, RESULT_WIDTHS, strict=True)]
+    columns = [Column(h, w, text=i == 1) for i, (h, w) in enumerate(zip(headers, RESULT_WIDTHS, strict=True))]
     sheet = Sheet(book, _("Rekap hasil"), subtitle(_("Rekap hasil penilaian kinerja"), cycle), columns, 3)
     ratings, predikat = _labels(RATING_LABELS), _labels(PREDIKAT_LABELS)
     states, reasons = _labels(EVALUATION_STATE_LABELS), _labels(WITHDRAWAL_LABELS)
@@ -394,7 +395,7 @@ def write_monthly(year: int, out: str | IO[bytes]) -> int:
     pending = _("Belum dinilai")
     columns = [
         Column(_("No."), 5),
-        Column(_("NIP"), 21),
+        Column(_("NIP"), 21, text=True),
         Column(_("Nama"), 30),
         Column(_("Unit kerja"), 30),
         Column(_("Jabatan"), 28),
