@@ -180,9 +180,9 @@ def _groups(evaluation: Evaluation) -> list[tuple[str, list[Rhk]]]:
     ]
 
 
-def _render(template: str, evaluation: Evaluation, **context) -> bytes:
-    """Lay one document template out as PDF bytes."""
-    html = render_template(
+def _html(template: str, evaluation: Evaluation, **context) -> str:
+    """One document template filled in for an evaluation."""
+    return render_template(
         template,
         ev=evaluation,
         groups=_groups(evaluation),
@@ -192,21 +192,25 @@ def _render(template: str, evaluation: Evaluation, **context) -> bytes:
         font_url=FONT_URL,
         **context,
     )
+
+
+def to_pdf(html: str) -> bytes:
+    """Lay a document's HTML out as PDF bytes, with the bundled fonts and nothing else."""
     return HTML(string=html, url_fetcher=BundledFontsOnly(), base_url=FONT_URL).write_pdf()
 
 
-def skp_pdf(evaluation: Evaluation) -> bytes:
-    """The SKP (Sasaran Kinerja Pegawai) of an evaluation with approved targets."""
+def skp_html(evaluation: Evaluation) -> str:
+    """The SKP (Sasaran Kinerja Pegawai) of an evaluation with approved targets, as HTML."""
     signed = Signatures(current_app.config["AGENCY_PLACE"], _local_date(_approved_at(evaluation)))
-    return _render("documents/skp.html", evaluation, signed=signed)
+    return _html("documents/skp.html", evaluation, signed=signed)
 
 
-def evaluation_pdf(evaluation: Evaluation) -> bytes:
-    """The Dokumen Evaluasi Kinerja Pegawai of a rated evaluation."""
+def evaluation_html(evaluation: Evaluation) -> str:
+    """The Dokumen Evaluasi Kinerja Pegawai of a rated evaluation, as HTML."""
     appeal = evaluation.appeal
     decided = appeal is not None and appeal.decided_at is not None
     on = appeal.decided_at if decided else evaluation.reviewed_at
-    return _render(
+    return _html(
         "documents/evaluation.html",
         evaluation,
         signed=Signatures(current_app.config["AGENCY_PLACE"], _local_date(on)),
@@ -216,6 +220,16 @@ def evaluation_pdf(evaluation: Evaluation) -> bytes:
         appeal=appeal,
         appeal_pending=appeal is not None and not decided,
     )
+
+
+def skp_pdf(evaluation: Evaluation) -> bytes:
+    """The SKP as PDF."""
+    return to_pdf(skp_html(evaluation))
+
+
+def evaluation_pdf(evaluation: Evaluation) -> bytes:
+    """The Dokumen Evaluasi Kinerja Pegawai as PDF."""
+    return to_pdf(evaluation_html(evaluation))
 
 
 def filename(kind: str, evaluation: Evaluation) -> str:
