@@ -31,6 +31,13 @@ def evaluation_of(db, cycle, employee) -> Evaluation:
     )
 
 
+def signed_in(client, employee):
+    """A browser of its own, signed in as `employee`."""
+    browser = client.application.test_client()
+    assert login(browser, employee.nip).status_code == 302
+    return browser
+
+
 def text_of(data: bytes) -> str:
     """Every page's text, lines joined by spaces (the extractor breaks long cells into lines)."""
     assert data.startswith(b"%PDF-")
@@ -254,10 +261,10 @@ def test_another_employee_and_another_teams_rater_are_refused(year, client, make
     for path in ("skp.pdf", "evaluasi.pdf"):
         assert client.get(f"/evaluations/{ev.id}/{path}").status_code in (302, 401)
     for stranger in (org["colleague"], other_head):
-        login(client, stranger.nip)
+        browser = signed_in(client, stranger)
+        assert browser.get(f"/evaluations/{ev.id}").status_code == 403  # as the evaluation's page
         for path in ("skp.pdf", "evaluasi.pdf"):
-            assert client.get(f"/evaluations/{ev.id}/{path}").status_code == 403, (stranger.name, path)
-        client.post("/logout")
+            assert browser.get(f"/evaluations/{ev.id}/{path}").status_code == 403, (stranger.name, path)
     login(client, org["nurse"].nip)
     assert client.get("/evaluations/999999/skp.pdf").status_code == 404
 
@@ -280,3 +287,17 @@ def test_rendering_fetches_nothing_but_the_bundled_fonts():
     for url in ("https://example.com/x.css", "file:///etc/passwd", pdf.FONT_URL + "../../config.py"):
         with pytest.raises(ValueError):
             fetcher.fetch(url)
+
+
+def test_the_team_list_and_the_employee_page_link_the_documents(year, client, db):
+    """The rater's list of the team and HR's page of the employee link both documents; the
+    rater's page of the employee does not offer what a colleague's own list never shows."""
+    org, cycle, ev = year
+    review(org, cycle, ev, db)
+    links = (f"/evaluations/{ev.id}/skp.pdf", f"/evaluations/{ev.id}/evaluasi.pdf")
+    team = signed_in(client, org["head"]).get("/evaluations/").get_data(as_text=True)
+    assert all(link in team for link in links)
+    profile = signed_in(client, org["hr"]).get(f"/people/{org['nurse'].id}").get_data(as_text=True)
+    assert all(link in profile for link in links)
+    own = signed_in(client, org["colleague"]).get("/evaluations/").get_data(as_text=True)
+    assert not any(link in own for link in links)

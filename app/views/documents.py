@@ -8,7 +8,7 @@ from flask_login import login_required
 
 from app.models import Evaluation
 from app.output import pdf
-from app.policy import Action, require
+from app.policy import Action, can, require
 from app.views import actor
 
 bp = Blueprint("documents", __name__, url_prefix="/evaluations")
@@ -30,6 +30,12 @@ def document_links(evaluation: Evaluation) -> list[tuple[str, str]]:
 def inject():
     """Templates list an evaluation's documents with `document_links(ev)`."""
     return {"document_links": document_links}
+
+
+@bp.app_template_test("may_view_evaluation")
+def may_view_evaluation(evaluation: Evaluation) -> bool:
+    """Whether the signed-in user may open the evaluation (and so its documents)."""
+    return can(actor(), Action.VIEW_EVALUATION, evaluation)
 
 
 def load(evaluation_id: int) -> Evaluation:

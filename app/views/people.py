@@ -144,9 +144,17 @@ def view(employee_id: int):
     """One employee's profile."""
     employee = get_employee(employee_id)
     require(actor(), Action.VIEW_EMPLOYEE, employee)
+    evaluations = db.session.scalars(
+        sa.select(Evaluation)
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .where(Evaluation.employee_id == employee.id)
+        .options(joinedload(Evaluation.cycle))
+        .order_by(Cycle.year.desc(), Cycle.id.desc())
+    ).all()
     return render_template(
         "people/view.html",
         employee=employee,
+        evaluations=evaluations,
         password_form=InitialPasswordForm(),
         password_refusal=accounts.password_setting_refusal(actor(), employee),
         roles_form=roles_form_for(employee.account),
