@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from app import clock
 from app.domain import Aspect, Comparator, CoreValue
-from app.models import Evaluation, EvaluationState
+from app.models import Cycle, CycleKind, Evaluation, EvaluationState, PositionKind
 from app.output import pdf
 from app.workflow import cycles, evaluations
 from tests.conftest import login
@@ -301,3 +301,29 @@ def test_the_team_list_and_the_employee_page_link_the_documents(year, client, db
     assert all(link in profile for link in links)
     own = signed_in(client, org["colleague"]).get("/evaluations/").get_data(as_text=True)
     assert not any(link in own for link in links)
+
+
+def test_a_functional_post_prints_its_angka_kredit(year, db):
+    """A nurse of jenjang Ahli Pertama earns 12,5 × the predikat's share for the year."""
+    org, cycle, ev = year
+    position = org["nurse"].position
+    position.kind, position.jenjang_code = PositionKind.FUNGSIONAL, "ahli_pertama"
+    db.session.commit()
+    review(org, cycle, ev, db)
+    text = text_of(pdf.evaluation_pdf(pdf.load_for_document(ev.id)))
+    assert "ANGKA KREDIT (Ahli Pertama) 12,5 (koefisien 12,5 × 100% × 12/12 bulan)" in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "period", "name", "span"),
+    [
+        ("annual", None, "TAHUNAN", "1 Januari 2027 s.d. 31 Desember 2027"),
+        ("quarterly", 2, "TRIWULAN II", "1 April 2027 s.d. 30 Juni 2027"),
+        ("monthly", 2, "BULANAN: FEBRUARI", "1 Februari 2027 s.d. 28 Februari 2027"),
+    ],
+)
+def test_the_period_is_named_as_the_form_names_it(app, kind, period, name, span):
+    """Annual, quarterly and monthly periods in the title and the period line."""
+    cycle = Cycle(kind=CycleKind(kind), year=2027, period=period)
+    with app.test_request_context():
+        assert (pdf.period_name(cycle), pdf.period_text(cycle)) == (name, span)
