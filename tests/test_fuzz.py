@@ -168,6 +168,8 @@ def scenario(make, db):
             "unit_id": spare_unit.id,
             "position_id": spare.position_id,
             "org": "baik",  # an organisation predikat: its kurva distribusi
+            "year": 2027,  # the monthly recap of a year
+            "bundle_id": 1,  # a unit's documents as one ZIP
             "message_id": message,
             "token": "tautan-lama",
             "machine": "evaluation",

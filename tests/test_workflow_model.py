@@ -534,7 +534,11 @@ class EvaluationYear(RuleBasedStateMachine):
     @rule(source=OFFICIAL, to=OFFICIAL)
     def reassign_everything_rated_by(self, source, to):
         """HR moves every evaluation `source` rates to `to` ("semua yang dinilai X → Y")."""
-        movable = [ev for ev in self.evs if ev.rater == source and ev.handler != to]
+        movable = [  # withdrawn and "tidak dinilai" evaluations stay where they are
+            ev
+            for ev in self.evs
+            if ev.rater == source and ev.handler != to and ev.state not in (WITHDRAWN, NOT_RATED)
+        ]
         expected = not self.frozen and source != to and bool(movable)
         if self.attempt(
             expected,
