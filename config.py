@@ -83,6 +83,8 @@ class Config:
     AGENCY_NAME = os.environ.get("AGENCY_NAME", "Pemerintah Kota Palangka Raya")
     # The place written before the date on the signature lines of SKP and evaluation documents.
     AGENCY_PLACE = os.environ.get("AGENCY_PLACE", "Palangka Raya")
+    # How often the scheduler looks for ZIPs of a unit's documents that HR asked for.
+    DOCUMENT_BUNDLE_SECONDS = env_int("DOCUMENT_BUNDLE_SECONDS", 5)
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")  # empty: mail stays in the outbox
     MAIL_PORT = env_int("MAIL_PORT", 25)

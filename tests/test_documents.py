@@ -4,6 +4,7 @@ import io
 import os
 import shutil
 import subprocess
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -12,10 +13,10 @@ from pypdf import PdfReader
 
 from app import clock
 from app.domain import Aspect, Comparator, CoreValue
-from app.models import Cycle, CycleKind, Evaluation, EvaluationState, PositionKind
-from app.output import pdf
+from app.models import Cycle, CycleKind, DocumentBundle, Evaluation, EvaluationState, PositionKind
+from app.output import bundles, pdf
 from app.workflow import cycles, evaluations
-from tests.conftest import login
+from tests.conftest import login, post_form
 from tests.workflow_helpers import agency, open_annual, write_skp
 
 RANKS = {
@@ -327,3 +328,53 @@ def test_the_period_is_named_as_the_form_names_it(app, kind, period, name, span)
     cycle = Cycle(kind=CycleKind(kind), year=2027, period=period)
     with app.test_request_context():
         assert (pdf.period_name(cycle), pdf.period_text(cycle)) == (name, span)
+
+
+def test_hr_gets_a_units_documents_as_one_zip_built_in_the_background(year, client, db):
+    """HR asks for the puskesmas's ZIP; the page shows it waiting, the scheduler's job builds it
+    with its progress counted, then the page links a ZIP holding every document of the unit."""
+    org, cycle, ev = year
+    review(org, cycle, ev, db)
+    hr = signed_in(client, org["hr"])
+    listing = hr.get(f"/cycles/{cycle.id}").get_data(as_text=True)
+    assert f"/cycles/{cycle.id}/dokumen" in listing
+    units = hr.get(f"/cycles/{cycle.id}/dokumen").get_data(as_text=True)
+    assert "Puskesmas Rakumpit" in units and "Susun ZIP" in units
+    asked = post_form(
+        hr, f"/cycles/{cycle.id}/dokumen/{org['puskesmas'].id}", {}, token_from=f"/cycles/{cycle.id}/dokumen"
+    )
+    assert asked.status_code == 302
+    waiting = hr.get(asked.headers["Location"])
+    assert "Menunggu giliran disusun" in waiting.get_data(as_text=True)
+    assert waiting.headers["Refresh"] == "5"
+    bundle = db.session.scalar(sa.select(DocumentBundle))
+    assert hr.get(f"/dokumen/{bundle.id}/zip").status_code == 404  # not built yet
+
+    assert bundles.build_bundles() == 1
+    db.session.refresh(bundle)
+    assert (bundle.state, bundle.done, bundle.total) == ("done", 3, 3)  # the nurses and their head
+    ready = hr.get(asked.headers["Location"])
+    assert "Berkas siap: 3 penilaian" in ready.get_data(as_text=True) and "Refresh" not in ready.headers
+    response = hr.get(f"/dokumen/{bundle.id}/zip")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert f"Dokumen-{org['puskesmas'].code}-2027.zip" in response.headers["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    nurse = org["nurse"].nip
+    assert sorted(archive.namelist()) == [f"Evaluasi-Kinerja-{nurse}-2027.pdf", f"SKP-{nurse}-2027.pdf"]
+    assert "Waktu tunggu turun berkat triase" in text_of(archive.read(f"Evaluasi-Kinerja-{nurse}-2027.pdf"))
+
+
+def test_only_hr_asks_for_and_downloads_a_units_zip(year, client, db):
+    """The rater and the employee are refused the unit page, the request and the ZIP."""
+    org, cycle, ev = year
+    review(org, cycle, ev, db)
+    bundle = bundles.request_bundle(cycle, org["puskesmas"], org["hr"].account)
+    bundles.build_bundles()
+    for who in ("nurse", "head"):
+        browser = signed_in(client, org[who])
+        assert browser.get(f"/cycles/{cycle.id}/dokumen").status_code == 403
+        assert browser.get(f"/dokumen/{bundle.id}").status_code == 403
+        assert browser.get(f"/dokumen/{bundle.id}/zip").status_code == 403
+        asked = post_form(browser, f"/cycles/{cycle.id}/dokumen/{org['puskesmas'].id}", {}, token_from="/")
+        assert asked.status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(DocumentBundle)) == 1

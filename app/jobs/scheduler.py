@@ -84,9 +84,11 @@ def _job(app: Flask, func):
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
     """The jobs: due work every few minutes and at once on start (locks, windows, reminders with
-    their catch-up, the daily sweep of orphan evidence files: `run_due`), the relay every minute."""
+    their catch-up, the daily sweep of orphan evidence files: `run_due`), the relay every minute,
+    the ZIPs of documents HR asked for every few seconds."""
     from app.jobs import run_due
     from app.notify.relay import relay
+    from app.output.bundles import build_bundles
 
     with app.app_context():
         zone = clock.tz()
@@ -98,6 +100,15 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         minutes=app.config["SCHEDULER_DUE_MINUTES"],
         next_run_time=start,
         id="run_due",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _job(app, build_bundles),
+        "interval",
+        # HR waits on the page for a unit's ZIP: picked up within seconds, never two at once.
+        seconds=app.config["DOCUMENT_BUNDLE_SECONDS"],
+        id="build_bundles",
         max_instances=1,
         coalesce=True,
     )

@@ -10,6 +10,7 @@ from app.models.cycle import (
     UnitPredikat,
     cycle_unit,
 )
+from app.models.documents import DocumentBundle
 from app.models.evaluation import (
     Appeal,
     AppealOutcome,
@@ -37,6 +38,7 @@ __all__ = [
     "CycleKind",
     "CycleState",
     "DistributionBand",
+    "DocumentBundle",
     "Evaluation",
     "EvaluationState",
     "Evidence",

@@ -1,17 +1,20 @@
-"""The SKP and the evaluation document of one evaluation as PDF, for whoever may view it."""
+"""The SKP and the evaluation document of one evaluation as PDF, for whoever may view it; HR's
+ZIP of a unit's documents, built in the background."""
 
 import io
 
-from flask import Blueprint, abort, send_file, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from app.models import Evaluation
-from app.output import pdf
+from app.extensions import db
+from app.models import Cycle, DocumentBundle, Evaluation, OrgUnit
+from app.output import bundles, pdf
 from app.policy import Action, can, require
+from app.services import Refused
 from app.views import actor
 
-bp = Blueprint("documents", __name__, url_prefix="/evaluations")
+bp = Blueprint("documents", __name__)
 
 
 def document_links(evaluation: Evaluation) -> list[tuple[str, str]]:
@@ -54,7 +57,7 @@ def send(data: bytes, name: str):
     return response
 
 
-@bp.route("/<int:evaluation_id>/skp.pdf")
+@bp.route("/evaluations/<int:evaluation_id>/skp.pdf")
 @login_required
 def skp(evaluation_id: int):
     """The SKP, once the rater approved it."""
@@ -64,7 +67,7 @@ def skp(evaluation_id: int):
     return send(pdf.skp_pdf(evaluation), pdf.filename("SKP", evaluation))
 
 
-@bp.route("/<int:evaluation_id>/evaluasi.pdf")
+@bp.route("/evaluations/<int:evaluation_id>/evaluasi.pdf")
 @login_required
 def evaluation(evaluation_id: int):
     """The Dokumen Evaluasi Kinerja Pegawai, once the rater rated."""
@@ -72,3 +75,66 @@ def evaluation(evaluation_id: int):
     if not pdf.evaluation_ready(evaluation):
         abort(404)
     return send(pdf.evaluation_pdf(evaluation), pdf.filename("Evaluasi-Kinerja", evaluation))
+
+
+def get_or_404(model, row_id: int):
+    """A row by id, or 404."""
+    row = db.session.get(model, row_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.route("/cycles/<int:cycle_id>/dokumen")
+@login_required
+def cycle_bundles(cycle_id: int):
+    """HR: each unit of the cycle with its evaluations and the ZIP of their documents."""
+    require(actor(), Action.MANAGE_CYCLES)
+    cycle = get_or_404(Cycle, cycle_id)
+    return render_template("documents/bundles.html", cycle=cycle, units=bundles.units_of(cycle))
+
+
+@bp.route("/cycles/<int:cycle_id>/dokumen/<int:unit_id>", methods=["POST"])
+@login_required
+def request_bundle(cycle_id: int, unit_id: int):
+    """HR asks for a unit's ZIP; the scheduler builds it."""
+    require(actor(), Action.MANAGE_CYCLES)
+    cycle, unit = get_or_404(Cycle, cycle_id), get_or_404(OrgUnit, unit_id)
+    try:
+        bundle = bundles.request_bundle(cycle, unit, actor())
+    except Refused as refusal:
+        for message in refusal.errors.values():
+            flash(message, "danger")
+        return redirect(url_for("documents.cycle_bundles", cycle_id=cycle.id))
+    return redirect(url_for("documents.bundle", bundle_id=bundle.id))
+
+
+@bp.route("/dokumen/<int:bundle_id>")
+@login_required
+def bundle(bundle_id: int):
+    """A bundle's progress, then its link (the page reloads itself while it is being built)."""
+    require(actor(), Action.MANAGE_CYCLES)
+    bundle = get_or_404(DocumentBundle, bundle_id)
+    response = make_response(render_template("documents/bundle.html", bundle=bundle))
+    if bundle.state in (bundles.QUEUED, bundles.BUILDING):
+        response.headers["Refresh"] = "5"
+    return response
+
+
+@bp.route("/dokumen/<int:bundle_id>/zip")
+@login_required
+def bundle_zip(bundle_id: int):
+    """The finished ZIP."""
+    require(actor(), Action.MANAGE_CYCLES)
+    bundle = get_or_404(DocumentBundle, bundle_id)
+    if bundle.state != bundles.DONE or not bundles.store().exists(bundle.file_name):
+        abort(404)
+    response = send_file(
+        bundles.store().path(bundle.file_name),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=bundles.download_name(bundle),
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 from app import clock
 from app.extensions import db
 from app.models import Cycle, Employee, Evaluation, OutboxMessage
+from app.output import bundles
 from app.workflow import cycles, evaluations
 from tests.conftest import PASSWORD
 from tests.workflow_helpers import agency, cycle_data, settle_the_rest, write_skp
@@ -163,6 +164,8 @@ def build(make) -> dict:
     cycles.extend_one(nurse_c, hr, at(2026, 12, 31, 16), "Cuti melahirkan sampai awal Desember.")
 
     message = db.session.scalar(sa.select(OutboxMessage.id).order_by(OutboxMessage.id.desc()))
+    # HR asked for the puskesmas's documents of 2025 as one ZIP; the scheduler has not built it yet.
+    bundle = bundles.request_bundle(past, org["puskesmas"], hr)
     return dict(
         org=org,
         ids=dict(
@@ -177,6 +180,7 @@ def build(make) -> dict:
             colleague_submitted=colleague_c.id,
             colleague_review=skps["colleague"].id,
             message=message,
+            bundle=bundle.id,
         ),
     )
 
@@ -244,6 +248,8 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Email", "/admin/outbox"),
             ("Isi email", f"/admin/outbox/{i['message']}"),
             ("Alur periode", "/workflow/cycle"),
+            ("Dokumen per unit", f"/cycles/{i['past']}/dokumen"),
+            ("Penyusunan ZIP dokumen", f"/dokumen/{i['bundle']}"),
         ],
     }
 
