@@ -363,6 +363,15 @@ def test_hr_gets_a_units_documents_as_one_zip_built_in_the_background(year, clie
     assert sorted(archive.namelist()) == [f"Evaluasi-Kinerja-{nurse}-2027.pdf", f"SKP-{nurse}-2027.pdf"]
     assert "Waktu tunggu turun berkat triase" in text_of(archive.read(f"Evaluasi-Kinerja-{nurse}-2027.pdf"))
 
+    # Asked again (the documents changed), the new ZIP replaces the old one, whose file is gone.
+    again = bundles.request_bundle(cycle, org["puskesmas"], org["hr"].account)
+    bundles.build_bundles()
+    db.session.refresh(bundle)
+    assert again.id != bundle.id and bundle.state == "replaced"
+    assert hr.get(f"/dokumen/{bundle.id}/zip").status_code == 404
+    assert "sudah diganti" in hr.get(f"/dokumen/{bundle.id}").get_data(as_text=True)
+    assert hr.get(f"/dokumen/{again.id}/zip").status_code == 200
+
 
 def test_only_hr_asks_for_and_downloads_a_units_zip(year, client, db):
     """The rater and the employee are refused the unit page, the request and the ZIP."""

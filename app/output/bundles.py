@@ -25,6 +25,7 @@ from app.storage import PARTIAL, DirectoryStore
 log = logging.getLogger("kinerja.documents")
 
 QUEUED, BUILDING, DONE, FAILED = "queued", "building", "done", "failed"
+REPLACED = "replaced"  # a newer ZIP of the same unit and cycle is done; this one's file is gone
 PROGRESS_EVERY = 10  # documents between two progress commits
 
 
@@ -144,7 +145,19 @@ def build(bundle_id: int) -> None:
         .where(DocumentBundle.id == bundle_id)
         .values(state=DONE, file_name=name, finished_at=clock.utcnow())
     )
+    older = db.session.scalars(
+        sa.select(DocumentBundle).where(
+            DocumentBundle.cycle_id == bundle.cycle_id,
+            DocumentBundle.unit_id == bundle.unit_id,
+            DocumentBundle.id < bundle_id,
+            DocumentBundle.state == DONE,
+        )
+    ).all()
+    for old in older:  # one ZIP per unit and cycle is kept: the newest
+        old.state = REPLACED
     db.session.commit()
+    for old in older:
+        files.delete(old.file_name)
 
 
 def units_of(cycle: Cycle) -> list[tuple[OrgUnit, int, DocumentBundle | None]]:
