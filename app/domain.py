@@ -291,4 +291,8 @@ OBJECT_LABELS = {
     "position": _l("jabatan"),
     "evidence": _l("bukti dukung"),
     "import": _l("impor"),
+    "distribution_band": _l("kurva distribusi"),
+    "credit_jenjang": _l("koefisien angka kredit"),
+    "document_bundle": _l("berkas dokumen unit"),
+    "reassignment": _l("pemindahan penilai"),
 }

@@ -364,6 +364,7 @@ ACTION_LABELS = {
     "cycle.curve_override": _l("Diumumkan meski tidak sesuai kurva"),
     "cycle.marked_not_rated": _l("Penilaian yang tersisa ditandai tidak dinilai"),
     "curve.changed": _l("Kurva distribusi diubah"),
+    "documents.bundle_requested": _l("Berkas dokumen unit diminta"),
     "auth.login": _l("Masuk"),
     "auth.login_failed": _l("Gagal masuk"),
     "auth.locked": _l("Akun dikunci sementara"),
