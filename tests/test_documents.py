@@ -282,7 +282,7 @@ def test_the_evaluation_page_links_its_documents(year, client, db):
 
 def test_rendering_fetches_nothing_but_the_bundled_fonts():
     """The fetcher serves the two shipped fonts and refuses any other address."""
-    fetcher = pdf.BundledFontsOnly()
+    fetcher = pdf.bundled_fonts_only()
     font = fetcher.fetch(pdf.FONT_URL + "DejaVuSansCondensed.ttf")
     assert font.read()[:4] == b"\x00\x01\x00\x00"
     for url in ("https://example.com/x.css", "file:///etc/passwd", pdf.FONT_URL + "../../config.py"):
@@ -387,3 +387,18 @@ def test_only_hr_asks_for_and_downloads_a_units_zip(year, client, db):
         asked = post_form(browser, f"/cycles/{cycle.id}/dokumen/{org['puskesmas'].id}", {}, token_from="/")
         assert asked.status_code == 403
     assert db.session.scalar(sa.select(sa.func.count()).select_from(DocumentBundle)) == 1
+
+
+def test_a_server_without_pango_says_so_instead_of_failing(year, client, db, monkeypatch):
+    """WeasyPrint is loaded with the first document: without Debian's Pango the service still runs,
+    and asking for a document says what the server lacks."""
+    org, cycle, ev = year
+
+    def missing():
+        raise pdf.LayoutUnavailable("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setattr(pdf, "_weasyprint", missing)
+    login(client, org["nurse"].nip)
+    response = client.get(f"/evaluations/{ev.id}/skp.pdf", follow_redirects=True)
+    assert response.status_code == 200
+    assert "Dokumen PDF belum dapat dibuat di server ini" in response.get_data(as_text=True)

@@ -9,6 +9,7 @@ from the network or the disk at render time.
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,8 +18,6 @@ from flask import current_app, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from app import clock
 from app.domain import CoreValue
@@ -63,17 +62,39 @@ FONT_URL = "https://fonts.invalid/"  # never fetched: the fetcher answers from m
 _fonts: dict[str, bytes] = {}
 
 
-class BundledFontsOnly(URLFetcher):
-    """Serves the bundled fonts from memory and refuses every other URL."""
+class LayoutUnavailable(RuntimeError):
+    """WeasyPrint cannot be loaded on this server (Debian's Pango is missing)."""
 
-    def fetch(self, url, headers=None):
-        """The font named by `url`; ValueError for anything else (WeasyPrint skips it)."""
-        name = url.removeprefix(FONT_URL) if url.startswith(FONT_URL) else None
-        if name not in FONT_FILES:
-            raise ValueError(f"not a bundled resource: {url[:200]}")
-        if name not in _fonts:
-            _fonts[name] = (FONT_DIR / name).read_bytes()
-        return URLFetcherResponse(url, _fonts[name], headers={"Content-Type": "font/ttf"})
+
+@lru_cache(maxsize=1)
+def _weasyprint():
+    """WeasyPrint's HTML and a fetcher class that serves the bundled fonts from memory and refuses
+    every other URL. Imported when the first document is made: WeasyPrint needs Debian's Pango,
+    which the rest of the service does not, so the service starts (and says why) without it."""
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher, URLFetcherResponse
+    except OSError as exc:  # the Pango shared library is not installed
+        raise LayoutUnavailable(str(exc)) from exc
+
+    class BundledFontsOnly(URLFetcher):
+        """Serves the bundled fonts from memory and refuses every other URL."""
+
+        def fetch(self, url, headers=None):
+            """The font named by `url`; ValueError for anything else (WeasyPrint skips it)."""
+            name = url.removeprefix(FONT_URL) if url.startswith(FONT_URL) else None
+            if name not in FONT_FILES:
+                raise ValueError(f"not a bundled resource: {url[:200]}")
+            if name not in _fonts:
+                _fonts[name] = (FONT_DIR / name).read_bytes()
+            return URLFetcherResponse(url, _fonts[name], headers={"Content-Type": "font/ttf"})
+
+    return HTML, BundledFontsOnly
+
+
+def bundled_fonts_only():
+    """The fetcher WeasyPrint is given: the bundled fonts, nothing else."""
+    return _weasyprint()[1]()
 
 
 def skp_ready(evaluation: Evaluation) -> bool:
@@ -196,7 +217,8 @@ def _html(template: str, evaluation: Evaluation, **context) -> str:
 
 def to_pdf(html: str) -> bytes:
     """Lay a document's HTML out as PDF bytes, with the bundled fonts and nothing else."""
-    return HTML(string=html, url_fetcher=BundledFontsOnly(), base_url=FONT_URL).write_pdf()
+    html_class, fetcher = _weasyprint()
+    return html_class(string=html, url_fetcher=fetcher(), base_url=FONT_URL).write_pdf()
 
 
 def skp_html(evaluation: Evaluation) -> str:

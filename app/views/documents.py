@@ -50,6 +50,19 @@ def load(evaluation_id: int) -> Evaluation:
     return evaluation
 
 
+@bp.errorhandler(pdf.LayoutUnavailable)
+def layout_unavailable(exc):
+    """The server cannot lay documents out: say so, and what the operator installs."""
+    flash(
+        _(
+            "Dokumen PDF belum dapat dibuat di server ini: pustaka tata letak (Pango) belum terpasang. "
+            "Hubungi pengelola server (paket Debian libpango-1.0-0 dan libpangoft2-1.0-0)."
+        ),
+        "danger",
+    )
+    return redirect(url_for("main.index"))
+
+
 def send(data: bytes, name: str):
     """A PDF shown in the browser, saved under `name`; never kept by caches."""
     response = send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name, max_age=0)
