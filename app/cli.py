@@ -69,7 +69,7 @@ def _kind_option(func):
 @click.option("--dry-run", is_flag=True, help="Periksa saja, jangan simpan.")
 def people_import(file: Path, kind: str, dry_run: bool) -> None:
     """Import units or employees from a CSV file, all or nothing."""
-    from app.services import csv_io
+    from app.imports import people as csv_import
 
     data = file.read_bytes()
     with click.progressbar(length=max(data.count(b"\n"), 1), label="Memeriksa", file=sys.stderr) as bar:
@@ -80,7 +80,7 @@ def people_import(file: Path, kind: str, dry_run: bool) -> None:
             bar.update(rows - done)
             done = rows
 
-        plan = csv_io.plan_import(kind, data, progress=progress)
+        plan = csv_import.plan_import(kind, data, progress=progress)
     if not plan.ok:
         for error in plan.errors:
             where = f"baris {error.line}: " if error.line else ""
@@ -90,7 +90,7 @@ def people_import(file: Path, kind: str, dry_run: bool) -> None:
     if dry_run:
         click.echo(f"Pemeriksaan lolos ({summary}); tidak disimpan karena --dry-run.")
         return
-    csv_io.apply_import(plan)
+    csv_import.apply_import(plan)
     click.echo(f"Impor selesai: {summary}.")
 
 
@@ -101,9 +101,9 @@ def people_import(file: Path, kind: str, dry_run: bool) -> None:
 )
 def people_export(kind: str, output: Path | None) -> None:
     """Export units or employees as CSV (the import format)."""
-    from app.services import csv_io
+    from app.output import people_csv as csv_export
 
-    chunks = [csv_io.export_units()] if kind == "units" else csv_io.iter_employees_csv()
+    chunks = [csv_export.export_units()] if kind == "units" else csv_export.iter_employees_csv()
     stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         for chunk in chunks:

@@ -28,8 +28,16 @@ from app.domain import (
     RATING_TONES,
     Predikat,
 )
+from app.models import EvaluationState as E
 from app.policy import Action, can
-from app.workflow.definitions import ACTION_LABELS, LOCKED_EARLY_LABELS, LOCKED_LATE_LABELS, STATE_LABELS
+from app.services.cockpit import NOT_STARTED
+from app.workflow.definitions import (
+    ACTION_LABELS,
+    EVALUATION_STATE_LABELS,
+    LOCKED_EARLY_LABELS,
+    LOCKED_LATE_LABELS,
+    STATE_LABELS,
+)
 
 # One mapping per kind of code; `label(code, kind)` looks it up, and shows an unknown code as it is.
 LABELS = {
@@ -193,3 +201,21 @@ def _local_text(value: datetime, fmt: str, locale: str, zone: str) -> str:
     always names the zone the time is written in.
     """
     return dates.format_datetime(value, fmt, tzinfo=ZoneInfo(zone), locale=locale)
+
+
+def progress_columns(units) -> list[tuple[str, str]]:
+    """The columns of a progress table (the dashboard's, the progress recap's): (state, label) for the
+    states that occur in `units` (app.services.cockpit.UnitProgress), in workflow order."""
+    used = {state for unit in units for state in unit.states}
+    # a column counts locks of both causes (deadline passed, phase closed early by HR)
+    locked = {
+        E.TARGETS_LOCKED: _("SKP terkunci"),
+        E.ASSESSMENT_LOCKED: _("Penilaian mandiri terkunci"),
+    }
+    columns = [(NOT_STARTED, _("SKP belum ditulis"))] if NOT_STARTED in used else []
+    columns += [
+        (s.value, str(locked.get(s, label)))
+        for s, label in EVALUATION_STATE_LABELS.items()
+        if s.value in used
+    ]
+    return columns

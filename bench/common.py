@@ -53,11 +53,11 @@ def timed(label: str, func, *, floor: float | None = None):
 
 def load_agency(n: int) -> None:
     """Import a synthetic agency of n employees through the CSV importer (one call each)."""
-    from app.services import csv_io
+    from app.imports import people as csv_import
     from bench.import_people import synthetic_agency
 
     units_csv, people_csv = synthetic_agency(n)
-    csv_io.apply_import(csv_io.plan_import("units", units_csv.encode()))
-    plan = csv_io.plan_import("employees", people_csv.encode())
+    csv_import.apply_import(csv_import.plan_import("units", units_csv.encode()))
+    plan = csv_import.plan_import("employees", people_csv.encode())
     assert plan.ok, plan.errors[:3]
-    csv_io.apply_import(plan)
+    csv_import.apply_import(plan)

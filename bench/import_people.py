@@ -26,8 +26,8 @@ from flask_migrate import upgrade  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from app.imports import people as csv_import  # noqa: E402
 from app.models import Employee, OrgUnit, Position  # noqa: E402
-from app.services import csv_io  # noqa: E402
 
 
 def random_nip(rng: random.Random, pppk: bool = False) -> str:
@@ -152,17 +152,17 @@ def main() -> None:
         upgrade()
         plan, _ = timed(
             "units: plan + apply",
-            lambda: csv_io.apply_import(csv_io.plan_import("units", units_csv.encode())),
+            lambda: csv_import.apply_import(csv_import.plan_import("units", units_csv.encode())),
         )
         plan, t_plan = timed(
             "employees: plan (validate everything)",
-            lambda: csv_io.plan_import("employees", people_csv.encode()),
+            lambda: csv_import.plan_import("employees", people_csv.encode()),
         )
         assert plan.ok, plan.errors[:5]
-        _, t_apply = timed("employees: apply (write)", lambda: csv_io.apply_import(plan))
+        _, t_apply = timed("employees: apply (write)", lambda: csv_import.apply_import(plan))
         print(f"  {'employees: total':<42} {t_plan + t_apply:8.2f} s")
         again, _ = timed(
-            "re-import unchanged: plan", lambda: csv_io.plan_import("employees", people_csv.encode())
+            "re-import unchanged: plan", lambda: csv_import.plan_import("employees", people_csv.encode())
         )
         assert again.unchanged == args.n, (again.created, again.updated, again.unchanged)
 

@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from app import clock
 from app.domain import OrgPredikat
 from app.extensions import db
+from app.imports import people as csv_import
 from app.jobs import DueReport, lock_overdue, run_due
 from app.jobs.reminders import send_reminders
 from app.models import (
@@ -58,7 +59,6 @@ from app.models import (
     Role,
     UnitPredikat,
 )
-from app.services import csv_io
 from app.services.accounts import hash_password
 from app.workflow import cycles
 from app.workflow.distribution import curve_violations
@@ -371,13 +371,13 @@ def import_agency(report: Report, n: int, args) -> None:
     change = Change(["org_unit", "position", "employee", "audit_event"])
 
     def run():
-        units = csv_io.plan_import("units", units_csv.encode())
-        csv_io.apply_import(units)
+        units = csv_import.plan_import("units", units_csv.encode())
+        csv_import.apply_import(units)
         start = time.perf_counter()
-        plan = csv_io.plan_import("employees", people_csv.encode())
+        plan = csv_import.plan_import("employees", people_csv.encode())
         report.extra["import_plan_seconds"] = time.perf_counter() - start
         assert plan.ok, plan.errors[:3]
-        csv_io.apply_import(plan)
+        csv_import.apply_import(plan)
 
     bulk_step(report, "import", f"import {n} employees (CSV plan + apply)", run, change, args)
     print(f"    of which planning (validation) {report.extra['import_plan_seconds']:.2f} s")

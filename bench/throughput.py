@@ -30,9 +30,9 @@ import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
+from app.imports import people as csv_import
 from app.jobs import DueReport, lock_overdue
 from app.models import Account, Cycle, Employee, Evaluation, EvaluationState, OrgUnit
-from app.services import csv_io
 from app.workflow import cycles
 from bench.common import fresh_app
 from bench.import_people import synthetic_agency
@@ -51,10 +51,10 @@ def build(n: int, database_url: str):
         deadline = real_now - timedelta(hours=1)
         clock.travel_to(deadline - timedelta(days=30))
         units_csv, people_csv = synthetic_agency(n, SEED)
-        csv_io.apply_import(csv_io.plan_import("units", units_csv.encode()))
-        plan = csv_io.plan_import("employees", people_csv.encode())
+        csv_import.apply_import(csv_import.plan_import("units", units_csv.encode()))
+        plan = csv_import.plan_import("employees", people_csv.encode())
         assert plan.ok, plan.errors[:3]
-        csv_io.apply_import(plan)
+        csv_import.apply_import(plan)
         hr_id, _seconds = create_accounts()
         hr = db.session.get(Account, hr_id)
         root = db.session.scalar(sa.select(OrgUnit.id).where(OrgUnit.parent_id.is_(None)))

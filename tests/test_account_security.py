@@ -201,7 +201,7 @@ def test_hr_cannot_move_an_administrators_email_to_a_mailbox_it_reads(client, ma
     db.session.expire_all()
     assert db.session.get(type(boss), boss.id).email == boss.email
     # The same change by CSV import is refused as a row error.
-    from app.services.csv_io import plan_import
+    from app.imports.people import plan_import
 
     line = (
         f"{boss.nip},{boss.name},kotak-hr@contoh.go.id,PNS,{boss.unit.code},{boss.position.name},Pelaksana,\n"

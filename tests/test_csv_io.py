@@ -11,20 +11,20 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from app.models import AuditEvent, Employee, EmploymentType, OrgUnit, Position, PositionKind
-from app.nip import nip_problem
-from app.services import Refused, csv_io
-from app.services.csv_io import (
+from app.imports import people as csv_import
+from app.imports.people import (
     EMPLOYEE_COLUMNS,
     EMPLOYEE_REQUIRED,
     SLOW,
     UNIT_COLUMNS,
     EmailNormaliser,
     apply_import,
-    export_units,
-    iter_employees_csv,
     plan_import,
 )
+from app.models import AuditEvent, Employee, EmploymentType, OrgUnit, Position, PositionKind
+from app.nip import nip_problem
+from app.output.people_csv import export_units, iter_employees_csv
+from app.services import Refused
 from app.workflow import reassign
 from tests.test_workflow_services import World
 
@@ -694,13 +694,13 @@ def test_email_other_shapes_go_to_the_full_validator(raw, expected):
 def test_each_domain_is_validated_once(monkeypatch):
     """A thousand addresses at one domain cost one full validation."""
     calls = []
-    real = csv_io.validate_email
+    real = csv_import.validate_email
 
     def counting(raw, **kwargs):
         calls.append(raw)
         return real(raw, **kwargs)
 
-    monkeypatch.setattr(csv_io, "validate_email", counting)
+    monkeypatch.setattr(csv_import, "validate_email", counting)
     normaliser = EmailNormaliser()
     assert [normaliser(f"p{i}@Contoh.go.id") for i in range(1000)][-1] == "p999@contoh.go.id"
     assert len(calls) == 1

@@ -3,8 +3,9 @@
 import sqlalchemy as sa
 
 from app.demo import load_demo
+from app.imports.people import apply_import, plan_import
 from app.models import AuditEvent, Employee
-from app.services.csv_io import apply_import, iter_employees_csv, plan_import
+from app.output.people_csv import iter_employees_csv
 from tests.conftest import login, post_form
 from tests.test_people_views import employee_form
 

@@ -38,9 +38,9 @@ from app.models import (
     Position,
     PositionKind,
 )
-from app.services.cockpit import NOT_STARTED, done_label, unit_progress
+from app.services.cockpit import done_label, unit_progress
 from app.services.credit import MONTHS
-from app.templating import localtime
+from app.templating import localtime, progress_columns
 from app.workflow.definitions import EVALUATION_STATE_LABELS
 from app.workflow.distribution import RATED_STATES, distribution
 
@@ -240,12 +240,7 @@ def write_progress(cycle: Cycle, out: str | IO[bytes]) -> int:
     """Progress per unit as the dashboard counts it (app.services.cockpit.unit_progress): the
     evaluations, how many have done the current phase's step, and the count per state."""
     units = unit_progress(cycle)
-    used = {state for unit in units for state in unit.states}
-    locked = {S.TARGETS_LOCKED: _("SKP terkunci"), S.ASSESSMENT_LOCKED: _("Penilaian mandiri terkunci")}
-    states = [(NOT_STARTED, _("SKP belum ditulis"))] if NOT_STARTED in used else []
-    states += [
-        (s.value, str(locked.get(s, text))) for s, text in EVALUATION_STATE_LABELS.items() if s.value in used
-    ]
+    states = progress_columns(units)  # the dashboard's columns
     done = done_label(cycle.state)  # "" once no phase runs (draft, published, closed)
     columns = [
         Column(_("Unit kerja"), 34),

@@ -27,6 +27,7 @@ from app.services import Conflict, Refused, cockpit
 from app.services.cockpit import NOT_STARTED
 from app.services.people import matching
 from app.services.tasks import late
+from app.templating import progress_columns
 from app.views import ListPage, actor, apply_refusal, form_checks_csrf, form_version
 from app.views.org import unit_tree
 from app.workflow import cycles as service
@@ -152,23 +153,6 @@ def overdue_count(cycle: Cycle) -> int:
         .join(Cycle, Cycle.id == Evaluation.cycle_id)
         .where(Evaluation.cycle_id == cycle.id, late(clock.utcnow()))
     )
-
-
-def progress_columns(units: list[cockpit.UnitProgress]) -> list[tuple[str, str]]:
-    """The progress table's columns: (state, label) for the states that occur, in workflow order."""
-    used = {state for unit in units for state in unit.states}
-    # a column counts locks of both causes (deadline passed, phase closed early by HR)
-    locked = {
-        EvaluationState.TARGETS_LOCKED: _("SKP terkunci"),
-        EvaluationState.ASSESSMENT_LOCKED: _("Penilaian mandiri terkunci"),
-    }
-    columns = [(NOT_STARTED, _("SKP belum ditulis"))] if NOT_STARTED in used else []
-    columns += [
-        (s.value, str(locked.get(s, label)))
-        for s, label in EVALUATION_STATE_LABELS.items()
-        if s.value in used
-    ]
-    return columns
 
 
 def overdue_query(cycle: Cycle) -> sa.Select:

@@ -11,8 +11,9 @@ from app.extensions import db
 from app.forms.base import options
 from app.forms.org import CreditForm, OrgUnitForm, PositionForm
 from app.models import Employee, OrgUnit, Position
+from app.output import people_csv as csv_export
 from app.policy import Action, require
-from app.services import Refused, credit, csv_io, org
+from app.services import Refused, credit, org
 from app.views import actor, apply_refusal, form_checks_csrf
 
 bp = Blueprint("org", __name__, url_prefix="/org")
@@ -214,7 +215,7 @@ def export_units():
     require(actor(), Action.MANAGE_ORG)
     stamp = clock.now().strftime("%Y%m%d-%H%M")
     return Response(
-        csv_io.export_units(),
+        csv_export.export_units(),
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="unit-kerja-{stamp}.csv"'},
     )

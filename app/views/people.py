@@ -25,10 +25,12 @@ from app import clock
 from app.extensions import db
 from app.forms.base import options
 from app.forms.people import EmployeeForm, ImportConfirmForm, ImportForm, InitialPasswordForm, RolesForm
+from app.imports import people as csv_import
 from app.inputs import parse_int
 from app.models import Account, Cycle, Employee, Evaluation, OrgUnit, Position, ReassignedRole, Role
+from app.output import people_csv as csv_export
 from app.policy import Action, require
-from app.services import Refused, accounts, csv_io, people, reassign, tasks
+from app.services import Refused, accounts, people, reassign, tasks
 from app.views import actor, apply_refusal, form_checks_csrf, form_version
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -340,7 +342,7 @@ def import_upload():
     plan = confirm = None
     if form.validate_on_submit():
         data = form.file.data.read()
-        plan = csv_io.plan_import(form.kind.data, data)
+        plan = csv_import.plan_import(form.kind.data, data)
         if plan.ok:
             confirm = stash_for_confirmation(form.kind.data, data)
     return render_template("people/import.html", form=form, plan=plan, confirm=confirm)
@@ -355,18 +357,23 @@ def import_confirm():
     token = form.token.data or ""
     name, _sep, kind = token.partition(".")
     path = import_dir() / f"{name}.{kind}.csv"
-    if not form.validate_on_submit() or not name.isalnum() or kind not in csv_io.KINDS or not path.exists():
+    if (
+        not form.validate_on_submit()
+        or not name.isalnum()
+        or kind not in csv_import.KINDS
+        or not path.exists()
+    ):
         flash(_("Pratinjau impor tidak ditemukan atau sudah dipakai. Unggah ulang berkasnya."), "danger")
         return redirect(url_for("people.import_upload"))
     data = path.read_bytes()
     path.unlink(missing_ok=True)
-    plan = csv_io.plan_import(kind, data)
+    plan = csv_import.plan_import(kind, data)
     try:
-        csv_io.apply_import(plan)
+        csv_import.apply_import(plan)
     except Refused:
         # The data changed between the preview and now: show what the file would do today.
         flash(_("Data pegawai berubah sejak pratinjau. Periksa pratinjau baru lalu simpan lagi."), "warning")
-        fresh = csv_io.plan_import(kind, data)
+        fresh = csv_import.plan_import(kind, data)
         confirm = stash_for_confirmation(kind, data) if fresh.ok else None
         return render_template("people/import.html", form=ImportForm(kind=kind), plan=fresh, confirm=confirm)
     flash(
@@ -388,7 +395,7 @@ def export_employees():
     require(actor(), Action.MANAGE_PEOPLE)
     stamp = clock.now().strftime("%Y%m%d-%H%M")
     return Response(
-        stream_with_context(csv_io.iter_employees_csv()),
+        stream_with_context(csv_export.iter_employees_csv()),
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="pegawai-{stamp}.csv"'},
     )
