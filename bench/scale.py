@@ -60,7 +60,7 @@ from app.models import (
     UnitPredikat,
 )
 from app.services.accounts import hash_password
-from app.workflow import cycles
+from app.workflow import cycles, set_aside
 from app.workflow.distribution import curve_violations
 from app.workflow.evaluations import approve_targets
 from bench.common import fresh_app
@@ -943,6 +943,20 @@ def run_size(n: int, args) -> Report:
         db.session.rollback()
         print(f"  (distribution check alone: {seconds * 1000:.0f} ms, {len(_r)} units off the curve)")
         reason = "Kurva tidak terpenuhi di beberapa unit; diumumkan sesuai keputusan pimpinan." if _r else ""
+        # Publication covers everyone: those never rated (SKPs locked at the deadline) are marked
+        # "tidak dinilai" first, in one set-based step.
+        bulk_step(
+            report,
+            "mark_not_rated",
+            "mark every evaluation left without a result 'tidak dinilai'",
+            lambda: set_aside.mark_rest_not_rated(
+                db.session.get(Cycle, cycle_id),
+                db.session.get(Account, hr_id),
+                "Tidak dinilai sampai batas tahap penilaian atasan.",
+            ),
+            Change(["audit_event", "outbox_body", "outbox_message"], ["evaluation"]),
+            args,
+        )
         bulk_step(
             report,
             "publish",
