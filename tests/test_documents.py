@@ -402,3 +402,17 @@ def test_a_server_without_pango_says_so_instead_of_failing(year, client, db, mon
     response = client.get(f"/evaluations/{ev.id}/skp.pdf", follow_redirects=True)
     assert response.status_code == 200
     assert "Dokumen PDF belum dapat dibuat di server ini" in response.get_data(as_text=True)
+
+
+def test_the_cron_run_builds_the_bundles_hr_asked_for(year, client, db, runner):
+    """Where no scheduler runs, `flask jobs run-due` (cron) builds the queued ZIPs too."""
+    org, cycle, ev = year
+    review(org, cycle, ev, db)
+    hr = signed_in(client, org["hr"])
+    post_form(
+        hr, f"/cycles/{cycle.id}/dokumen/{org['puskesmas'].id}", {}, token_from=f"/cycles/{cycle.id}/dokumen"
+    )
+    result = runner.invoke(args=["jobs", "run-due"])
+    assert "document_bundles: 1" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(DocumentBundle.state)) == "done"

@@ -42,6 +42,7 @@ class DueReport:
     overdue_digests: int = 0
     sent: int = 0
     orphan_files: int = 0
+    document_bundles: int = 0
 
     def as_dict(self) -> dict:
         """For printing."""
@@ -118,9 +119,11 @@ def escalate_appeals(report: DueReport) -> None:
 
 
 def run_due() -> DueReport:
-    """Everything due now, once, in a safe order; then the mail relay and the daily file sweep."""
+    """Everything due now, once, in a safe order; then the mail relay, the daily file sweep and the
+    document bundles HR asked for."""
     from app.jobs.files import sweep_once_a_day
     from app.jobs.reminders import send_overdue_digests, send_reminders
+    from app.output.bundles import build_bundles
 
     report = DueReport()
     report.returned_after_acting = end_due()
@@ -132,4 +135,5 @@ def run_due() -> DueReport:
     report.overdue_digests = send_overdue_digests()
     report.sent = relay().sent
     report.orphan_files = sweep_once_a_day()
+    report.document_bundles = build_bundles()  # a unit's documents as one ZIP (HR asked for them)
     return report
