@@ -127,13 +127,6 @@ def mark_rest_not_rated(
         raise Refused(_("Tidak ada penilaian yang belum dinilai."))
     event = audit.record("cycle.marked_not_rated", cycle, actor=actor, comment=note)
     db.session.flush()  # its id keys this marking's emails (the same people may be marked again later)
-    notify_many(
-        "not_rated",
-        sa.select(Evaluation.employee_id).where(not_yet_rated(cycle)),
-        f"not_rated:{cycle.id}:{event.id}",
-        cycle=cycle,
-        note=note,
-    )
     now = clock.utcnow()
     marked = bulk_fire(
         cycle,
@@ -146,6 +139,21 @@ def mark_rest_not_rated(
             "set_aside_note": note,
             "set_aside_at": now,
         },
+    )
+    if not marked:  # a second click, or another officer, marked them meanwhile (rows locked first)
+        raise Refused(_("Tidak ada penilaian yang belum dinilai."))
+    # Emailed after the move: exactly the rows this marking moved (the same note, the same moment).
+    notify_many(
+        "not_rated",
+        sa.select(Evaluation.employee_id).where(
+            Evaluation.cycle_id == cycle.id,
+            Evaluation.state == EvaluationState.NOT_RATED,
+            Evaluation.set_aside_at == now,
+            Evaluation.set_aside_note == note,
+        ),
+        f"not_rated:{cycle.id}:{event.id}",
+        cycle=cycle,
+        note=note,
     )
     event.data = {"evaluations": marked}
     db.session.commit()
