@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from app import audit, clock, storage
 from app.extensions import db
 from app.jobs import days
-from app.models import Evidence
+from app.models import Evidence, FeedbackAttachment, ProgressEvidence
 
 log = logging.getLogger("kinerja.files")
 
@@ -33,14 +33,16 @@ class SweepResult:
     finished: int = 0  # pending files of committed rows moved into place
 
 
+FILE_ROWS = (Evidence, ProgressEvidence, FeedbackAttachment)  # every table holding a stored file
+
+
 def _with_rows(names: set[str]) -> set[str]:
-    """Which of these stored names an evidence row holds."""
+    """Which of these stored names a row holds (bukti dukung, progress evidence, attachments)."""
     names, found = sorted(names), set()
     for start in range(0, len(names), CHUNK):
         chunk = names[start : start + CHUNK]
-        found.update(
-            db.session.scalars(sa.select(Evidence.stored_name).where(Evidence.stored_name.in_(chunk)))
-        )
+        for table in FILE_ROWS:
+            found.update(db.session.scalars(sa.select(table.stored_name).where(table.stored_name.in_(chunk))))
     return found
 
 

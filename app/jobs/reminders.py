@@ -35,7 +35,7 @@ from app.models import (
     OutboxMessage,
 )
 from app.notify import build_many, build_message, queue
-from app.services import tasks
+from app.services import monitoring, tasks
 from app.templating import localtime
 from app.workflow.cycles import hr_employees
 from app.workflow.engine import effective_deadline
@@ -182,6 +182,10 @@ def send_reminders() -> int:
                 else:
                     task.update(own=False, employee=employee_name, evaluation_id=evaluation_id)
                 items[person_id].append(task)
+    # The monitoring stage's items (follow-ups due, peer input asked, ...), in the same digest.
+    for person_id, (recipient, extra) in monitoring.digest_items(now, today).items():
+        recipients[person_id] = recipient
+        items[person_id].extend(extra)
     if not items:
         db.session.commit()  # the days recorded as handled
         return 0

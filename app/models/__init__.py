@@ -20,16 +20,46 @@ from app.models.evaluation import (
     EvaluationState,
     Evidence,
     Indicator,
+    ProgressRule,
     Rhk,
     RhkKind,
 )
 from app.models.jobs import JobDay
+from app.models.monitoring import (
+    CoachingReason,
+    CoachingRequest,
+    FeedbackAttachment,
+    FeedbackKind,
+    FeedbackRecord,
+    FollowUp,
+    IndicatorTemplate,
+    PeerAnswer,
+    PeerRequest,
+    ProgressEntry,
+    ProgressEvidence,
+    ProgressRevision,
+    RhkTemplate,
+)
 from app.models.org import CreditJenjang, OrgUnit, Position, PositionKind
 from app.models.outbox import MessageState, OutboxBody, OutboxMessage
 from app.models.people import Account, AccountRole, Employee, EmploymentType, PasswordResetToken, Role
 from app.models.reassignment import ReassignedRole, Reassignment
 
 __all__ = [
+    "CoachingReason",
+    "CoachingRequest",
+    "FeedbackAttachment",
+    "FeedbackKind",
+    "FeedbackRecord",
+    "FollowUp",
+    "IndicatorTemplate",
+    "PeerAnswer",
+    "PeerRequest",
+    "ProgressEntry",
+    "ProgressEvidence",
+    "ProgressRevision",
+    "ProgressRule",
+    "RhkTemplate",
     "Appeal",
     "AppealOutcome",
     "BehaviourNote",

@@ -69,6 +69,9 @@ class Cycle(db.Model):
     appeal_window_days: Mapped[int] = mapped_column(default=14, server_default="14")
     appeal_decision_days: Mapped[int] = mapped_column(default=14, server_default="14")
     reminder_days: Mapped[str] = mapped_column(sa.String(40), default="7,3,1", server_default="7,3,1")
+    # Coaching trigger: at mid-period an indicator whose logged progress is this share (%) or more
+    # behind its target asks the rater for a bimbingan (app/workflow/monitoring/coaching.py).
+    coaching_behind_pct: Mapped[int] = mapped_column(default=30, server_default="30")
     auto_advance: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     publication_mode: Mapped[PublicationMode | None] = mapped_column(
         _enum(PublicationMode, "publication_mode", 8)

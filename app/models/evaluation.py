@@ -43,6 +43,13 @@ class RhkKind(enum.StrEnum):
     ADDITIONAL = "additional"
 
 
+class ProgressRule(enum.StrEnum):
+    """How an indicator's progress log adds up to a suggested realisation (declared on the indicator)."""
+
+    SUM = "sum"  # counted targets: the entries add up (reports made, patients served)
+    LATEST = "latest"  # levels: the latest entry stands (waiting time, satisfaction)
+
+
 NUMBER = sa.Numeric(14, 2)
 
 
@@ -140,6 +147,8 @@ class Rhk(db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
     parent_rhk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rhk.id", ondelete="SET NULL"))
     source_rhk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rhk.id", ondelete="SET NULL"))
+    # The RHK of an earlier SKP (or None) this one was copied from by "salin SKP periode lalu".
+    copied_from_rhk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rhk.id", ondelete="SET NULL"))
     position: Mapped[int] = mapped_column(default=0, server_default="0")
 
     evaluation: Mapped[Evaluation] = relationship(back_populates="rhks")
@@ -166,9 +175,22 @@ class Indicator(db.Model):
     realisation_note: Mapped[str | None] = mapped_column(sa.Text)
     feedback: Mapped[str | None] = mapped_column(sa.Text)
     position: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Declared by the employee; None: the aspect decides (`rule`).
+    progress_rule: Mapped[ProgressRule | None] = mapped_column(_enum(ProgressRule, "progress_rule", 8))
+    # A periodic SKP's indicator: the annual one it was copied from, whose progress log it reads.
+    source_indicator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("indicator.id", ondelete="SET NULL"), index=True
+    )
 
     rhk: Mapped[Rhk] = relationship(back_populates="indicators")
     evidence: Mapped[list["Evidence"]] = relationship(order_by="Evidence.id", cascade="all, delete-orphan")
+
+    @property
+    def rule(self) -> ProgressRule:
+        """How the progress log adds up: as declared, else a sum for quantities, the latest otherwise."""
+        if self.progress_rule is not None:
+            return self.progress_rule
+        return ProgressRule.SUM if self.aspect is Aspect.QUANTITY else ProgressRule.LATEST
 
     @property
     def attained(self) -> bool | None:

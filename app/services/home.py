@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import Account, Appeal, AuditEvent, Cycle, Employee, Evaluation
 from app.models.types import UTCDateTime
 from app.policy import is_hr
+from app.services import monitoring
 from app.services.cockpit import cycle_counts, done_in_phase, done_label, waiting_for_hr
 from app.services.tasks import (
     DUTIES,
@@ -27,6 +28,7 @@ from app.services.tasks import (
     OWN_PHASE,
     C,
     E,
+    Task,
     behind,
     explanation_answered,
     explanation_asked,
@@ -37,31 +39,6 @@ from app.services.tasks import (
     returned,
     task_deadline,
 )
-
-
-@dataclass
-class Task:
-    """One thing a person has to do: what, for whom, by when, and where the form is."""
-
-    kind: str
-    action: str
-    person: str | None
-    cycle: str | None
-    deadline: datetime | None
-    days_left: int | None
-    endpoint: str
-    args: dict
-    anchor: str = ""
-    note: str | None = None
-
-    @property
-    def overdue(self) -> bool:
-        """The deadline has passed."""
-        return self.deadline is not None and self.deadline < clock.utcnow()
-
-    def sort_key(self):
-        """Most urgent first: the nearest deadline (passed ones first); undated last."""
-        return (self.deadline is None, self.deadline or datetime.max.replace(tzinfo=clock.tz()), self.kind)
 
 
 @dataclass
@@ -672,6 +649,7 @@ def for_account(account: Account) -> Home:
     result = Home(is_hr=is_hr(account), now=now)
     if account.employee_id is not None:
         _employee_part(result, account, now)
+        result.tasks.extend(monitoring.home_tasks(account, now))
     if result.is_hr:
         _hr_part(result, now)
     result.tasks.sort(key=Task.sort_key)

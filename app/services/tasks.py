@@ -46,6 +46,31 @@ class Duty:
     reminded_in: tuple[CycleState, ...] = ()
 
 
+@dataclass
+class Task:
+    """One thing a person has to do: what, for whom, by when, and where the form is."""
+
+    kind: str
+    action: str
+    person: str | None
+    cycle: str | None
+    deadline: datetime | None
+    days_left: int | None
+    endpoint: str
+    args: dict
+    anchor: str = ""
+    note: str | None = None
+
+    @property
+    def overdue(self) -> bool:
+        """The deadline has passed."""
+        return self.deadline is not None and self.deadline < clock.utcnow()
+
+    def sort_key(self):
+        """Most urgent first: the nearest deadline (passed ones first); undated last."""
+        return (self.deadline is None, self.deadline or datetime.max.replace(tzinfo=clock.tz()), self.kind)
+
+
 # In the order the reminder digests list them.
 DUTIES = [
     Duty(

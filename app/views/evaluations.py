@@ -57,6 +57,7 @@ from app.workflow import evaluations as service
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
 from app.workflow.engine import effective_deadline, phase_open_for
 from app.workflow.locks import early_lock_events, locked_early, state_label
+from app.workflow.monitoring import page_parts
 
 bp = Blueprint("evaluations", __name__, url_prefix="/evaluations")
 
@@ -169,6 +170,7 @@ def page(evaluation: Evaluation, refused: PageForm | None = None, status: int = 
             CoreValue=CoreValue,
             Rating=Rating,
             credit=credit_of(evaluation),
+            monitoring=page_parts(evaluation, me, roles),
         ),
         status,
     )

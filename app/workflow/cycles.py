@@ -292,7 +292,8 @@ def open_cycle(cycle: Cycle, actor: Account | None, *, expected_version: int | N
 
 
 def _copy_annual_targets(cycle: Cycle) -> None:
-    """A periodic cycle reuses the approved RHK and indicators of its annual cycle (set-based)."""
+    """A periodic cycle reuses the approved RHK and indicators of its annual cycle (set-based); each
+    copied indicator points at its annual one (`source_indicator_id`), whose progress log it reads."""
     old_eval, new_eval = aliased(Evaluation), aliased(Evaluation)
     db.session.execute(
         sa.insert(Rhk).from_select(
@@ -308,7 +309,18 @@ def _copy_annual_targets(cycle: Cycle) -> None:
     new_rhk = aliased(Rhk)
     db.session.execute(
         sa.insert(Indicator).from_select(
-            ["rhk_id", "aspect", "text", "comparator", "target", "target_max", "unit", "position"],
+            [
+                "rhk_id",
+                "aspect",
+                "text",
+                "comparator",
+                "target",
+                "target_max",
+                "unit",
+                "position",
+                "progress_rule",
+                "source_indicator_id",
+            ],
             sa.select(
                 new_rhk.id,
                 Indicator.aspect,
@@ -318,6 +330,8 @@ def _copy_annual_targets(cycle: Cycle) -> None:
                 Indicator.target_max,
                 Indicator.unit,
                 Indicator.position,
+                Indicator.progress_rule,
+                Indicator.id,  # the periodic indicator reads the annual one's progress log
             )
             .join(new_rhk, new_rhk.source_rhk_id == Indicator.rhk_id)
             .join(new_eval, sa.and_(new_eval.id == new_rhk.evaluation_id, new_eval.cycle_id == cycle.id)),

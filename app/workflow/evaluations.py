@@ -7,9 +7,7 @@ transition, audits and notifies, then commits; a refusal raises Refused and writ
 import secrets
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -34,16 +32,12 @@ from app.models import (
 from app.notify import notify
 from app.policy import acts_as
 from app.services import Conflict, Refused
+from app.workflow.attachments import checked_file, checked_link, stage_file
 from app.workflow.cycles import hr_employees
 from app.workflow.engine import atomic, changed_message, fire_evaluation, frozen_message, phase_open_for
 
 MAX_TEXT = 2000
 MAX_LONG_TEXT = 5000
-FILE_SIGNATURES = {
-    b"%PDF-": ("application/pdf", "pdf"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
-    b"\xff\xd8\xff": ("image/jpeg", "jpg"),
-}
 
 
 def commit() -> None:
@@ -405,33 +399,20 @@ def add_evidence_file(
     _editable_assessment(evaluation, actor)
     _check_version(evaluation, expected_version)
     _own_indicator(evaluation, indicator)
-    limit = current_app.config["EVIDENCE_MAX_MB"] * 1024 * 1024
-    if not data:
-        raise Refused({"file": _("Berkas kosong.")})
-    if len(data) > limit:
-        raise Refused(
-            {
-                "file": _(
-                    "Berkas terlalu besar (maksimum %(mb)d MB).", mb=current_app.config["EVIDENCE_MAX_MB"]
-                )
-            }
-        )
-    kind = next((v for sig, v in FILE_SIGNATURES.items() if data.startswith(sig)), None)
-    if kind is None:
-        raise Refused(
-            {"file": _("Berkas harus PDF, JPG atau PNG (isi berkas diperiksa, bukan hanya namanya).")}
-        )
-    stored = secrets.token_hex(16)
-    name = Path(filename or f"bukti.{kind[1]}").name[:200] or f"bukti.{kind[1]}"
+    upload = checked_file(filename, data)
     evidence = Evidence(
-        indicator_id=indicator.id, filename=name, stored_name=stored, content_type=kind[0], size=len(data)
+        indicator_id=indicator.id,
+        filename=upload.filename,
+        stored_name=upload.stored_name,
+        content_type=upload.content_type,
+        size=upload.size,
     )
     db.session.add(evidence)
     evaluation.touch()
-    audit.record("evidence.added", evaluation, actor=actor, data={"indicator": indicator.id, "file": name})
-    # Written last, under a pending name: it becomes the evidence file when the commit succeeds
-    # and is removed when the transaction ends any other way (app.storage).
-    storage.put_on_commit(storage.evidence_store(), stored, data)
+    audit.record(
+        "evidence.added", evaluation, actor=actor, data={"indicator": indicator.id, "file": upload.filename}
+    )
+    stage_file(upload)  # last: it becomes the evidence file only when the commit succeeds
     _commit_with_files()
     return evidence
 
@@ -443,10 +424,7 @@ def add_evidence_link(
     """Attach a link (http or https); commits."""
     _editable_assessment(evaluation, actor)
     _own_indicator(evaluation, indicator)
-    url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
-        raise Refused({"url": _("Tautan harus alamat web lengkap yang diawali http:// atau https://.")})
+    url = checked_link(url)
     evidence = Evidence(indicator_id=indicator.id, url=url)
     db.session.add(evidence)
     evaluation.touch()
