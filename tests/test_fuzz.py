@@ -174,6 +174,14 @@ def scenario(make, db):
             "token": "tautan-lama",
             "machine": "evaluation",
             "filename": "app.css",
+            # The monitoring stage's rows (progress entries, records, follow-ups, files, peer
+            # requests, RHK templates): the seeded agency has none yet, so these ask for absent ones.
+            "entry_id": 1,
+            "record_id": 1,
+            "follow_up_id": 1,
+            "file_id": 1,
+            "request_id": 1,
+            "template_id": 1,
         }
 
     contexts = [ids(ev_of(e), cycle.id) for e in (nurse, colleague, reviewer_case)]
