@@ -75,6 +75,10 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     INSTANCE_PATH = os.environ.get("INSTANCE_PATH")  # default: ./instance
     DATABASE_URL = os.environ.get("DATABASE_URL")  # default: SQLite file in the instance folder
+    # Uploaded evidence, generated document ZIPs and CSV files waiting for confirmation. Default:
+    # the instance folder. Several app nodes and schedulers: one folder all of them mount
+    # (docs/operations.md, "Several app nodes").
+    FILES_DIR = os.environ.get("FILES_DIR")
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Jakarta")

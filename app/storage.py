@@ -139,11 +139,17 @@ class DirectoryStore:
             )
 
 
+def files_root() -> Path:
+    """The folder of the files kept beside the database: FILES_DIR (shared by every node when
+    there are several), else the instance folder."""
+    return Path(current_app.config.get("FILES_DIR") or current_app.instance_path)
+
+
 def evidence_store() -> FileStore:
-    """The store of uploaded evidence, made once per app: `instance/evidence` by default."""
+    """The store of uploaded evidence, made once per app: `<files>/evidence`."""
     stores = current_app.extensions.setdefault("file_stores", {})
     if "evidence" not in stores:
-        stores["evidence"] = DirectoryStore(Path(current_app.instance_path) / "evidence")
+        stores["evidence"] = DirectoryStore(files_root() / "evidence")
     return stores["evidence"]
 
 

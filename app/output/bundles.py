@@ -9,10 +9,8 @@ then the link. No web worker renders more than one document.
 import logging
 import secrets
 import zipfile
-from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 
 from app import audit, clock
@@ -20,7 +18,7 @@ from app.extensions import db
 from app.models import Account, Cycle, DocumentBundle, Employee, Evaluation, OrgUnit
 from app.output import pdf
 from app.services import Refused
-from app.storage import PARTIAL, DirectoryStore
+from app.storage import PARTIAL, DirectoryStore, files_root
 
 log = logging.getLogger("kinerja.documents")
 
@@ -30,8 +28,8 @@ PROGRESS_EVERY = 10  # documents between two progress commits
 
 
 def store() -> DirectoryStore:
-    """Where finished bundles are kept: `instance/documents`."""
-    return DirectoryStore(Path(current_app.instance_path) / "documents")
+    """Where finished bundles are kept: `<files>/documents` (app.storage.files_root)."""
+    return DirectoryStore(files_root() / "documents")
 
 
 def _evaluation_ids(cycle_id: int, unit_id: int) -> list[int]:

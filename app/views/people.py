@@ -31,6 +31,7 @@ from app.models import Account, Cycle, Employee, Evaluation, OrgUnit, Position, 
 from app.output import people_csv as csv_export
 from app.policy import Action, require
 from app.services import Refused, accounts, people, reassign, tasks
+from app.storage import files_root
 from app.views import actor, apply_refusal, form_checks_csrf, form_version
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -320,7 +321,7 @@ def set_roles(employee_id: int):
 
 def import_dir() -> Path:
     """Where uploaded CSV files wait between preview and confirmation."""
-    path = Path(current_app.instance_path) / "imports"
+    path = files_root() / "imports"  # shared by the app nodes: the preview and the confirmation may differ
     path.mkdir(parents=True, exist_ok=True)
     return path
 
