@@ -295,4 +295,6 @@ OBJECT_LABELS = {
     "credit_jenjang": _l("koefisien angka kredit"),
     "document_bundle": _l("berkas dokumen unit"),
     "reassignment": _l("pemindahan penilai"),
+    "peer_request": _l("permintaan masukan rekan kerja"),
+    "coaching_request": _l("permintaan bimbingan/konseling"),
 }

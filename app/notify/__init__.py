@@ -43,6 +43,8 @@ SUBJECTS = {
     "reassigned": "Perubahan pejabat penilai kinerja Anda",
     "reassigned_official": "Perubahan penugasan Anda sebagai pejabat penilai",
     "not_rated": 'Penilaian kinerja Anda tidak dinilai: "{cycle}"',
+    "peer_requested": "Permintaan masukan perilaku kerja untuk {employee}",
+    "coaching_requested": "Bimbingan atau konseling untuk {employee} perlu dicatat",
 }
 
 

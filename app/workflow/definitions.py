@@ -386,4 +386,10 @@ ACTION_LABELS = {
     "credit.coefficients_changed": _l("Koefisien angka kredit diubah"),
     "people.imported": _l("Impor CSV"),
     "demo.loaded": _l("Data contoh dimuat"),
+    "peer.requested": _l("Masukan rekan kerja diminta"),
+    "peer.cancelled": _l("Permintaan masukan rekan kerja dibatalkan"),
+    "peer.answered": _l("Masukan rekan kerja diberikan"),
+    "peer.answer_changed": _l("Masukan rekan kerja diubah"),
+    "coaching.requested": _l("Bimbingan/konseling diminta"),
+    "coaching.resolved": _l("Permintaan bimbingan/konseling selesai dengan catatan"),
 }
