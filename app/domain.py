@@ -295,6 +295,7 @@ OBJECT_LABELS = {
     "credit_jenjang": _l("koefisien angka kredit"),
     "document_bundle": _l("berkas dokumen unit"),
     "reassignment": _l("pemindahan penilai"),
+    "feedback_record": _l("catatan dialog kinerja"),
     "peer_request": _l("permintaan masukan rekan kerja"),
     "coaching_request": _l("permintaan bimbingan/konseling"),
 }

@@ -25,6 +25,7 @@ class Action(enum.StrEnum):
     VIEW_RESULTS = "results.view"
     MANAGE_OUTBOX = "outbox.manage"
     REASSIGN = "evaluation.reassign"
+    VIEW_DIALOG = "evaluation.dialog"  # dialog kinerja and feedback records: the parties only
 
 
 HR_ACTIONS = {
@@ -111,6 +112,8 @@ def can(actor: Account | None, action: Action | str, target=None) -> bool:
         return True
     if action is Action.VIEW_EVALUATION:
         return is_hr(actor) or any(acts_as(actor, target, role) for role in PARTIES)
+    if action is Action.VIEW_DIALOG:  # never HR as such, never colleagues
+        return any(acts_as(actor, target, role) for role in PARTIES)
     if action is Action.VIEW_EMPLOYEE:
         if is_hr(actor) or actor.employee_id == target.id:
             return True

@@ -37,7 +37,7 @@ CONTENT_SECURITY_POLICY = {
 # For user-uploaded files: nothing may load or run, and the document gets an opaque origin, so an
 # HTML/PDF polyglot opened in a tab can neither script nor read the app's origin.
 SANDBOX_POLICY = {"default-src": "'none'", "frame-ancestors": "'none'", "sandbox": ""}
-SANDBOXED_ENDPOINTS = ("evaluations.download_evidence",)
+SANDBOXED_ENDPOINTS = ("evaluations.download_evidence", "dialog.download")
 
 PERMISSIONS_POLICY = {"browsing-topics": "()", "camera": "()", "microphone": "()", "geolocation": "()"}
 

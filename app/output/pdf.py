@@ -36,6 +36,7 @@ from app.models import (
     UnitPredikat,
 )
 from app.services.credit import credit_of
+from app.services.dialog import records_of
 
 S = EvaluationState
 # From targets approval on, the SKP is fixed (a periodic evaluation starts at self-assessment,
@@ -241,6 +242,7 @@ def evaluation_html(evaluation: Evaluation) -> str:
         credit=credit_of(evaluation),
         appeal=appeal,
         appeal_pending=appeal is not None and not decided,
+        dialog_records=records_of(evaluation.id),
     )
 
 
