@@ -25,18 +25,36 @@ AUDITED_FIELDS = (
 )
 
 
+# The search index holds runs of three characters: shorter text is looked for by a scan.
+TRIGRAM = 3
+
+
 def matching(query: str):
     """Employees whose name or email contains `query`, or whose NIP starts with it when it is all
-    digits (spaces allowed): the search of the employee list, the overdue list and the audit log."""
+    digits (spaces allowed): the search of the employee list, the overdue list and the audit log.
+
+    On PostgreSQL a trigram index (migration b626b9d82ee0) serves the three conditions as they
+    are. On SQLite the FTS5 table `employee_search` first narrows the rows to those holding the
+    text anywhere in name, email or NIP (case folded), and the same conditions then decide, so
+    both databases find exactly the same people.
+    """
     pattern = query.lower()
     digits = "".join(ch for ch in query if ch.isdigit())
+    by_nip = bool(digits) and len(digits) == len(query.replace(" ", ""))
     conditions = [
         sa.func.lower(Employee.name).contains(pattern, autoescape=True),
         Employee.email.contains(pattern, autoescape=True),  # stored lower-cased
     ]
-    if digits and len(digits) == len(query.replace(" ", "")):
+    if by_nip:
         conditions.append(Employee.nip.startswith(digits))
-    return sa.or_(*conditions)
+    condition = sa.or_(*conditions)
+    texts = [pattern, digits] if by_nip else [pattern]
+    if db.session.get_bind().dialect.name == "sqlite" and min(map(len, texts)) >= TRIGRAM:
+        phrases = " OR ".join('"' + text.replace('"', '""') + '"' for text in texts)
+        holding = sa.select(sa.literal_column("rowid")).select_from(sa.table("employee_search"))
+        holding = holding.where(sa.text("employee_search MATCH :phrases").bindparams(phrases=phrases))
+        condition = sa.and_(Employee.id.in_(holding), condition)
+    return condition
 
 
 def _snapshot(employee: Employee) -> dict:
