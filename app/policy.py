@@ -6,9 +6,12 @@ supervisors their team (and the team's team, as appeal handler), HR everything i
 
 import enum
 
-from flask import abort
+import sqlalchemy as sa
+from flask import abort, g, has_request_context
+from sqlalchemy.orm import aliased
 
-from app.models import Account, Employee, Role
+from app.extensions import db
+from app.models import Account, Employee, OrgUnit, Role
 
 
 class Action(enum.StrEnum):
@@ -25,6 +28,7 @@ class Action(enum.StrEnum):
     VIEW_RESULTS = "results.view"
     MANAGE_OUTBOX = "outbox.manage"
     REASSIGN = "evaluation.reassign"
+    MANAGE_RHK_TEMPLATES = "rhk_template.manage"
     VIEW_DIALOG = "evaluation.dialog"  # dialog kinerja and feedback records: the parties only
 
 
@@ -42,6 +46,51 @@ HR_ACTIONS = {
 def is_hr(actor: Account | None) -> bool:
     """HR officers and administrators manage the agency's people."""
     return actor is not None and bool(actor.roles & {Role.HR, Role.ADMIN})
+
+
+def headed_unit_ids(actor: Account | None) -> set[int]:
+    """The units the actor heads, with every unit below them (a unit head's reach).
+
+    The head of a unit is an active employee of that unit who supervises at least one active
+    employee and whose own supervisor works elsewhere (or who has none): the top of the unit's
+    supervisor chain, as the data holds it without a "head" column. Asked once per request.
+    """
+    if actor is None or actor.employee_id is None:
+        return set()
+    cache = g.setdefault("headed_unit_ids", {}) if has_request_context() else {}
+    if actor.employee_id in cache:
+        return cache[actor.employee_id]
+    head, boss, member = aliased(Employee), aliased(Employee), aliased(Employee)
+    own = (
+        sa.select(head.unit_id.label("id"))
+        .outerjoin(boss, boss.id == head.supervisor_id)
+        .where(
+            head.id == actor.employee_id,
+            head.active,
+            sa.or_(boss.id.is_(None), boss.unit_id != head.unit_id),
+            sa.exists().where(member.supervisor_id == head.id, member.active),
+        )
+        .cte("headed", recursive=True)
+    )
+    below = own.union(sa.select(OrgUnit.id).join(own, OrgUnit.parent_id == own.c.id))
+    found = set(db.session.scalars(sa.select(below.c.id)))
+    cache[actor.employee_id] = found
+    return found
+
+
+def template_position_ids(actor: Account | None) -> set[int] | None:
+    """The positions whose RHK templates the actor may publish and retire: None for every
+    position (HR), else those held by active employees in the units the actor heads."""
+    if is_hr(actor):
+        return None
+    units = headed_unit_ids(actor)
+    if not units:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Employee.position_id).where(Employee.unit_id.in_(units), Employee.active).distinct()
+        )
+    )
 
 
 def is_supervisor_of(actor: Account | None, employee: Employee) -> bool:
@@ -110,6 +159,13 @@ def can(actor: Account | None, action: Action | str, target=None) -> bool:
         return Role.ADMIN in actor.roles
     if action is Action.VIEW_RESULTS:
         return True
+    if action is Action.MANAGE_RHK_TEMPLATES:
+        # Without a target: whether the templates page is open to the actor at all.
+        if is_hr(actor):
+            return True
+        if target is None:
+            return bool(headed_unit_ids(actor))
+        return target.id in template_position_ids(actor)
     if action is Action.VIEW_EVALUATION:
         return is_hr(actor) or any(acts_as(actor, target, role) for role in PARTIES)
     if action is Action.VIEW_DIALOG:  # never HR as such, never colleagues
