@@ -382,3 +382,26 @@ def test_publishing_the_year_closes_the_log_of_its_periodic_evaluations_too(log)
     log.cycle.state = "published"
     _db.session.commit()
     assert refused(log.add, ev=ev, indicator=ev.indicators[0]).errors[""].startswith("Periode ini sudah")
+
+
+# ---- the rater's home task ----------------------------------------------------------------------------
+
+
+def test_the_rater_is_asked_to_verify_each_team_members_unverified_entries(log):
+    from app.services import progress as asks
+
+    first = log.add(day=date(2027, 3, 1))
+    second = log.add(day=date(2027, 3, 2))
+    [task] = asks.home_tasks(log.head, clock.now())
+    assert (task.action, task.person, task.note) == (
+        "Verifikasi log progres",
+        "Perawat Debora",
+        "2 entri menunggu verifikasi",
+    )
+    assert (task.endpoint, task.args) == ("progress.log", {"evaluation_id": log.ev.id})
+    assert asks.home_tasks(log.nurse, clock.now()) == []
+    assert asks.home_tasks(log.org["camat"].account, clock.now()) == []
+    progress.verify_entry(log.ev, log.head, first)
+    assert asks.home_tasks(log.head, clock.now())[0].note == "1 entri menunggu verifikasi"
+    progress.verify_entry(log.ev, log.head, second)
+    assert asks.home_tasks(log.head, clock.now()) == []

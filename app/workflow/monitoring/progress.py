@@ -38,6 +38,7 @@ from app.models import (
 )
 from app.policy import acts_as
 from app.services import Conflict, Refused
+from app.services.progress import LOG_OPEN_STATES
 from app.workflow.attachments import checked_file, checked_link, stage_file
 from app.workflow.engine import atomic, changed_message, frozen_message
 from app.workflow.evaluations import _commit_with_files, _number, _text, commit
@@ -47,19 +48,6 @@ MAX_COMMENT = 2000
 MAX_EVIDENCE = 10  # files and links per entry
 
 S = EvaluationState
-# The annual SKP is approved (ditetapkan) and the evaluation still runs.
-LOG_OPEN_STATES = frozenset(
-    {
-        S.TARGETS_APPROVED,
-        S.ASSESSMENT_DRAFT,
-        S.ASSESSMENT_SUBMITTED,
-        S.ASSESSMENT_LOCKED,
-        S.REVIEWED,
-        S.APPEALED,
-        S.DECIDED,
-        S.FINAL,
-    }
-)
 
 
 # ---- periods and the suggested realisation ------------------------------------------------------
@@ -76,6 +64,11 @@ def period_bounds(cycle: Cycle) -> tuple[date, date]:
     else:
         first_month, last_month = 1, 12
     return date(year, first_month, 1), date(year, last_month, calendar.monthrange(year, last_month)[1])
+
+
+def period_bounds_of_month(year: int, month: int) -> tuple[date, date]:
+    """First and last day of one month."""
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
 @dataclass
