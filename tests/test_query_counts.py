@@ -11,6 +11,7 @@ from app.domain import Aspect, Comparator, Predikat, Rating
 from app.extensions import db as _db
 from app.models import (
     Appeal,
+    AuditEvent,
     Comment,
     Cycle,
     Evaluation,
@@ -22,6 +23,8 @@ from app.models import (
     RhkKind,
     Role,
 )
+from app.models.monitoring import FeedbackAttachment, FeedbackKind, FeedbackRecord, FollowUp
+from app.models.monitoring import ProgressEntry, ProgressEvidence, ProgressRevision
 from app.workflow import cycles
 from tests.conftest import login
 from tests.workflow_helpers import START, cycle_data
@@ -70,6 +73,7 @@ def build(make, db, team_size: int):
                 )
                 indicator.evidence.append(Evidence(url="https://contoh.go.id/bukti"))
                 db.session.add(indicator)
+                add_progress_entries(indicator, ev, head, team_size)
         ev.state = EvaluationState.APPEALED
         ev.results_rating = ev.behaviour_rating = Rating.MEETS
         ev.predikat = Predikat.BAIK
@@ -91,9 +95,65 @@ def build(make, db, team_size: int):
                     addressed_to=staff[0],
                 )
             )
+        add_dialog_records(ev, head, team_size)
     cycle.state = "appeal"
     db.session.commit()
     return dict(cycle=cycle, camat=camat, head=head, staff=staff, hr=hr)
+
+
+def add_progress_entries(indicator, ev, head, count: int) -> None:
+    """`count` progress entries on the indicator, each with a link and an earlier version, every
+    other one verified with a comment: the log page and the SKP page must not grow with them."""
+    author = ev.employee.account
+    for n in range(count):
+        verified = n % 2 == 0
+        indicator_entry = ProgressEntry(
+            indicator=indicator,
+            author_id=author.id,
+            entry_date=START.date() + timedelta(days=n),
+            value=n,
+            note=f"Progres {n}",
+            verified_at=clock.utcnow() if verified else None,
+            verified_by_id=head.account.id if verified else None,
+            rater_comment="Sesuai" if verified else None,
+            evidence=[ProgressEvidence(url="https://contoh.go.id/progres")],
+            revisions=[
+                ProgressRevision(entry_date=START.date(), value=1, note="Semula", changed_by_id=author.id)
+            ],
+        )
+        _db.session.add(indicator_entry)
+
+
+def add_dialog_records(ev, head, count: int) -> None:
+    """`count` dialog records on the evaluation, each with two follow-ups (one per owner), a link
+    and an earlier version in the audit trail: the dialog parts must not grow with them."""
+    day = START.date()
+    for n in range(count):
+        record = FeedbackRecord(
+            evaluation_id=ev.id,
+            author_id=head.account.id,
+            kind=FeedbackKind.DIALOG,
+            held_on=day,
+            notes=f"Dialog {n}",
+            follow_ups=[
+                FollowUp(
+                    action="Tindak lanjut pegawai", due_on=day + timedelta(days=3), owner_id=ev.employee_id
+                ),
+                FollowUp(action="Tindak lanjut atasan", due_on=day + timedelta(days=3), owner_id=head.id),
+            ],
+            attachments=[FeedbackAttachment(url="https://contoh.go.id/notulen")],
+        )
+        _db.session.add(record)
+        _db.session.flush()
+        _db.session.add(
+            AuditEvent(
+                action="dialog.edited",
+                actor_id=head.account.id,
+                object_type="feedback_record",
+                object_id=str(record.id),
+                data={"before": {"kind": "feedback", "held_on": day.isoformat(), "notes": "Semula"}},
+            )
+        )
 
 
 PAGES = [
@@ -115,6 +175,15 @@ PAGES = [
     ("hr", lambda o, ev: "/audit/"),
     ("hr", lambda o, ev: "/audit/?who=Camat"),
     ("hr", lambda o, ev: "/people/"),
+    ("staff", lambda o, ev: f"/evaluations/{ev}/dialog"),
+    ("head", lambda o, ev: f"/evaluations/{ev}/dialog"),
+    ("camat", lambda o, ev: f"/evaluations/{ev}/dialog"),
+    ("camat", lambda o, ev: f"/evaluations/{ev}"),  # the appeal handler: the keberatan's link to the records
+    ("staff", lambda o, ev: f"/evaluations/{ev}/progres"),  # the progress log, with the author's forms
+    ("staff", lambda o, ev: f"/evaluations/{ev}/progres?bulan=1"),
+    ("head", lambda o, ev: f"/evaluations/{ev}/progres"),  # the rater's verification forms
+    ("camat", lambda o, ev: f"/evaluations/{ev}/progres"),
+    ("hr", lambda o, ev: f"/evaluations/{ev}/progres"),
 ]
 
 

@@ -97,7 +97,7 @@ def follow_up_of(evaluation: Evaluation, follow_up_id: int) -> FollowUp:
     return follow_up
 
 
-def page(evaluation: Evaluation, refused: DialogForm | None = None, status: int = 200):
+def render(evaluation: Evaluation, refused: DialogForm | None = None, status: int = 200):
     """Render the dialog page; `refused` is the posted form that was refused."""
     me = actor()
     part = service.page_part(evaluation, me, set())
@@ -133,18 +133,18 @@ def act(evaluation_id: int, form_class, key: str, action, success: str, anchor, 
         kinds = service.kinds_for(evaluation, actor())
         form.kind.choices = [(kind.value, kind_label(kind)) for kind in kinds]
     if not form.validate():
-        return page(evaluation, form, 400)
+        return render(evaluation, form, 400)
     try:
         result = action(evaluation, form)
     except Refused as refusal:
         db.session.rollback()
         evaluation = load(evaluation_id)
         _refusal(form, refusal)
-        return page(evaluation, form, 409 if isinstance(refusal, Conflict) else 400)
+        return render(evaluation, form, 409 if isinstance(refusal, Conflict) else 400)
     flash(success, "success")
     if callable(anchor):
         anchor = anchor(result)
-    return redirect(url_for("dialog.page_view", evaluation_id=evaluation_id) + f"#{anchor}")
+    return redirect(url_for("dialog.page", evaluation_id=evaluation_id) + f"#{anchor}")
 
 
 def _upload(form) -> tuple[str | None, bytes] | None:
@@ -154,9 +154,9 @@ def _upload(form) -> tuple[str | None, bytes] | None:
 
 @bp.route("/evaluations/<int:evaluation_id>/dialog")
 @login_required
-def page_view(evaluation_id: int):
+def page(evaluation_id: int):
     """The records of an evaluation with their forms."""
-    return page(load(evaluation_id))
+    return render(load(evaluation_id))
 
 
 @bp.route("/evaluations/<int:evaluation_id>/dialog", methods=["POST"])
