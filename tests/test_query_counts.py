@@ -156,6 +156,51 @@ def add_dialog_records(ev, head, count: int) -> None:
         )
 
 
+def add_planning(org, db, count: int) -> int:
+    """Next year's annual cycle in target setting: the first staff member's draft (last year's SKP
+    to copy, `count` templates of her position linked to her head's RHKs), the templates pages."""
+    from app.models import IndicatorTemplate, RhkTemplate
+
+    cycle = cycles.save_cycle(
+        None, cycle_data([org["head"].unit], name="SKP Tahunan 2028", year=2028), org["hr"].account
+    )
+    cycles.open_cycle(cycle, org["hr"].account)
+    evs = {
+        ev.employee_id: ev
+        for ev in db.session.scalars(sa.select(Evaluation).where(Evaluation.cycle_id == cycle.id))
+    }
+    head_rhks = [
+        Rhk(evaluation_id=evs[org["head"].id].id, kind=RhkKind.MAIN, text=f"RHK atasan {n}", position=n)
+        for n in range(count)
+    ]
+    db.session.add_all(head_rhks)
+    db.session.flush()
+    staff = org["staff"][0]
+    for n in range(count):
+        db.session.add(
+            RhkTemplate(
+                position_id=staff.position_id,
+                kind=RhkKind.MAIN,
+                text=f"Templat {n}",
+                parent_rhk_id=head_rhks[n].id,
+                author_id=(org["hr"] if n % 2 else org["head"]).account.id,
+                sort_order=n,
+                indicators=[
+                    IndicatorTemplate(
+                        aspect=Aspect.QUANTITY,
+                        text=f"IKI {i}",
+                        comparator=Comparator.AT_LEAST,
+                        target=10,
+                        unit="x",
+                    )
+                    for i in range(2)
+                ],
+            )
+        )
+    db.session.commit()
+    return evs[staff.id].id
+
+
 PAGES = [
     ("staff", lambda o, ev: "/"),
     ("head", lambda o, ev: "/"),
@@ -184,11 +229,17 @@ PAGES = [
     ("head", lambda o, ev: f"/evaluations/{ev}/progres"),  # the rater's verification forms
     ("camat", lambda o, ev: f"/evaluations/{ev}/progres"),
     ("hr", lambda o, ev: f"/evaluations/{ev}/progres"),
+    ("staff", lambda o, ev: f"/evaluations/{o['draft']}"),  # the draft: copy last year's SKP, templates
+    ("camat", lambda o, ev: "/templat-rhk/"),  # a unit head's templates page
+    ("hr", lambda o, ev: "/templat-rhk/"),
+    ("hr", lambda o, ev: "/templat-rhk/?ditarik=1"),
+    ("hr", lambda o, ev: "/templat-rhk/baru"),
 ]
 
 
 def measure(app, make, db, team_size: int) -> list[int]:
     org = build(make, db, team_size)
+    org["draft"] = add_planning(org, db, team_size)
     staff = org["staff"][0]
     ev = db.session.scalar(sa.select(Evaluation.id).where(Evaluation.employee_id == staff.id))
     counts = []
