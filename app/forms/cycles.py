@@ -77,6 +77,15 @@ class CycleForm(Form):
         validators=[Length(max=40, message=_l("Terlalu panjang."))],
         description=_l("Pisahkan dengan koma, misalnya 7,3,1."),
     )
+    coaching_behind_pct = Integer(
+        _l("Ambang bimbingan: progres tertinggal (%)"),
+        default=30,
+        validators=[Optional()],
+        description=_l(
+            "Periode tahunan: mulai pertengahan tahun, indikator yang progresnya tertinggal sebesar "
+            "persentase ini atau lebih dari yang diharapkan meminta atasan mencatat bimbingan atau konseling."
+        ),
+    )
     auto_advance = BooleanField(_l("Pindah tahap otomatis saat tenggat lewat"))
 
 

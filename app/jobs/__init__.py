@@ -43,6 +43,8 @@ class DueReport:
     sent: int = 0
     orphan_files: int = 0
     document_bundles: int = 0
+    coaching_requests: int = 0
+    coaching_resolved: int = 0
 
     def as_dict(self) -> dict:
         """For printing."""
@@ -118,6 +120,18 @@ def escalate_appeals(report: DueReport) -> None:
     db.session.commit()
 
 
+def coaching_trigger(report: DueReport) -> None:
+    """Coaching requests a bimbingan or konseling answered are resolved on every run; new causes (a
+    low periodic result, progress behind at mid-period) are looked for once a day."""
+    from app.jobs import days
+    from app.workflow.monitoring import coaching
+
+    report.coaching_resolved = coaching.resolve()
+    if days.claim(coaching.JOB, days.local_today()):
+        report.coaching_requests = coaching.create_requests()
+    db.session.commit()
+
+
 def run_due() -> DueReport:
     """Everything due now, once, in a safe order; then the mail relay, the daily file sweep and the
     document bundles HR asked for."""
@@ -131,6 +145,7 @@ def run_due() -> DueReport:
     auto_advance(report)
     close_appeal_windows(report)
     escalate_appeals(report)
+    coaching_trigger(report)
     report.reminders = send_reminders()
     report.overdue_digests = send_overdue_digests()
     report.sent = relay().sent

@@ -23,7 +23,7 @@ from app.models import (
     EvaluationState,
 )
 from app.policy import Action, require
-from app.services import Conflict, Refused, cockpit
+from app.services import Conflict, Refused, coaching, cockpit
 from app.services.cockpit import NOT_STARTED
 from app.services.people import matching
 from app.services.tasks import late
@@ -129,6 +129,7 @@ def edit(cycle_id: int | None = None):
             "appeal_window_days": form.appeal_window_days.data,
             "appeal_decision_days": form.appeal_decision_days.data,
             "reminder_days": form.reminder_days.data,
+            "coaching_behind_pct": form.coaching_behind_pct.data,
             "auto_advance": form.auto_advance.data,
             **{name: local(getattr(form, name).data) for name in service.ORDERED_DEADLINES},
         }
@@ -262,6 +263,7 @@ def dashboard(
         overdue_total=late_by_unit.total,
         early=locked_early(overdue),
         extended=extended(cycle),
+        coaching=coaching.open_by_unit(cycle.id) if cycle.state in cockpit.PHASES else [],
         extend_form=ExtendForm(),
         S=EvaluationState,
         C=CycleState,

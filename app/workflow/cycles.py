@@ -59,7 +59,7 @@ def _require_hr(actor: Account | None) -> None:
 def save_cycle(cycle: Cycle | None, data: dict, actor: Account | None) -> Cycle:
     """Create or edit a draft cycle; commits. `data`: name, kind, year, period, annual_cycle_id,
     unit_ids, the four deadlines (aware datetimes; no target deadline for periodic cycles),
-    appeal_window_days, appeal_decision_days."""
+    appeal_window_days, appeal_decision_days, optionally coaching_behind_pct (1–100)."""
     _require_hr(actor)
     if cycle is not None and cycle.state != CycleState.DRAFT:
         raise Refused(
@@ -106,6 +106,13 @@ def save_cycle(cycle: Cycle | None, data: dict, actor: Account | None) -> Cycle:
     days = [int_or_none(p, minimum=1, maximum=60) for p in reminder_days.split(",")]
     if None in days:
         errors["reminder_days"] = _("Isi hari pengingat sebagai angka 1–60 dipisah koma, misalnya 7,3,1.")
+    # The coaching trigger's share (app/workflow/monitoring/coaching.py); kept when not given.
+    behind_pct = data.get("coaching_behind_pct", cycle.coaching_behind_pct if cycle else 30)
+    behind_pct = int_or_none(behind_pct, minimum=1, maximum=100) if behind_pct is not None else None
+    if behind_pct is None:
+        errors["coaching_behind_pct"] = _(
+            "Isi ambang bimbingan sebagai bilangan bulat 1 sampai 100 (persen)."
+        )
     units = db.session.scalars(sa.select(OrgUnit).where(OrgUnit.id.in_(data.get("unit_ids") or []))).all()
     if not units:
         errors["unit_ids"] = _("Pilih minimal satu unit kerja.")
@@ -123,6 +130,7 @@ def save_cycle(cycle: Cycle | None, data: dict, actor: Account | None) -> Cycle:
         setattr(cycle, name, value)
     cycle.reminder_days = ",".join(str(d) for d in sorted(set(days), reverse=True))
     cycle.auto_advance = bool(data.get("auto_advance"))
+    cycle.coaching_behind_pct = behind_pct
     cycle.appeal_window_days = int(data["appeal_window_days"])
     cycle.appeal_decision_days = int(data["appeal_decision_days"])
     cycle.units = list(units)
