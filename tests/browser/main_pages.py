@@ -22,7 +22,7 @@ from app import clock
 from app.extensions import db
 from app.models import Cycle, Employee, Evaluation, OutboxMessage
 from app.output import bundles
-from app.workflow import cycles, evaluations
+from app.workflow import cycles, evaluations, planning
 from tests.conftest import PASSWORD
 from tests.workflow_helpers import agency, cycle_data, settle_the_rest, write_skp
 
@@ -160,6 +160,31 @@ def build(make) -> dict:
     colleague_c = _evaluation(coming, org["colleague"])
     write_skp(colleague_c, org["colleague"])
     evaluations.submit_targets(colleague_c, org["colleague"].account)
+    # The head published an RHK template for the nurses: the draft offers it beside last year's SKP.
+    template = planning.publish_template(
+        org["head"].account,
+        {
+            "position_id": org["nurse"].position_id,
+            "kind": "main",
+            "text": "Pemeriksaan kesehatan ibu hamil sesuai standar",
+            "indicators": [
+                {
+                    "aspect": "quantity",
+                    "text": "Ibu hamil diperiksa",
+                    "comparator": "at_least",
+                    "target": "120",
+                    "unit": "orang",
+                },
+                {
+                    "aspect": "quality",
+                    "text": "Pemeriksaan sesuai standar 10T",
+                    "comparator": "at_least",
+                    "target": "95",
+                    "unit": "%",
+                },
+            ],
+        },
+    )
     clock.travel_to(at(2026, 12, 15), frozen=False)
     cycles.extend_one(nurse_c, hr, at(2026, 12, 31, 16), "Cuti melahirkan sampai awal Desember.")
 
@@ -181,6 +206,7 @@ def build(make) -> dict:
             colleague_review=skps["colleague"].id,
             message=message,
             bundle=bundle.id,
+            template=template.id,
         ),
     )
 
@@ -212,6 +238,8 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("SKP draf (ekspektasi pimpinan)", f"/evaluations/{i['nurse_draft']}"),
             ("Formulir penilaian", f"/evaluations/{i['colleague_review']}"),
             ("Keberatan (minta penjelasan)", f"/evaluations/{i['rizky_appeal']}"),
+            ("Templat RHK unit", "/templat-rhk/"),
+            ("Ubah templat RHK", f"/templat-rhk/{i['template']}/ubah"),
         ],
         "camat": [
             ("Beranda", "/"),
@@ -250,6 +278,8 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Alur periode", "/workflow/cycle"),
             ("Dokumen per unit", f"/cycles/{i['past']}/dokumen"),
             ("Penyusunan ZIP dokumen", f"/dokumen/{i['bundle']}"),
+            ("Templat RHK", "/templat-rhk/"),
+            ("Terbitkan templat RHK", "/templat-rhk/baru"),
         ],
     }
 
