@@ -12,7 +12,7 @@ through the workflow services (no browser needed), `pages_of()` lists what each 
   the colleague's SKP waits for approval, twelve more nurses are overdue.
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import Cycle, Employee, Evaluation, OutboxMessage
 from app.output import bundles
 from app.workflow import cycles, evaluations, planning
+from app.workflow.monitoring import progress
 from tests.conftest import PASSWORD
 from tests.workflow_helpers import agency, cycle_data, settle_the_rest, write_skp
 
@@ -144,6 +145,29 @@ def build(make) -> dict:
     cycles.set_unit_predikat(current, hr, org["puskesmas"].id, "baik")
     db.session.refresh(skps["nurse"])
     cycles.extend_one(skps["nurse"], hr, at(2027, 1, 10, 16), "Sakit selama tahap penilaian mandiri.")
+    # The nurse's progress log of 2026: waiting times month by month, the older ones verified by
+    # the head, and the satisfaction survey with its link; her self-assessment suggests from it.
+    nurse_log = skps["nurse"]
+    for month, minutes in ((9, "34"), (10, "29"), (11, "26")):
+        entry = progress.add_entry(
+            nurse_log,
+            org["nurse"].account,
+            nurse_log.indicators[0],
+            date(2026, month, 14),
+            minutes,
+            "Rata-rata waktu tunggu poli umum (rekap SIMPUS)",
+        )
+        if month < 11:
+            progress.verify_entry(nurse_log, org["head"].account, entry, "Sesuai rekap SIMPUS")
+    progress.add_entry(
+        nurse_log,
+        org["nurse"].account,
+        nurse_log.indicators[1],
+        date(2026, 10, 30),
+        "88",
+        "Survei IKM triwulan III",
+        url="https://survei.example/ikm-2026-q3",
+    )
 
     # 2027: target setting, past its deadline.
     coming = _open(
@@ -222,6 +246,7 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("SKP draf", f"/evaluations/{i['nurse_draft']}"),
             ("Penilaian mandiri", f"/evaluations/{i['nurse_assessment']}"),
             ("SKP hasil diumumkan", f"/evaluations/{i['nurse_result']}"),
+            ("Log progres", f"/evaluations/{i['nurse_assessment']}/progres"),
             ("Hasil", "/results/"),
             ("Papan hasil", f"/results/{i['past']}"),
             ("Ganti kata sandi", "/account/password"),
@@ -237,6 +262,7 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("SKP diajukan", f"/evaluations/{i['colleague_submitted']}"),
             ("SKP draf (ekspektasi pimpinan)", f"/evaluations/{i['nurse_draft']}"),
             ("Formulir penilaian", f"/evaluations/{i['colleague_review']}"),
+            ("Log progres (verifikasi)", f"/evaluations/{i['nurse_assessment']}/progres"),
             ("Keberatan (minta penjelasan)", f"/evaluations/{i['rizky_appeal']}"),
             ("Templat RHK unit", "/templat-rhk/"),
             ("Ubah templat RHK", f"/templat-rhk/{i['template']}/ubah"),
