@@ -296,6 +296,7 @@ OBJECT_LABELS = {
     "document_bundle": _l("berkas dokumen unit"),
     "reassignment": _l("pemindahan penilai"),
     "feedback_record": _l("catatan dialog kinerja"),
+    "progress_entry": _l("entri log progres"),
     "rhk_template": _l("templat RHK"),
     "peer_request": _l("permintaan masukan rekan kerja"),
     "coaching_request": _l("permintaan bimbingan/konseling"),
