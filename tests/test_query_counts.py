@@ -201,6 +201,49 @@ def add_planning(org, db, count: int) -> int:
     return evs[staff.id].id
 
 
+def add_peer_input(org, db, count: int) -> tuple[int, int]:
+    """The second staff member's self-assessment waits for review, with input asked of up to five
+    colleagues (all but one answered, with a comment on every value; the measured staff member among
+    them); every staff member's evaluation has a coaching request open. Returns (evaluation id, the
+    measured staff member's request id)."""
+    from app.domain import CoreValue
+    from app.models import CoachingReason, CoachingRequest, PeerAnswer, PeerRequest
+
+    staff = org["staff"]
+    evs = {
+        ev.employee_id: ev
+        for ev in db.session.scalars(sa.select(Evaluation).where(Evaluation.cycle_id == org["cycle"].id))
+    }
+    reviewed = evs[staff[1].id]
+    reviewed.state = EvaluationState.ASSESSMENT_SUBMITTED
+    peers = [staff[0], *staff[2:]][: min(count, 5)]
+    requests = []
+    for n, peer in enumerate(peers):
+        request = PeerRequest(
+            evaluation_id=reviewed.id,
+            peer_id=peer.id,
+            requested_by_id=org["head"].account.id,
+            due_at=clock.utcnow() + timedelta(days=7),
+            answered_at=clock.utcnow() if n else None,
+            answers=[PeerAnswer(value=v, hint=Rating.MEETS, comment=f"Komentar {n}") for v in CoreValue]
+            if n
+            else [],
+        )
+        db.session.add(request)
+        requests.append(request)
+    for person in staff:
+        db.session.add(
+            CoachingRequest(
+                evaluation_id=evs[person.id].id,
+                key="result:0",
+                reason=CoachingReason.LOW_RESULT,
+                detail="Predikat kinerja periode lalu: Butuh Perbaikan.",
+            )
+        )
+    db.session.commit()
+    return reviewed.id, requests[0].id
+
+
 PAGES = [
     ("staff", lambda o, ev: "/"),
     ("head", lambda o, ev: "/"),
@@ -234,12 +277,17 @@ PAGES = [
     ("hr", lambda o, ev: "/templat-rhk/"),
     ("hr", lambda o, ev: "/templat-rhk/?ditarik=1"),
     ("hr", lambda o, ev: "/templat-rhk/baru"),
+    ("head", lambda o, ev: f"/evaluations/{o['peer_ev']}"),  # the review with the colleagues' input
+    ("head", lambda o, ev: f"/evaluations/{o['peer_ev']}/rekan"),  # whom to ask
+    ("head", lambda o, ev: f"/evaluations/{o['peer_ev']}/rekan?q=Staf"),
+    ("staff", lambda o, ev: f"/rekan/{o['peer_request']}"),  # a colleague's answer page
 ]
 
 
 def measure(app, make, db, team_size: int) -> list[int]:
     org = build(make, db, team_size)
     org["draft"] = add_planning(org, db, team_size)
+    org["peer_ev"], org["peer_request"] = add_peer_input(org, db, team_size)
     staff = org["staff"][0]
     ev = db.session.scalar(sa.select(Evaluation.id).where(Evaluation.employee_id == staff.id))
     counts = []
