@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models import Cycle, Employee, Evaluation, OutboxMessage
 from app.output import bundles
 from app.workflow import cycles, evaluations, planning
-from app.workflow.monitoring import progress
+from app.workflow.monitoring import dialog, progress
 from tests.conftest import PASSWORD
 from tests.workflow_helpers import agency, cycle_data, settle_the_rest, write_skp
 
@@ -169,6 +169,32 @@ def build(make) -> dict:
         url="https://survei.example/ikm-2026-q3",
     )
 
+    # Dialog kinerja of 2026: the head's dialogue with the nurse, with a follow-up each, which
+    # she has not acknowledged yet; her own request for a dialogue; a bimbingan for Rizky that
+    # the camat reads in his keberatan.
+    dialog.add_record(
+        skps["nurse"],
+        org["head"].account,
+        "dialog",
+        at(2026, 10, 15).date(),
+        "Waktu tunggu poli umum turun dari 34 ke 29 menit. Antrean daring diuji coba pada jam sibuk.",
+        [
+            dialog.FollowUpInput("Uji coba antrean daring di poli umum", at(2026, 11, 25).date(), "employee"),
+            dialog.FollowUpInput("Ajukan tambahan petugas pendaftaran", at(2026, 12, 10).date(), "rater", 1),
+        ],
+        url="https://drive.example.go.id/notulen-dialog-oktober",
+    )
+    dialog.add_record(
+        skps["nurse"],
+        org["nurse"].account,
+        "note",
+        at(2026, 11, 18).date(),
+        "Mohon dialog tentang target IKM.",
+    )
+    dialog.add_record(
+        appeal, org["head"].account, "coaching", at(2026, 10, 20).date(), "Bimbingan pelaporan SIMPUS."
+    )
+
     # 2027: target setting, past its deadline.
     coming = _open(
         org,
@@ -247,6 +273,7 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Penilaian mandiri", f"/evaluations/{i['nurse_assessment']}"),
             ("SKP hasil diumumkan", f"/evaluations/{i['nurse_result']}"),
             ("Log progres", f"/evaluations/{i['nurse_assessment']}/progres"),
+            ("Dialog kinerja", f"/evaluations/{i['nurse_assessment']}/dialog"),
             ("Hasil", "/results/"),
             ("Papan hasil", f"/results/{i['past']}"),
             ("Ganti kata sandi", "/account/password"),
@@ -263,6 +290,7 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("SKP draf (ekspektasi pimpinan)", f"/evaluations/{i['nurse_draft']}"),
             ("Formulir penilaian", f"/evaluations/{i['colleague_review']}"),
             ("Log progres (verifikasi)", f"/evaluations/{i['nurse_assessment']}/progres"),
+            ("Dialog kinerja (catat)", f"/evaluations/{i['nurse_assessment']}/dialog"),
             ("Keberatan (minta penjelasan)", f"/evaluations/{i['rizky_appeal']}"),
             ("Templat RHK unit", "/templat-rhk/"),
             ("Ubah templat RHK", f"/templat-rhk/{i['template']}/ubah"),
@@ -271,6 +299,7 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Beranda", "/"),
             ("Daftar SKP", "/evaluations/"),
             ("Keberatan", f"/evaluations/{i['rizky_appeal']}"),
+            ("Dialog kinerja keberatan", f"/evaluations/{i['rizky_appeal']}/dialog"),
         ],
         "hr": [
             ("Beranda", "/"),
