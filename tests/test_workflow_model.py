@@ -6,11 +6,13 @@ is afterwards. After every step the database must equal the model, every state c
 have exactly one audit event, and a content edit on a locked evaluation or in a published or
 closed cycle must be refused. HR may move the rater or appeal handler of an evaluation (a Plt.):
 each evaluation has exactly one current rater and handler, only they can act, every move is
-audited, and nothing moves once the cycle is published.
+audited, and nothing moves once the cycle is published. The employee logs progress against
+her indicators once her SKP is approved and until publication; she edits an entry until her
+rater verifies it, after which it never changes; every entry's change is audited once.
 """
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
@@ -34,12 +36,14 @@ from app.models import (
     Evaluation,
     Indicator,
     OrgUnit,
+    ProgressEntry,
     Reassignment,
     Rhk,
     Role,
 )
 from app.services import Refused
 from app.workflow import cycles, evaluations, reassign, set_aside
+from app.workflow.monitoring import progress
 from tests.test_domain import EXPECTED
 from tests.workflow_helpers import START, cycle_data
 
@@ -89,6 +93,18 @@ WHO = st.integers(min_value=0, max_value=2)
 OFFICIALS = ("head", "camat", "plt", "sekcam")  # who may be made rater or appeal handler
 OFFICIAL = st.sampled_from(OFFICIALS)
 APPEAL_WINDOW = timedelta(days=14)
+# the progress log is open once the SKP is approved, until the result is published
+LOG_OPEN = (
+    TARGETS_APPROVED,
+    ASSESSMENT_DRAFT,
+    ASSESSMENT_SUBMITTED,
+    ASSESSMENT_LOCKED,
+    REVIEWED,
+    APPEALED,
+    DECIDED,
+    FINAL,
+)
+YEAR_END = date(2027, 12, 31)
 
 
 @dataclass
@@ -109,11 +125,16 @@ class Expected:
     handler: str = "camat"
     moves: int = 0  # reassignments so far (each audited)
     left: str | None = None  # the state a withdrawal or a "tidak dinilai" left
+    # the progress log: entry id -> [value, verified, audited changes]
+    log: dict = field(default_factory=dict)
 
 
 # what the services write; the agency itself (units, people, accounts) is built once per test
 WORKFLOW_TABLES = {
     "audit_event",
+    "progress_revision",
+    "progress_evidence",
+    "progress_entry",
     "outbox_message",
     "reassignment",
     "appeal",
@@ -362,6 +383,83 @@ class EvaluationYear(RuleBasedStateMachine):
             expected, evaluations.file_appeal, self.evaluation(ev), self.account(ev.employee), reasons
         ):
             self.move(ev, APPEALED)
+
+    def log_open(self, ev: Expected) -> bool:
+        return not self.frozen and ev.state in LOG_OPEN
+
+    def first_indicator(self, ev: Expected) -> Indicator | None:
+        return _db.session.scalars(
+            sa.select(Indicator).join(Rhk).where(Rhk.evaluation_id == ev.id).order_by(Indicator.id)
+        ).first()
+
+    @staticmethod
+    def today() -> date:
+        """The local day, kept inside the SKP's year (the clock may run past it)."""
+        return min(clock.now().date(), YEAR_END)
+
+    @rule(i=WHO, value=st.integers(min_value=0, max_value=200))
+    def log_progress(self, i, value):
+        ev = self.evs[i]
+        indicator = self.first_indicator(ev)
+        if indicator is None:
+            return
+        me = self.account(ev.employee)
+        before = set(_db.session.scalars(sa.select(ProgressEntry.id)))
+        if self.attempt(
+            self.log_open(ev),
+            progress.add_entry,
+            self.evaluation(ev),
+            me,
+            indicator,
+            self.today(),
+            str(value),
+            None,
+        ):
+            [entry_id] = set(_db.session.scalars(sa.select(ProgressEntry.id))) - before
+            ev.log[entry_id] = [value, False, 1]
+
+    @rule(i=WHO, pick=st.integers(min_value=0, max_value=5), value=st.integers(min_value=0, max_value=200))
+    def correct_progress(self, i, pick, value):
+        ev = self.evs[i]
+        if not ev.log:
+            return
+        entry_id = sorted(ev.log)[pick % len(ev.log)]
+        known = ev.log[entry_id]
+        entry = _db.session.get(ProgressEntry, entry_id)
+        expected = self.log_open(ev) and not known[1] and value != known[0]
+        if self.attempt(
+            expected,
+            progress.edit_entry,
+            self.evaluation(ev),
+            self.account(ev.employee),
+            entry,
+            entry.entry_date,
+            str(value),
+            None,
+        ):
+            known[0], known[2] = value, known[2] + 1
+
+    @rule(i=WHO, pick=st.integers(min_value=0, max_value=5))
+    def verify_progress(self, i, pick):
+        ev = self.evs[i]
+        if not ev.log:
+            return
+        entry_id = sorted(ev.log)[pick % len(ev.log)]
+        known = ev.log[entry_id]
+        entry = _db.session.get(ProgressEntry, entry_id)
+        expected = self.log_open(ev) and not known[1]
+        if self.attempt(expected, progress.verify_entry, self.evaluation(ev), self.rater(ev), entry):
+            known[1], known[2] = True, known[2] + 1
+
+    @rule(who=st.sets(WHO, min_size=1), value=st.integers(min_value=0, max_value=200), verify=st.booleans())
+    def a_month_of_progress(self, who, value, verify):
+        """Each chosen employee logs, corrects her oldest entry, and (perhaps) the rater verifies
+        the newest: the log's steps together, so random runs meet them often."""
+        for i in sorted(who):
+            self.log_progress(i=i, value=value)
+            self.correct_progress(i=i, pick=0, value=value + 1)
+            if verify:
+                self.verify_progress(i=i, pick=-1)
 
     # ---- rater and appeal handler ------------------------------------------------------------------------
 
@@ -663,6 +761,40 @@ class EvaluationYear(RuleBasedStateMachine):
             ).all()
         )
         assert counts == {str(ev.id): ev.changes for ev in self.evs}
+
+    @invariant()
+    def the_progress_log_is_the_model(self):
+        """Entries exist only where the model accepted them (after approval, before publication),
+        with the values it expects (a verified one never changed), each change audited once."""
+        rows = {
+            row.id: [int(row.value), row.verified_at is not None]
+            for row in _db.session.execute(
+                sa.select(ProgressEntry.id, ProgressEntry.value, ProgressEntry.verified_at)
+            )
+        }
+        known = {entry_id: k for ev in self.evs for entry_id, k in ev.log.items()}
+        assert rows == {entry_id: k[:2] for entry_id, k in known.items()}
+        audited = dict(
+            _db.session.execute(
+                sa.select(AuditEvent.object_id, sa.func.count())
+                .where(AuditEvent.object_type == "progress_entry")
+                .group_by(AuditEvent.object_id)
+            ).all()
+        )
+        assert audited == {str(entry_id): k[2] for entry_id, k in known.items()}
+
+    @invariant()
+    def nobody_else_logs_and_nothing_is_logged_after_publication(self):
+        """One probe per step: a colleague writes into someone's log, or, once the cycle is
+        published, the employee herself; both are refused."""
+        ev = self.evs[0]
+        indicator = self.first_indicator(ev)
+        if indicator is None:
+            return
+        writer = self.account(ev.employee) if self.frozen else self.account(self.evs[1].employee)
+        self.attempt(
+            False, progress.add_entry, self.evaluation(ev), writer, indicator, self.today(), "1", None
+        )
 
     @invariant()
     def exactly_one_current_rater_and_handler(self):
