@@ -137,8 +137,8 @@ class DialogForms:
     """Every form of the dialog page, built when the template asks; the posted one, when refused,
     comes back as it was typed."""
 
-    def __init__(self, kind_choices: list[tuple[str, str]], refused: DialogForm | None = None):
-        self.kind_choices, self.refused = kind_choices, refused
+    def __init__(self, kind_choices: list[tuple[str, str]], refused: DialogForm | None = None, today=None):
+        self.kind_choices, self.refused, self.today = kind_choices, refused, today
 
     def is_refused(self, key: str) -> bool:
         """Whether the form of this key is the refused one (its <details> opens)."""
@@ -152,7 +152,7 @@ class DialogForms:
 
     def new_record(self) -> NewRecordForm:
         """Add a record (`record-new`)."""
-        form = self._get("record-new", NewRecordForm)
+        form = self._get("record-new", NewRecordForm, data={"held_on": self.today})
         form.kind.choices = options(self.kind_choices)
         return form
 

@@ -103,7 +103,9 @@ def render(evaluation: Evaluation, refused: DialogForm | None = None, status: in
     part = service.page_part(evaluation, me, set())
     choices = [(kind.value, kind_label(kind)) for kind in part.kinds]
     return (
-        render_template("dialog/page.html", ev=evaluation, part=part, forms=DialogForms(choices, refused)),
+        render_template(
+            "dialog/page.html", ev=evaluation, part=part, forms=DialogForms(choices, refused, part.today)
+        ),
         status,
     )
 
