@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app import storage
 from app.extensions import db as _db
 from app.models import Evaluation
 from app.models.monitoring import FeedbackAttachment, FeedbackRecord, FollowUp
@@ -228,3 +229,50 @@ def test_unknown_or_foreign_rows_are_404(client, world, make):
         ).status_code
         == 404
     )
+
+
+def test_the_author_attaches_later_and_a_fake_file_is_refused_leaving_nothing(app, client, world):
+    org, _cycle, ev = world
+    record = dialog.add_record(ev, org["head"].account, "feedback", TODAY, "Umpan balik laporan bulanan.")
+    page = f"/evaluations/{ev.id}/dialog"
+    url = f"{page}/{record.id}/attachments"
+    login(client, org["head"].nip)
+    fake = post(
+        client,
+        url,
+        {"version": "1", "file": (io.BytesIO(b"MZ\x90\x00 not a pdf"), "laporan.pdf"), "url": ""},
+        page,
+        content_type="multipart/form-data",
+    )
+    assert fake.status_code == 400 and "Berkas harus PDF, JPG atau PNG" in fake.get_data(as_text=True)
+    empty = post(client, url, {"version": "1", "url": ""}, page)
+    assert empty.status_code == 400 and "Pilih berkas atau isi tautan." in empty.get_data(as_text=True)
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackAttachment)) == 0
+    evidence = storage.evidence_store().root
+    assert not evidence.exists() or list(evidence.iterdir()) == []
+    link = post(client, url, {"version": "1", "url": "https://drive.example.go.id/laporan"}, page)
+    assert link.status_code == 302
+    assert "https://drive.example.go.id/laporan" in client.get(page).get_data(as_text=True)
+
+
+def test_the_owner_reopens_a_follow_up_marked_done_by_mistake(client, world):
+    org, _cycle, ev = world
+    record = dialog.add_record(
+        ev,
+        org["head"].account,
+        "dialog",
+        TODAY,
+        "Dialog triwulan.",
+        [dialog.FollowUpInput("Ajukan tambahan petugas", TODAY + timedelta(days=9), "rater", 0)],
+    )
+    follow_up = record.follow_ups[0]
+    dialog.complete_follow_up(follow_up, org["head"].account)
+    page = f"/evaluations/{ev.id}/dialog"
+    login(client, org["head"].nip)
+    assert "Buka kembali" in client.get(page).get_data(as_text=True)
+    reopened = post(client, f"{page}/follow-ups/{follow_up.id}/reopen", {}, page)
+    assert reopened.status_code == 302
+    _db.session.expire_all()
+    assert _db.session.get(FollowUp, follow_up.id).done_at is None
+    again = post(client, f"{page}/follow-ups/{follow_up.id}/reopen", {}, page)
+    assert again.status_code == 400 and "belum ditandai selesai" in again.get_data(as_text=True)
