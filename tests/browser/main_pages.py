@@ -19,11 +19,12 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from app import clock
+from app.domain import CoreValue
 from app.extensions import db
 from app.models import Cycle, Employee, Evaluation, OutboxMessage
 from app.output import bundles
 from app.workflow import cycles, evaluations, planning
-from app.workflow.monitoring import dialog, progress
+from app.workflow.monitoring import coaching, dialog, peers, progress
 from tests.conftest import PASSWORD
 from tests.workflow_helpers import agency, cycle_data, settle_the_rest, write_skp
 
@@ -195,6 +196,29 @@ def build(make) -> dict:
         appeal, org["head"].account, "coaching", at(2026, 10, 20).date(), "Bimbingan pelaporan SIMPUS."
     )
 
+    # Peer input on the colleague's behaviour: the head asked Yohana, who answered, and the nurse,
+    # whose answer is still due. The colleague's waiting time logged far above its target asks the
+    # head for a bimbingan (the coaching job, run at mid-period).
+    asked = peers.request_input(
+        skps["colleague"], org["head"].account, [yohana.id, org["nurse"].id], at(2027, 1, 10, 16)
+    )
+    answer = peers.AnswerData(
+        hints={value.value: "meets" for value in CoreValue},
+        comments={value.value: "" for value in CoreValue},
+    )
+    answer.hints["adaptive"], answer.hints["loyal"] = "above", "unknown"
+    answer.comments["service"] = "Sabar menjelaskan alur rujukan kepada keluarga pasien."
+    peers.answer(asked[0], yohana.account, answer)
+    progress.add_entry(
+        skps["colleague"],
+        org["colleague"].account,
+        skps["colleague"].indicators[0],
+        date(2026, 11, 14),
+        "45",
+        "Rata-rata waktu tunggu poli KIA",
+    )
+    coaching.create_requests()
+
     # 2027: target setting, past its deadline.
     coming = _open(
         org,
@@ -257,6 +281,8 @@ def build(make) -> dict:
             message=message,
             bundle=bundle.id,
             template=template.id,
+            peer_asked=asked[1].id,
+            peer_answered=asked[0].id,
         ),
     )
 
@@ -277,9 +303,11 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("Hasil", "/results/"),
             ("Papan hasil", f"/results/{i['past']}"),
             ("Ganti kata sandi", "/account/password"),
+            ("Masukan rekan kerja", f"/rekan/{i['peer_asked']}"),
         ],
         "pegawai dinilai": [
             ("SKP dinilai (bisa keberatan)", f"/evaluations/{i['yohana_reviewed']}"),
+            ("Masukan rekan kerja (terkirim)", f"/rekan/{i['peer_answered']}"),
         ],
         "atasan": [
             ("Beranda", "/"),
@@ -289,6 +317,7 @@ def pages_of(scenario: dict) -> dict[str, list[tuple[str, str]]]:
             ("SKP diajukan", f"/evaluations/{i['colleague_submitted']}"),
             ("SKP draf (ekspektasi pimpinan)", f"/evaluations/{i['nurse_draft']}"),
             ("Formulir penilaian", f"/evaluations/{i['colleague_review']}"),
+            ("Minta masukan rekan kerja", f"/evaluations/{i['colleague_review']}/rekan"),
             ("Log progres (verifikasi)", f"/evaluations/{i['nurse_assessment']}/progres"),
             ("Dialog kinerja (catat)", f"/evaluations/{i['nurse_assessment']}/dialog"),
             ("Keberatan (minta penjelasan)", f"/evaluations/{i['rizky_appeal']}"),
