@@ -8,12 +8,13 @@ transaction with set-based statements (no ORM object per row; 10 000 rows take s
 import codecs
 import csv
 import io
+import operator
 import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -234,6 +235,9 @@ def _read_rows(
     rows: list[tuple[int, dict[str, str]]] = []
     index: dict[str, int] = {}
     known: list[tuple[str, int]] = []
+    names: tuple[str, ...] = ()
+    pick: Callable[[list[str]], tuple[str, ...]] = tuple
+    width = 0
     previous = 0
     try:
         for record in reader:
@@ -247,6 +251,10 @@ def _read_rows(
             if not index:
                 index = _header_index(record, required)
                 known = [(name, i) for name, i in index.items() if name in columns]
+                names = tuple(name for name, _i in known)
+                positions = [i for _name, i in known]
+                pick = operator.itemgetter(*positions, positions[0])  # always a tuple; the extra is dropped
+                width = max(positions) + 1
                 continue
             if len(rows) >= limit:
                 raise _FileError(
@@ -256,12 +264,11 @@ def _read_rows(
                         max=limit,
                     )
                 )
-            rows.append(
-                (
-                    line,
-                    {name: clean(record[i]) if i < len(record) else "" for name, i in known},
-                )
-            )
+            if len(record) >= width:  # the usual row: every known column is there
+                cells = dict(zip(names, map(clean, pick(record)), strict=False))
+            else:
+                cells = {name: clean(record[i]) if i < len(record) else "" for name, i in known}
+            rows.append((line, cells))
             if progress is not None and len(rows) % PROGRESS_EVERY == 0:
                 progress(len(rows))
     except csv.Error:
@@ -616,15 +623,46 @@ def _plan_employees(
     return check.errors
 
 
+class _Stored(NamedTuple):
+    """An employee as stored, as the checks read it (employment type as text, active as 0/1 on
+    SQLite)."""
+
+    id: int
+    nip: str
+    name: str
+    email: str
+    employment_type: str
+    unit_id: int
+    position_id: int
+    supervisor_id: int | None
+    active: bool
+    rank: str | None
+    version: int
+
+
+def _stored_employees() -> list[_Stored]:
+    """Every employee's checked columns, fetched as plain tuples on the session's connection.
+
+    A re-import compares every row of the file with the stored one; building an ORM row (with
+    its type processing) for each of 100 000 employees took as long as the comparison.
+    """
+    table = Employee.__table__.c
+    statement = sa.select(*[table[name] for name in _Stored._fields])
+    connection = db.session.connection()
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(statement.compile(dialect=connection.dialect)))
+        return list(map(_Stored._make, cursor.fetchall()))
+    finally:
+        cursor.close()
+
+
 class _EmployeeCheck:
     """The state of checking one employee file: what the database holds, what the file wants."""
 
     def __init__(self, *, has_active_column: bool, has_rank_column: bool = False):
         """Load what the checks need from the database, one query per table."""
-        table = Employee.__table__.c
-        columns = (table.id, table.nip, table.name, table.email, table.employment_type)
-        columns += (table.unit_id, table.position_id, table.supervisor_id, table.active, table.rank)
-        self.existing = {row.nip: row for row in db.session.execute(sa.select(*columns, table.version))}
+        self.existing = {row.nip: row for row in _stored_employees()}
         self.nip_of_id = {row.id: row.nip for row in self.existing.values()}
         self.email_owner = {row.email.lower(): row.nip for row in self.existing.values()}
         self.system_emails = set(
@@ -659,6 +697,9 @@ class _EmployeeCheck:
         self.line_of: dict[str, int] = {}
         self.email_line: dict[str, int] = {}
         self.new_positions: dict[str, tuple[str, PositionKind, int]] = {}
+        # (jabatan, jenis_jabatan) cells → the position key they gave without a problem: a
+        # file names a handful of positions on every row.
+        self.position_cells: dict[tuple[str, str], str] = {}
         # NIP → the row's checked values, kept even when other cells are bad so that
         # references to the NIP still resolve and only the real culprit is reported.
         self.wanted: dict[str, dict] = {}
@@ -679,8 +720,8 @@ class _EmployeeCheck:
                     max=NAME_MAX,
                 )
             )
-        email = self._email(line, cells["email"], self.existing.get(nip) if nip_ok else None, problems)
         old = self.existing.get(nip) if nip_ok else None
+        email = self._email(line, cells["email"], old, problems)
         if email and old is not None and email != old.email.lower() and nip in self.privileged:
             problems.append(
                 _(
@@ -698,9 +739,8 @@ class _EmployeeCheck:
             self.errors.extend(RowError(line, problem) for problem in problems)
         if nip_ok:
             self.line_of[nip] = line
-            old = self.existing.get(nip)
             if active is None:
-                active = old.active if old is not None else True
+                active = bool(old.active) if old is not None else True
             if not self.has_rank_column:
                 rank = old.rank if old is not None else None
             self.wanted[nip] = {
@@ -800,6 +840,9 @@ class _EmployeeCheck:
 
     def _position(self, line: int, raw_name: str, raw_kind: str, problems: list[str]) -> str | None:
         """The position's lower-cased name; new names are noted for creation."""
+        key = self.position_cells.get((raw_name, raw_kind))
+        if key is not None:
+            return key  # the same cells were accepted on an earlier row, and would be again
         name = _one_line(raw_name)
         kind = KIND_OF_NAME.get(raw_kind.lower())
         if not raw_kind:
@@ -852,6 +895,7 @@ class _EmployeeCheck:
             return None
         if known is None and first is None:
             self.new_positions[key] = (name, kind, line)
+        self.position_cells[(raw_name, raw_kind)] = key
         return key
 
     def _supervisor(self, raw: str, nip: str, problems: list[str]) -> str | None:
@@ -1036,55 +1080,67 @@ class _EmployeeCheck:
         inserts, updates, supervisors, placeholders = [], [], [], []
         claimed_emails = {row["email"]: nip for nip, row in self.wanted.items()}
         position_name_of_id = {row.id: row.name for row in self.positions.values()}
-        for nip, row in self.wanted.items():
-            known = self.positions.get(row["position"])
-            position_id = known.id if known is not None else None
-            position_name = known.name if known else self.new_positions[row["position"]][0]
-            unit = row["unit"]
-            values = {
+        existing, positions, nip_of_id = self.existing, self.positions, self.nip_of_id
+
+        def values(row: dict) -> dict:
+            """The columns an insert or update writes."""
+            return {
                 "name": row["name"],
                 "email": row["email"],
                 "employment_type": row["etype"],
-                "unit_id": unit.id,
+                "unit_id": row["unit"].id,
                 "position": row["position"],
                 "active": row["active"],
                 "rank": row["rank"],
             }
-            old = self.existing.get(nip)
+
+        def position_name(row: dict) -> str:
+            """The position's name as the preview shows it."""
+            known = positions.get(row["position"])
+            return known.name if known else self.new_positions[row["position"]][0]
+
+        for nip, row in self.wanted.items():
+            old = existing.get(nip)
             if old is None:
                 plan.created += 1
-                inserts.append({"nip": nip, "supervisor": row["supervisor"], **values})
+                inserts.append({"nip": nip, "supervisor": row["supervisor"], **values(row)})
                 if _room(plan):
-                    text = _("%(position)s, unit %(unit)s", position=position_name, unit=unit.code)
+                    unit = row["unit"].code
+                    text = _("%(position)s, unit %(unit)s", position=position_name(row), unit=unit)
                     plan.preview.append(ChangeRow(row["line"], "baru", nip, row["name"], text))
                 continue
+            known = positions.get(row["position"])
+            position_id = known.id if known is not None else None
+            unit = row["unit"]
+            # Most rows of a re-import are unchanged: compare the stored values as they are
+            # first, and only normalise (whitespace, letter case) when they differ.
             changes: list[tuple[str, object, object]] = []
-            if _one_line(old.name) != row["name"]:
+            if old.name != row["name"] and _one_line(old.name) != row["name"]:
                 changes.append(("name", old.name, row["name"]))
-            if old.email.lower() != row["email"]:
+            if old.email != row["email"] and old.email.lower() != row["email"]:
                 changes.append(("email", old.email, row["email"]))
                 if claimed_emails.get(old.email.lower(), nip) != nip:
                     # Another row takes this address: free it first so the unique index holds.
                     placeholders.append(old.id)
             if old.employment_type != row["etype"]:
-                changes.append(("employment_type", old.employment_type.value, row["etype"].value))
+                changes.append(("employment_type", str(old.employment_type), row["etype"].value))
             if old.unit_id != unit.id:
                 changes.append(("unit", self.unit_code_of_id.get(old.unit_id), unit.code))
             if old.position_id != position_id:
-                changes.append(("position", position_name_of_id.get(old.position_id), position_name))
-            old_supervisor = self.nip_of_id.get(old.supervisor_id)
+                changes.append(("position", position_name_of_id.get(old.position_id), position_name(row)))
+            old_supervisor = nip_of_id.get(old.supervisor_id)
             if old_supervisor != row["supervisor"]:
                 changes.append(("supervisor", old_supervisor, row["supervisor"]))
                 supervisors.append((old.id, row["supervisor"]))
             if old.active != row["active"]:
-                changes.append(("active", old.active, row["active"]))
+                changes.append(("active", bool(old.active), row["active"]))
             if old.rank != row["rank"]:
                 changes.append(("rank", old.rank, row["rank"]))
             if not changes:
                 plan.unchanged += 1
                 continue
             plan.updated += 1
-            updates.append({"id": old.id, "version": old.version, **values})
+            updates.append({"id": old.id, "version": old.version, **values(row)})
             if _room(plan):
                 text = _describe(changes)
                 plan.preview.append(ChangeRow(row["line"], "ubah", nip, row["name"], text))
