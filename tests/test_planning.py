@@ -423,3 +423,31 @@ def test_only_current_templates_of_ones_own_position_are_added(make):
     with pytest.raises(Conflict):
         planning.apply_templates(draft, org["nurse"].account, [fresh.id], expected_version=version)
     assert len(evaluation_of(cycle, org["nurse"]).rhks) == 1
+
+
+def test_rhks_the_draft_already_has_are_not_copied_again(last_year):
+    org = last_year
+    cycle = open_next(org)
+    draft = evaluation_of(cycle, org["nurse"])
+    rhk(draft, org["nurse"], "pelayanan pasien yang  cepat")
+    part = planning.page_part(evaluation_of(cycle, org["nurse"]), org["nurse"].account, {"employee"})
+    assert (part.previous_counts, part.previous_skipped) == ((1, 2), 1)
+    assert "Salin 1 RHK dengan 2 indikator" in part.copy_confirm()
+    added = planning.copy_previous_skp(draft, org["nurse"].account)
+    assert (added.rhks, added.skipped) == (1, 1)
+    assert "1 RHK yang teksnya sudah ada" in added.message()
+    assert [r.text for r in evaluation_of(cycle, org["nurse"]).rhks] == [
+        "pelayanan pasien yang  cepat",
+        "Pencatatan rekam medis lengkap",
+    ]
+
+
+def test_nothing_left_to_copy_is_refused(last_year):
+    org = last_year
+    cycle = open_next(org)
+    draft = evaluation_of(cycle, org["nurse"])
+    rhk(draft, org["nurse"], "Pelayanan pasien yang cepat")
+    rhk(draft, org["nurse"], "Pencatatan rekam medis lengkap")
+    with pytest.raises(Refused, match="sudah ada di draf ini"):
+        planning.copy_previous_skp(draft, org["nurse"].account)
+    assert len(evaluation_of(cycle, org["nurse"]).rhks) == 2

@@ -48,7 +48,7 @@ def test_the_employee_copies_last_years_skp_from_the_draft(client, world):
     login(client, world["nurse"].nip)
     html = client.get(page_url).get_data(as_text=True)
     assert "Salin SKP periode lalu" in html
-    assert "Salin 1 RHK dengan 1 indikator dari SKP SKP Tahunan 2027" in html  # the confirmation's figures
+    assert "Salin 1 RHK dengan 1 indikator dari SKP Tahunan 2027" in html  # the confirmation's figures
     action = f"/evaluations/{draft.id}/salin-skp"
     version = version_of(html, action)
     token = csrf_token(client, page_url)

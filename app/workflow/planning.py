@@ -77,10 +77,13 @@ class Added:
     rhks: int = 0
     indicators: int = 0
     unlinked: list[str] = field(default_factory=list)
+    skipped: int = 0  # RHKs left out because the draft already has one with the same text
 
     def message(self) -> str:
         """The success message, naming the RHKs to link again."""
         text = _("%(r)d RHK dengan %(i)d indikator ditambahkan ke draf SKP.", r=self.rhks, i=self.indicators)
+        if self.skipped:
+            text += " " + _("%(n)d RHK yang teksnya sudah ada di draf tidak disalin lagi.", n=self.skipped)
         if self.unlinked:
             text += " " + ngettext(
                 "RHK ini perlu dihubungkan lagi ke RHK atasan: %(list)s.",
@@ -182,6 +185,12 @@ def previous_skp(evaluation: Evaluation) -> Evaluation | None:
     )
 
 
+def still_missing(evaluation: Evaluation, source: Evaluation) -> list[Rhk]:
+    """The RHKs of the earlier SKP whose text the draft does not have yet (what a copy adds)."""
+    present = {same_text(rhk.text) for rhk in evaluation.rhks}
+    return [rhk for rhk in source.rhks if same_text(rhk.text) not in present]
+
+
 def _copyable(evaluation: Evaluation) -> bool:
     return evaluation.cycle.kind == CycleKind.ANNUAL
 
@@ -207,15 +216,23 @@ def copy_previous_skp(
     if any(rhk.copied_from_rhk_id in source_ids for rhk in evaluation.rhks):
         raise Refused(
             _(
-                "SKP %(cycle)s sudah disalin ke draf ini. Ubah RHK yang ada, atau hapus dulu RHK "
+                "%(cycle)s sudah disalin ke draf ini. Ubah RHK yang ada, atau hapus dulu RHK "
                 "salinannya bila ingin menyalin ulang.",
                 cycle=source.cycle.name,
             )
         )
+    wanted = still_missing(evaluation, source)
+    if not wanted:
+        raise Refused(
+            _(
+                "Semua RHK %(cycle)s sudah ada di draf ini (teks yang sama); tidak ada yang disalin.",
+                cycle=source.cycle.name,
+            )
+        )
     links = _Links(evaluation)
-    added = Added()
+    added = Added(skipped=len(source.rhks) - len(wanted))
     start = len(evaluation.rhks)
-    for n, old in enumerate(source.rhks):
+    for n, old in enumerate(wanted):
         parent = links.for_copy(old.parent)
         if old.parent_rhk_id is not None and parent is None:
             added.unlinked.append(old.text)
@@ -233,6 +250,7 @@ def copy_previous_skp(
             "rhks": added.rhks,
             "indicators": added.indicators,
             "unlinked": len(added.unlinked),
+            "skipped": added.skipped,
         },
     )
     commit()
@@ -314,8 +332,9 @@ class PlanningPart:
     """The planning helpers on the SKP draft."""
 
     previous: Evaluation | None = None
-    previous_counts: tuple[int, int] = (0, 0)
+    previous_counts: tuple[int, int] = (0, 0)  # RHKs and indicators a copy would add
     previous_copied: bool = False
+    previous_skipped: int = 0  # RHKs of the earlier SKP whose text the draft has already
     previous_unlinked: int = 0
     offers: list[Offer] = field(default_factory=list)
     relink: list[Rhk] = field(default_factory=list)
@@ -329,7 +348,7 @@ class PlanningPart:
         """The copy button's confirmation, with the real figures."""
         rhks, indicators = self.previous_counts
         return _(
-            "Salin %(r)d RHK dengan %(i)d indikator dari SKP %(cycle)s ke draf ini? RHK disalin "
+            "Salin %(r)d RHK dengan %(i)d indikator dari %(cycle)s ke draf ini? RHK disalin "
             "di bawah RHK yang sudah ada; realisasi, umpan balik dan bukti dukung tidak ikut "
             "disalin. Anda dapat mengubah atau menghapusnya sebelum mengajukan SKP.",
             r=rhks,
@@ -372,7 +391,9 @@ def page_part(evaluation: Evaluation, actor: Account | None, roles: set[str]) ->
         part.previous = previous_skp(evaluation)
         if part.previous is not None and part.previous.rhks:
             source_ids = {rhk.id for rhk in part.previous.rhks}
-            part.previous_counts = (len(part.previous.rhks), len(part.previous.indicators))
+            wanted = still_missing(evaluation, part.previous)
+            part.previous_counts = (len(wanted), sum(len(rhk.indicators) for rhk in wanted))
+            part.previous_skipped = len(part.previous.rhks) - len(wanted)
             part.previous_copied = any(rhk.copied_from_rhk_id in source_ids for rhk in evaluation.rhks)
         else:
             part.previous = None
