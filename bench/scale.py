@@ -7,7 +7,9 @@ For every N: import the agency from CSV, give everyone an account, open an annua
 every SKP (2-5 RHK with 1-3 indicators each, set-based), then walk the cycle: reminder digests,
 rater approvals (the real service, a sample), the deadline lock (and the scheduler process
 doing it, for its memory), the phases, the appeals, publication with the distribution check,
-and the page set in between.
+and the page set in between. Before the appeal-phase pages, `--progress-share` per cent of the
+evaluations (and always the employee whose pages are measured) get a year of progress logs: five
+entries per indicator per month, every other one verified.
 
 The floor of a bulk step is the same rows written bare: every row the step inserted or changed
 is captured, the step is undone (untimed), and the captured rows are written again with
@@ -31,7 +33,7 @@ import sys
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -55,6 +57,7 @@ from app.models import (
     EvaluationState,
     Indicator,
     OrgUnit,
+    ProgressEntry,
     Rhk,
     Role,
     UnitPredikat,
@@ -520,6 +523,49 @@ def build_skps(cycle: Cycle, seed: int = SEED) -> tuple[int, int, float]:
     return len(rhks), len(indicators), time.perf_counter() - start
 
 
+def build_progress_logs(evaluations, year: int, per_month: int = 5, chunk: int = 2000) -> tuple[int, float]:
+    """A year of progress logs (setup): `per_month` entries per indicator per month on every
+    indicator of the evaluations selected by `evaluations` (a select of ids), every other one
+    verified; written in chunks of indicators."""
+    start = time.perf_counter()
+    indicator_ids = list(
+        db.session.scalars(
+            sa.select(Indicator.id)
+            .join(Rhk, Rhk.id == Indicator.rhk_id)
+            .where(Rhk.evaluation_id.in_(evaluations))
+            .where(~sa.exists().where(ProgressEntry.indicator_id == Indicator.id))
+            .order_by(Indicator.id)
+        )
+    )
+    now = clock.utcnow()
+    written = 0
+    for first in range(0, len(indicator_ids), chunk):
+        rows = []
+        for indicator_id in indicator_ids[first : first + chunk]:
+            for month in range(1, 13):
+                for k in range(per_month):
+                    verified = k % 2 == 0
+                    rows.append(
+                        {
+                            "indicator_id": indicator_id,
+                            "author_id": None,
+                            "entry_date": date(year, month, 1 + 5 * k),
+                            "value": Decimal(k + month),
+                            "note": f"Progres minggu ke-{k + 1}",
+                            "verified_at": now if verified else None,
+                            "verified_by_id": None,
+                            "rater_comment": "Sesuai" if verified else None,
+                            "created_at": now,
+                            "updated_at": now,
+                            "version": 1,
+                        }
+                    )
+        setup_insert(ProgressEntry.__table__, rows)
+        written += len(rows)
+    db.session.commit()
+    return written, time.perf_counter() - start
+
+
 def simulate(
     cycle: Cycle, source: str, dest: str, action: str, pct: int, actor, salt: int, values: dict | None = None
 ) -> int:
@@ -915,12 +961,39 @@ def run_size(n: int, args) -> Report:
             f"appeals, employee evaluation {employee_eval.id} in {employee_eval.state}):",
             flush=True,
         )
+        share = sa.select(Evaluation.id).where(
+            Evaluation.cycle_id == cycle_id, Evaluation.id % 100 < args.progress_share
+        )
+        entries, seconds = build_progress_logs(share, cycle.year)
+        more, more_seconds = build_progress_logs(sa.select(sa.literal(employee_eval.id)), cycle.year)
+        analyze()
+        report.step(
+            "progress_logs",
+            f"progress logs of {args.progress_share} % of the evaluations: {entries + more} entries "
+            "(12 months x 5 per indicator; setup)",
+            seconds + more_seconds,
+            None,
+            bulk=False,
+        )
+        report.extra.update(progress_entries=entries + more)
         employee_client = sign_in(app, employee_eval.employee_id)
         rater_client = sign_in(app, who["rater"])
+        rater_for_log = sign_in(app, employee_eval.rater_id)
         handler_client = sign_in(app, appeal_handler[0])
         rater_name = db.session.scalar(sa.select(Employee.name).where(Employee.id == who["rater"]))
         pages = [
-            ("employee SKP page", employee_client, f"/evaluations/{employee_eval.id}"),
+            (
+                "employee SKP page (12 months of progress logs)",
+                employee_client,
+                f"/evaluations/{employee_eval.id}",
+            ),
+            ("employee progress log page", employee_client, f"/evaluations/{employee_eval.id}/progres"),
+            (
+                "employee progress log, whole year",
+                employee_client,
+                f"/evaluations/{employee_eval.id}/progres?bulan=semua",
+            ),
+            ("rater progress log page", rater_for_log, f"/evaluations/{employee_eval.id}/progres"),
             ("employee home", employee_client, "/"),
             (f"rater home ({who['team']} staff)", rater_client, "/"),
             (f"appeal handler home ({appeal_handler[1]} waiting)", handler_client, "/"),
@@ -1199,6 +1272,12 @@ def main() -> None:
         default=[],
         help=f"steps or pages to profile with pyinstrument into {PROFILE_DIR} "
         "(import, open, reminders, approve, lock, advance, publish, page:<name>)",
+    )
+    parser.add_argument(
+        "--progress-share",
+        type=int,
+        default=100,
+        help="per cent of evaluations given a year of progress logs (the measured employee always)",
     )
     parser.add_argument("--json", help="write every figure to this file")
     args = parser.parse_args()

@@ -55,7 +55,7 @@ def new_entry(log, **data) -> dict:
 def test_the_employee_logs_progress_with_a_file_and_sees_it_in_her_log(client, log):
     login(client, log.org["nurse"].nip)
     page = client.get(url(log)).get_data(as_text=True)
-    assert "Catat progres" in page and "Belum ada entri pada periode ini." in page
+    assert "Catat progres" in page and "Belum ada entri pada bulan atau periode ini." in page
     data = new_entry(log, note="Rata-rata antrean", file=(io.BytesIO(PDF), "antrean.pdf"))
     response = post(client, log, "", data, "entry-new", content_type="multipart/form-data")
     assert response.status_code == 302
@@ -172,14 +172,19 @@ def test_another_evaluations_entry_and_file_are_not_found_here(client, log):
     assert len(entries()) == 1
 
 
-def test_the_month_filter_shows_one_month(client, log):
+def test_the_log_shows_the_current_month_another_month_the_year_or_what_waits(client, log):
     log.add(day=date(2027, 1, 12), note="Catatan Januari")
-    log.add(day=date(2027, 3, 2), note="Catatan Maret")
+    entry = log.add(day=date(2027, 3, 2), note="Catatan Maret")
+    progress.verify_entry(log.ev, log.head, entry)
     login(client, log.org["nurse"].nip)
+    page = client.get(url(log)).get_data(as_text=True)  # today is in March
+    assert "Catatan Maret" in page and "Catatan Januari" not in page
     page = client.get(url(log, "?bulan=1")).get_data(as_text=True)
     assert "Catatan Januari" in page and "Catatan Maret" not in page
-    page = client.get(url(log)).get_data(as_text=True)
+    page = client.get(url(log, "?bulan=semua")).get_data(as_text=True)
     assert "Catatan Januari" in page and "Catatan Maret" in page
+    page = client.get(url(log, "?bulan=belum")).get_data(as_text=True)
+    assert "Catatan Januari" in page and "Catatan Maret" not in page
 
 
 def test_every_step_is_audited_once(client, log):
@@ -229,5 +234,5 @@ def test_the_raters_home_page_lists_the_log_to_verify(client, log):
     log.add()
     login(client, log.org["head"].nip)
     page = client.get("/").get_data(as_text=True)
-    assert "Verifikasi log progres" in page and f"/evaluations/{log.ev.id}/progres#log" in page
+    assert "Verifikasi log progres" in page and f"/evaluations/{log.ev.id}/progres?bulan=belum#log" in page
     assert "1 entri menunggu verifikasi" in page

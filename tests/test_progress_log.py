@@ -398,7 +398,7 @@ def test_the_rater_is_asked_to_verify_each_team_members_unverified_entries(log):
         "Perawat Debora",
         "2 entri menunggu verifikasi",
     )
-    assert (task.endpoint, task.args) == ("progress.log", {"evaluation_id": log.ev.id})
+    assert (task.endpoint, task.args) == ("progress.log", {"evaluation_id": log.ev.id, "bulan": "belum"})
     assert asks.home_tasks(log.nurse, clock.now()) == []
     assert asks.home_tasks(log.org["camat"].account, clock.now()) == []
     progress.verify_entry(log.ev, log.head, first)

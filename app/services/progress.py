@@ -72,7 +72,7 @@ def home_tasks(account: Account, now: datetime) -> list[Task]:
             deadline=None,
             days_left=None,
             endpoint="progress.log",
-            args={"evaluation_id": evaluation_id},
+            args={"evaluation_id": evaluation_id, "bulan": "belum"},
             anchor="log",
             note=ngettext("%(num)d entri menunggu verifikasi", "%(num)d entri menunggu verifikasi", count),
         )

@@ -59,17 +59,23 @@ def month_names() -> list[str]:
 
 def _filter(evaluation):
     """The month filter of the page: (value of ?bulan, first day, last day). A periodic evaluation
-    shows its own months unless another month or the whole year is asked for."""
+    shows its own months, an annual one the current month (or, for another year, the month of
+    its latest entry), unless another month or the whole year is asked for: a year of entries
+    with their forms is a long page."""
     year = evaluation.cycle.year
     raw = request.args.get("bulan", "")
     month = int_or_none(raw, minimum=1, maximum=12)
-    if month is not None:
-        first, last = service.period_bounds_of_month(year, month)
-        return str(month), first, last
-    if raw == "semua" or not evaluation.cycle.is_periodic:
-        return "semua", date(year, 1, 1), date(year, 12, 31)
-    first, last = service.period_bounds(evaluation.cycle)
-    return "periode", first, last
+    if month is None and raw in ("semua", "belum"):
+        return raw, date(year, 1, 1), date(year, 12, 31)
+    if month is None and evaluation.cycle.is_periodic:
+        first, last = service.period_bounds(evaluation.cycle)
+        return "periode", first, last
+    if month is None:
+        today = clock.now().date()
+        latest = today if today.year == year else service.latest_entry_date(evaluation)
+        month = latest.month if latest is not None else 1
+    first, last = service.period_bounds_of_month(year, month)
+    return str(month), first, last
 
 
 def page(evaluation, refused: PageForm | None = None, status: int = 200):
@@ -81,7 +87,7 @@ def page(evaluation, refused: PageForm | None = None, status: int = 200):
     indicators = evaluation.indicators
     shown = [i for i in indicators if indicator_id in (None, i.id)] or indicators
     log_ids = service.log_indicators(evaluation)
-    entries = service.entries(evaluation, first, last)
+    entries = service.entries(evaluation, first, last, unverified_only=chosen == "belum")
     by_log: dict[int, list] = {}
     for entry in entries:
         by_log.setdefault(entry.indicator_id, []).append(entry)

@@ -559,10 +559,14 @@ def comment_entry(
 
 
 def entries(
-    evaluation: Evaluation, first: date | None = None, last: date | None = None
+    evaluation: Evaluation,
+    first: date | None = None,
+    last: date | None = None,
+    *,
+    unverified_only: bool = False,
 ) -> list[ProgressEntry]:
     """The log of this evaluation's indicators (newest first), with evidence and revisions, in a
-    fixed number of statements."""
+    fixed number of statements; only those not yet verified when asked."""
     log_ids = set(log_indicators(evaluation).values())
     if not log_ids:
         return []
@@ -581,7 +585,19 @@ def entries(
         query = query.where(ProgressEntry.entry_date >= first)
     if last is not None:
         query = query.where(ProgressEntry.entry_date <= last)
+    if unverified_only:
+        query = query.where(ProgressEntry.verified_at.is_(None))
     return list(db.session.scalars(query))
+
+
+def latest_entry_date(evaluation: Evaluation) -> date | None:
+    """The day of the newest entry of this evaluation's log (None: no entry)."""
+    log_ids = set(log_indicators(evaluation).values())
+    if not log_ids:
+        return None
+    return db.session.scalar(
+        sa.select(sa.func.max(ProgressEntry.entry_date)).where(ProgressEntry.indicator_id.in_(log_ids))
+    )
 
 
 @dataclass
