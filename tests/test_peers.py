@@ -12,7 +12,7 @@ from app import clock
 from app.domain import CoreValue, Rating
 from app.jobs.reminders import send_reminders
 from app.models import AuditEvent, EvaluationState, OutboxMessage, PeerAnswer, PeerRequest
-from app.services import home
+from app.services import Refused, home
 from app.workflow import evaluations
 from app.workflow.monitoring import peers
 from tests.conftest import login, post_form
@@ -348,3 +348,30 @@ def test_the_employee_sees_nothing_of_it_page_timeline_or_mail(w, client):
     for who in ("camat", "hr"):
         page = signed_in(client.application, who, w).get(f"/evaluations/{ev.id}")
         assert page.status_code == 200 and "Selalu ramah kepada pasien" not in page.text
+
+
+@pytest.mark.postgres_only
+def test_a_double_submit_asks_each_colleague_once(app, db, w):
+    from tests.workflow_helpers import run_at_once
+
+    ev = in_review(w)
+    ids = (ev.id, w.org["head"].account.id, w.org["colleague"].id)
+    outcomes = []
+    deadline = due()
+
+    def ask():
+        from app.models import Account, Evaluation
+
+        evaluation, head = db.session.get(Evaluation, ids[0]), db.session.get(Account, ids[1])
+        try:
+            peers.request_input(evaluation, head, [ids[2]], deadline)
+            outcomes.append("ok")
+        except Refused as refusal:
+            outcomes.append(str(refusal))
+
+    db.session.commit()
+    assert run_at_once(app, db, ask) == []
+    assert outcomes.count("ok") == 1 and len(outcomes) == 2
+    db.session.expire_all()
+    assert count(PeerRequest) == 1
+    assert count(OutboxMessage, OutboxMessage.kind == "peer_requested") == 1

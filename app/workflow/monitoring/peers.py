@@ -17,6 +17,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import audit, clock
@@ -118,6 +119,9 @@ def request_input(
 ) -> list[PeerRequest]:
     """Ask these colleagues for input by `due_at`; each gets an email and a task. Commits."""
     _may_request(evaluation, actor)
+    # One request at a time per evaluation (a double submit, two tabs): the limit of five and "asked
+    # already" are checked against what the other one wrote. SQLite serialises writers anyway.
+    db.session.execute(sa.select(Evaluation.id).where(Evaluation.id == evaluation.id).with_for_update())
     errors: dict[str, str] = {}
     peer_ids = list(dict.fromkeys(peer_ids or []))
     current = active_requests(evaluation)
@@ -184,7 +188,13 @@ def request_input(
         request.due_at = due_at
         request.created_at = now
         made.append(request)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # asked at the same moment elsewhere (on SQLite, no row lock)
+        db.session.rollback()
+        raise Refused(
+            {"peer_ids": _("Rekan kerja yang dipilih baru saja diminta; muat ulang halaman.")}
+        ) from None
     for request in made:
         audit.record(
             "peer.requested",
