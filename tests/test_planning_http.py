@@ -208,3 +208,74 @@ def test_adding_a_row_keeps_what_was_typed(client, world):
     assert "Sesuatu yang diketik" in html and 'value="Indikator kedua"' in html
     assert 'name="indicators-3-text"' in html
     assert _db.session.scalar(sa.select(sa.func.count()).select_from(RhkTemplate)) == 0
+
+
+PEOPLE = {
+    "employee": "nurse",
+    "colleague": "colleague",
+    "rater": "head",
+    "appeal_handler": "camat",
+    "hr": "hr",
+    "anonymous": None,
+}
+
+
+def counts() -> tuple[int, int, int]:
+    """RHKs, live templates and retired templates: what a refused action leaves as it was."""
+    from app.models import Rhk
+
+    _db.session.expire_all()
+    return (
+        _db.session.scalar(sa.select(sa.func.count()).select_from(Rhk)),
+        _db.session.scalar(sa.select(sa.func.count()).where(RhkTemplate.retired_at.is_(None))),
+        _db.session.scalar(sa.select(sa.func.count()).where(RhkTemplate.retired_at.is_not(None))),
+    )
+
+
+def planning_routes(world, draft, template):
+    """Every state-changing planning route, its data, and who may use it."""
+    row = {
+        "position_id": str(world["nurse"].position.id),
+        "kind": "main",
+        "indicators-0-aspect": "time",
+        "indicators-0-text": "Waktu tunggu pasien",
+        "indicators-0-comparator": "at_most",
+        "indicators-0-target": "25",
+        "indicators-0-unit": "menit",
+    }
+    return [
+        (f"/evaluations/{draft.id}/salin-skp", {}, {"employee"}),
+        (f"/evaluations/{draft.id}/templat", {"template_ids": str(template.id)}, {"employee"}),
+        ("/templat-rhk/baru", {**row, "text": "Templat baru"}, {"rater", "appeal_handler", "hr"}),
+        (
+            f"/templat-rhk/{template.id}/ubah",
+            {**row, "text": "Templat diganti"},
+            {"rater", "appeal_handler", "hr"},
+        ),
+        (f"/templat-rhk/{template.id}/tarik", {}, {"rater", "appeal_handler", "hr"}),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_authorisation_matrix(app, world, index):
+    """Everyone else is refused (403, or 400 with the reason) and nothing changes; then the first
+    one allowed succeeds (the head and the camat head the puskesmas, HR manages every position)."""
+    template = planning.publish_template(world["hr"].account, template_data(world["nurse"].position))
+    draft = evaluation_of(world["cycle"], world["nurse"])
+    url, data, allowed = planning_routes(world, draft, template)[index]
+    for who in sorted(PEOPLE, key=lambda w: w in allowed):
+        client = app.test_client()
+        if PEOPLE[who]:
+            login(client, world[PEOPLE[who]].nip)
+        before = counts()
+        version = str(_db.session.get(Evaluation, draft.id).version)
+        response = client.post(url, data={"csrf_token": csrf_token(client, "/"), "version": version, **data})
+        if who == "anonymous":
+            assert response.status_code == 302 and "/login" in response.headers["Location"]
+        elif who in allowed:
+            assert response.status_code == 302, (who, url, response.get_data(as_text=True)[:300])
+            assert counts() != before, (who, url)
+            return  # the first allowed person changed it; the rest would find it done
+        else:
+            assert response.status_code in (400, 403), (who, url, response.status_code)
+        assert counts() == before, (who, url)
