@@ -344,3 +344,17 @@ def test_a_cycle_saved_without_the_share_keeps_thirty(w, db):
     )
     cycles.save_cycle(cycle, cycle_data([w.org["kecamatan"]], name="Lain lagi"), w.acc("hr"))
     assert cycle.coaching_behind_pct == 55
+
+
+@pytest.mark.postgres_only
+def test_two_schedulers_at_once_ask_once_and_resolve_once(app, db, w):
+    from tests.workflow_helpers import run_at_once
+
+    clock.travel_to(START.replace(month=3, day=4, hour=8))
+    published_month(w, db, 2, Predikat.BUTUH_PERBAIKAN)
+    assert run_at_once(app, db, coaching.create_requests) == []
+    assert count(CoachingRequest) == 1 and len(mails(db)) == 1
+    record(db, w.nurse_ev)
+    assert run_at_once(app, db, coaching.resolve) == []
+    resolved = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "coaching.resolved")).all()
+    assert len(resolved) == 1

@@ -402,12 +402,16 @@ def resolve(now: datetime | None = None) -> int:
             CoachingRequest.resolved_at.is_(None), resolving_record()
         )
     ).all()
+    resolved = 0
     for request_id, evaluation_id, record_id in rows:
-        db.session.execute(
+        changed = db.session.execute(
             sa.update(CoachingRequest)
             .where(CoachingRequest.id == request_id, CoachingRequest.resolved_at.is_(None))
             .values(resolved_at=sa.literal(now, UTCDateTime()), record_id=record_id)
-        )
+        ).rowcount
+        if not changed:  # a second scheduler resolved it a moment ago
+            continue
+        resolved += 1
         audit.record(
             "coaching.resolved",
             object_type="coaching_request",
@@ -416,4 +420,4 @@ def resolve(now: datetime | None = None) -> int:
             data={"evaluation_id": evaluation_id, "record_id": record_id},
         )
     db.session.commit()
-    return len(rows)
+    return resolved
