@@ -236,3 +236,17 @@ def test_the_raters_home_page_lists_the_log_to_verify(client, log):
     page = client.get("/").get_data(as_text=True)
     assert "Verifikasi log progres" in page and f"/evaluations/{log.ev.id}/progres?bulan=belum#log" in page
     assert "1 entri menunggu verifikasi" in page
+
+
+def test_a_monthly_evaluation_shows_its_own_month_and_suggests_from_it(client, log):
+    from tests.test_progress_log import periodic
+
+    _monthly, ev = periodic(log, "monthly", 2)
+    clock.travel_to(START.replace(month=3, day=1))  # its self-assessment runs until 1 April
+    log.add(day=date(2027, 1, 28), value="40", note="Catatan Januari")
+    log.add(day=date(2027, 2, 20), value="29", note="Catatan Februari")
+    login(client, log.org["nurse"].nip)
+    page = client.get(f"/evaluations/{ev.id}/progres").get_data(as_text=True)
+    assert "Catatan Februari" in page and "Catatan Januari" not in page
+    page = client.get(f"/evaluations/{ev.id}").get_data(as_text=True)
+    assert "Saran dari log progres:" in page and "<strong>29 menit</strong>" in page
