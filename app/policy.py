@@ -11,7 +11,7 @@ from flask import abort, g, has_request_context
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import Account, Employee, OrgUnit, Role
+from app.models import Account, Employee, OrgUnit, RhkTemplate, Role
 
 
 class Action(enum.StrEnum):
@@ -79,18 +79,23 @@ def headed_unit_ids(actor: Account | None) -> set[int]:
 
 
 def template_position_ids(actor: Account | None) -> set[int] | None:
-    """The positions whose RHK templates the actor may publish and retire: None for every
-    position (HR), else those held by active employees in the units the actor heads."""
+    """The positions whose RHK templates the actor may publish: None for every position (HR),
+    else those held by active employees in the units the actor heads. Asked once per request."""
     if is_hr(actor):
         return None
+    cache = g.setdefault("template_position_ids", {}) if has_request_context() else {}
+    if actor.employee_id in cache:
+        return cache[actor.employee_id]
     units = headed_unit_ids(actor)
-    if not units:
-        return set()
-    return set(
-        db.session.scalars(
-            sa.select(Employee.position_id).where(Employee.unit_id.in_(units), Employee.active).distinct()
+    found = set()
+    if units:
+        found = set(
+            db.session.scalars(
+                sa.select(Employee.position_id).where(Employee.unit_id.in_(units), Employee.active).distinct()
+            )
         )
-    )
+    cache[actor.employee_id] = found
+    return found
 
 
 def is_supervisor_of(actor: Account | None, employee: Employee) -> bool:
@@ -160,11 +165,15 @@ def can(actor: Account | None, action: Action | str, target=None) -> bool:
     if action is Action.VIEW_RESULTS:
         return True
     if action is Action.MANAGE_RHK_TEMPLATES:
-        # Without a target: whether the templates page is open to the actor at all.
+        # Without a target: whether the templates page is open to the actor at all; a position:
+        # whether they may publish for it; a template: whether they may change or retire it (a
+        # unit head only their own, since a template serves the position across the agency).
         if is_hr(actor):
             return True
         if target is None:
             return bool(headed_unit_ids(actor))
+        if isinstance(target, RhkTemplate):
+            return target.author_id == actor.id and target.position_id in template_position_ids(actor)
         return target.id in template_position_ids(actor)
     if action is Action.VIEW_EVALUATION:
         return is_hr(actor) or any(acts_as(actor, target, role) for role in PARTIES)

@@ -247,12 +247,9 @@ def planning_routes(world, draft, template):
         (f"/evaluations/{draft.id}/salin-skp", {}, {"employee"}),
         (f"/evaluations/{draft.id}/templat", {"template_ids": str(template.id)}, {"employee"}),
         ("/templat-rhk/baru", {**row, "text": "Templat baru"}, {"rater", "appeal_handler", "hr"}),
-        (
-            f"/templat-rhk/{template.id}/ubah",
-            {**row, "text": "Templat diganti"},
-            {"rater", "appeal_handler", "hr"},
-        ),
-        (f"/templat-rhk/{template.id}/tarik", {}, {"rater", "appeal_handler", "hr"}),
+        # HR's template: a unit head changes or retires only the templates they published.
+        (f"/templat-rhk/{template.id}/ubah", {**row, "text": "Templat diganti"}, {"hr"}),
+        (f"/templat-rhk/{template.id}/tarik", {}, {"hr"}),
     ]
 
 
@@ -279,3 +276,22 @@ def test_authorisation_matrix(app, world, index):
         else:
             assert response.status_code in (400, 403), (who, url, response.status_code)
         assert counts() == before, (who, url)
+
+
+def test_a_unit_head_changes_only_their_own_templates(client, world):
+    by_head = planning.publish_template(world["head"].account, template_data(world["nurse"].position))
+    by_hr = planning.publish_template(world["hr"].account, template_data(world["nurse"].position, "Lain"))
+    login(client, world["camat"].nip)  # heads the kecamatan and the puskesmas below it
+    listing = client.get("/templat-rhk/").get_data(as_text=True)
+    assert (
+        f"/templat-rhk/{by_head.id}/ubah" not in listing and f"/templat-rhk/{by_hr.id}/tarik" not in listing
+    )
+    assert client.get(f"/templat-rhk/{by_head.id}/ubah").status_code == 403
+    assert post_form(client, f"/templat-rhk/{by_head.id}/tarik", {}).status_code == 403
+    post_form(client, "/logout", {}, token_from="/")
+    login(client, world["head"].nip)
+    listing = client.get("/templat-rhk/").get_data(as_text=True)
+    assert f"/templat-rhk/{by_head.id}/ubah" in listing and f"/templat-rhk/{by_hr.id}/ubah" not in listing
+    response = post_form(client, f"/templat-rhk/{by_head.id}/tarik", {}, token_from="/templat-rhk/")
+    assert response.status_code == 302
+    assert [t.id for t in planning.templates_for(world["nurse"].position.id)] == [by_hr.id]

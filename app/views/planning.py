@@ -176,7 +176,7 @@ def _edit(template: RhkTemplate | None):
     require(me, Action.MANAGE_RHK_TEMPLATES)
     scope = template_position_ids(me)
     if template is not None:
-        require(me, Action.MANAGE_RHK_TEMPLATES, template.position)
+        require(me, Action.MANAGE_RHK_TEMPLATES, template)
         if template.retired_at is not None:
             flash(_("Templat ini sudah ditarik atau diganti; ubah templat yang berlaku."), "warning")
             return redirect(url_for("planning.templates", jabatan=template.position_id))
@@ -262,7 +262,7 @@ def retire_template(template_id: int):
     template = db.session.get(RhkTemplate, template_id)
     if template is None:
         abort(404)
-    require(me, Action.MANAGE_RHK_TEMPLATES, template.position)
+    require(me, Action.MANAGE_RHK_TEMPLATES, template)
     try:
         service.retire_template(me, template)
     except Refused as refusal:

@@ -482,10 +482,21 @@ def _indicator_rows(rows: list[dict]) -> list[IndicatorTemplate]:
     return found
 
 
-def _may_manage(actor: Account | None, position: Position | None, field_name: str = "position_id") -> None:
-    if position is None:
+def _may_manage(
+    actor: Account | None, target: Position | RhkTemplate | None, field_name: str = "position_id"
+) -> None:
+    if target is None:
         raise Refused({field_name: _("Pilih jabatan.")})
-    if not can(actor, Action.MANAGE_RHK_TEMPLATES, position):
+    if isinstance(target, RhkTemplate) and not can(actor, Action.MANAGE_RHK_TEMPLATES, target):
+        raise Refused(
+            {
+                field_name: _(
+                    "Templat ini diterbitkan orang lain; hanya penerbitnya atau admin kepegawaian "
+                    "yang dapat mengubah atau menariknya."
+                )
+            }
+        )
+    if not can(actor, Action.MANAGE_RHK_TEMPLATES, target):
         raise Refused(
             {
                 field_name: _(
@@ -525,7 +536,7 @@ def publish_template(actor: Account | None, data: dict, replaces: RhkTemplate | 
     position = db.session.get(Position, data.get("position_id")) if data.get("position_id") else None
     _may_manage(actor, position)
     if replaces is not None:
-        _may_manage(actor, replaces.position, "")
+        _may_manage(actor, replaces, "")
         if replaces.retired_at is not None:
             raise Conflict(_("Templat ini sudah ditarik atau diganti. Muat ulang halaman."))
     try:
@@ -590,7 +601,7 @@ def publish_template(actor: Account | None, data: dict, replaces: RhkTemplate | 
 @atomic
 def retire_template(actor: Account | None, template: RhkTemplate) -> None:
     """Stop offering a template (SKPs that started from it keep their RHKs); audits and commits."""
-    _may_manage(actor, template.position, "")
+    _may_manage(actor, template, "")
     if template.retired_at is not None:
         raise Conflict(_("Templat ini sudah ditarik."))
     _retire(template, actor, clock.utcnow())
