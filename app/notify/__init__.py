@@ -170,9 +170,59 @@ def notify(kind: str, recipient: "Employee | Account | None", key: str, **contex
         return
     if not (recipient.is_active if isinstance(recipient, Account) else recipient.active):
         return
+    if db.engine.dialect.name == "postgresql":  # one round trip instead of three (a request's share)
+        _queue_one_pg(build_message(kind, recipient, key, **context))
+        return
     if db.session.query(OutboxMessage.id).filter_by(key=key).first() is not None:
         return
     queue([build_message(kind, recipient, key, **context)])
+
+
+def _queue_one_pg(row: dict) -> None:
+    """PostgreSQL: one email's body and message in one statement; nothing when its key is queued.
+
+    Two requests queueing the same key at the same moment both pass the NOT EXISTS; the second
+    message is then skipped by ON CONFLICT and its body stays unreferenced (harmless)."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    bodies, messages = OutboxBody.__table__, OutboxMessage.__table__
+    text, html = row["body"]
+    created = sa.literal(row["created_at"], UTCDateTime())
+    body = (
+        sa.insert(bodies)
+        .from_select(
+            ["body_text", "body_html", "created_at"],
+            sa.select(sa.literal(text, sa.Text), sa.literal(html, sa.Text), created).where(
+                ~sa.exists().where(messages.c.key == row["key"])
+            ),
+        )
+        .returning(bodies.c.id)
+        .cte("body")
+    )
+    values = [sa.literal(row[name], messages.c[name].type) for name in MESSAGE_FIELDS if name != "body_id"]
+    statement = (
+        insert(messages)
+        .from_select(
+            [
+                *[n for n in MESSAGE_FIELDS if n != "body_id"],
+                "body_id",
+                "state",
+                "attempts",
+                "next_attempt_at",
+            ]
+            + ["created_at"],
+            sa.select(
+                *values,
+                body.c.id,
+                sa.literal(MessageState.PENDING.value, sa.String),
+                sa.literal(0, sa.Integer),
+                created,
+                created,
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    db.session.execute(statement)
 
 
 class _Addressee:

@@ -62,12 +62,28 @@ from app.workflow.monitoring import page_parts
 bp = Blueprint("evaluations", __name__, url_prefix="/evaluations")
 
 
-def load(evaluation_id: int) -> Evaluation:
-    """The evaluation with what its page shows (constant number of queries), or 404; then the policy."""
+def load(evaluation_id: int, *, for_action: bool = False) -> Evaluation:
+    """The evaluation with what its page shows (constant number of queries), or 404; then the policy.
+
+    `for_action`: only the evaluation with its cycle and people (one statement), for a POST that
+    redirects on success; what an action needs besides loads on use, and a refused form renders
+    the page from a full load."""
+    query = sa.select(Evaluation).where(Evaluation.id == evaluation_id)
+    if for_action:
+        evaluation = db.session.scalar(
+            query.options(
+                joinedload(Evaluation.cycle),
+                joinedload(Evaluation.employee),
+                joinedload(Evaluation.rater),
+                joinedload(Evaluation.appeal_handler),
+            )
+        )
+        if evaluation is None:
+            abort(404)
+        require(actor(), Action.VIEW_EVALUATION, evaluation)
+        return evaluation
     evaluation = db.session.scalar(
-        sa.select(Evaluation)
-        .where(Evaluation.id == evaluation_id)
-        .options(
+        query.options(
             joinedload(Evaluation.cycle),
             joinedload(Evaluation.employee).joinedload(Employee.position),
             joinedload(Evaluation.unit),
@@ -180,10 +196,11 @@ def act(evaluation_id: int, key: str, build, action, success: str, anchor: str |
     """Run one POST: bind its form (`build(evaluation, key)`), validate it (CSRF, characters the
     cleaning step took out, its fields), then `action(evaluation, form, version)`; a refusal
     renders the page again with the form as typed."""
-    evaluation = load(evaluation_id)
+    evaluation = load(evaluation_id, for_action=True)
     form = build(evaluation, key)
     if not form.validate():
-        return page(evaluation, form, 400)
+        db.session.expunge(evaluation)  # the page reads the whole evaluation afresh
+        return page(load(evaluation_id), form, 400)
     try:
         version = form_version(form.version.data)  # a form without a readable one changes nothing
         action(evaluation, form, version)
