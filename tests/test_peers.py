@@ -15,7 +15,7 @@ from app.models import AuditEvent, EvaluationState, OutboxMessage, PeerAnswer, P
 from app.services import Refused, home
 from app.workflow import evaluations
 from app.workflow.monitoring import peers
-from tests.conftest import login, post_form
+from tests.conftest import csrf_token, login, post_form
 from tests.test_workflow_services import World, count, refused
 
 E = EvaluationState
@@ -375,3 +375,72 @@ def test_a_double_submit_asks_each_colleague_once(app, db, w):
     db.session.expire_all()
     assert count(PeerRequest) == 1
     assert count(OutboxMessage, OutboxMessage.kind == "peer_requested") == 1
+
+
+# ---- authorisation matrix -------------------------------------------------------------------------
+
+PEOPLE = ["employee", "other_employee", "peer", "rater", "other_rater", "appeal_handler", "hr", "anonymous"]
+
+
+def matrix_routes(ev, request_id, other_peer_id):
+    answer = {f"hint_{v.value}": "meets" for v in CoreValue}
+    return [
+        ("GET", f"/evaluations/{ev.id}/rekan", {}, {"rater"}),
+        (
+            "POST",
+            f"/evaluations/{ev.id}/rekan",
+            {"peer_ids": [str(other_peer_id)], "due_at": "2027-02-10T12:00"},
+            {"rater"},
+        ),
+        ("GET", f"/rekan/{request_id}", {}, {"peer"}),
+        ("POST", f"/rekan/{request_id}", answer, {"peer"}),
+        ("POST", f"/rekan/{request_id}/batal", {}, {"rater"}),
+    ]
+
+
+def state_of(db):
+    db.session.expire_all()
+    return (
+        count(PeerRequest, PeerRequest.cancelled_at.is_(None)),
+        count(PeerAnswer),
+        count(OutboxMessage),
+        count(AuditEvent, AuditEvent.object_type == "peer_request"),
+    )
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_every_peer_route_lets_only_the_right_person_through(app, db, w, make, index):
+    kasi = make.employee("Kasi Lain", supervisor=w.org["camat"], unit=w.org["kecamatan"])
+    make.employee("Staf Kasi", supervisor=kasi, unit=w.org["kecamatan"])
+    ev = in_review(w)
+    [request] = peers.request_input(ev, w.acc("head"), [w.org["colleague"].id], due())
+    people = {
+        "employee": w.org["nurse"],
+        "other_employee": w.org["staff1"],
+        "peer": w.org["colleague"],
+        "rater": w.org["head"],
+        "other_rater": kasi,
+        "appeal_handler": w.org["camat"],
+        "hr": w.org["hr"],
+        "anonymous": None,
+    }
+    method, url, data, allowed = matrix_routes(ev, request.id, w.org["staff2"].id)[index]
+    for who in sorted(PEOPLE, key=lambda person: person in allowed):
+        client = app.test_client()
+        if people[who] is not None:
+            login(client, people[who].nip)
+        before = state_of(db)
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": csrf_token(client, "/"), **data})
+        if who == "anonymous":
+            assert response.status_code == 302 and "/login" in response.headers["Location"]
+        elif who in allowed:
+            assert response.status_code == (200 if method == "GET" else 302), (who, url, response.status_code)
+            if method == "POST":
+                assert state_of(db) != before, (who, url)
+            continue
+        else:
+            assert response.status_code == 403, (who, url, response.status_code)
+        assert state_of(db) == before, (who, url)
