@@ -309,6 +309,11 @@ def test_the_colleague_answers_through_the_page(w, client):
     assert count(PeerAnswer) == 7
     again = client.get(url).text
     assert "Simpan perubahan masukan" in again and "Sigap melayani." in again
+    clock.travel_to(request.due_at + timedelta(minutes=1))  # after the deadline: what was sent, read-only
+    closed = client.get(url).text
+    assert "Tenggat masukan sudah lewat" in closed and "Masukan yang Anda kirim" in closed
+    assert "Sigap melayani." in closed and "Kirim masukan" not in closed
+    assert post_form(client, url, form, token_from="/").status_code == 400
     review = text(signed_in(client.application, "head", w).get(f"/evaluations/{ev.id}").text)
     assert "1 dari 1 rekan kerja sudah memberi masukan" in review and "Sigap melayani." in review
 
