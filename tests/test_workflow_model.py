@@ -34,6 +34,7 @@ from app.models import (
     Cycle,
     Employee,
     Evaluation,
+    FeedbackRecord,
     Indicator,
     OrgUnit,
     ProgressEntry,
@@ -43,7 +44,7 @@ from app.models import (
 )
 from app.services import Refused
 from app.workflow import cycles, evaluations, reassign, set_aside
-from app.workflow.monitoring import progress
+from app.workflow.monitoring import dialog, progress
 from tests.test_domain import EXPECTED
 from tests.workflow_helpers import START, cycle_data
 
@@ -127,11 +128,16 @@ class Expected:
     left: str | None = None  # the state a withdrawal or a "tidak dinilai" left
     # the progress log: entry id -> [value, verified, audited changes]
     log: dict = field(default_factory=dict)
+    # dialog records: record id -> [author (an official's name or "employee"), notes, acknowledged, audits]
+    records: dict = field(default_factory=dict)
 
 
 # what the services write; the agency itself (units, people, accounts) is built once per test
 WORKFLOW_TABLES = {
     "audit_event",
+    "follow_up",
+    "feedback_attachment",
+    "feedback_record",
     "progress_revision",
     "progress_evidence",
     "progress_entry",
@@ -460,6 +466,62 @@ class EvaluationYear(RuleBasedStateMachine):
             self.correct_progress(i=i, pick=0, value=value + 1)
             if verify:
                 self.verify_progress(i=i, pick=-1)
+
+    # ---- dialog kinerja ---------------------------------------------------------------------------------
+
+    def dialog_open(self, ev: Expected) -> bool:
+        """Records are written and changed while the cycle runs and the evaluation counts."""
+        return not self.frozen and ev.state not in (WITHDRAWN, NOT_RATED)
+
+    @rule(i=WHO, by_employee=st.booleans())
+    def record_dialogue(self, i, by_employee):
+        """The rater records a dialog kinerja with a follow-up for the employee, or the employee
+        writes a note."""
+        ev = self.evs[i]
+        day = self.today()
+        if by_employee:
+            writer, kind, rows = self.account(ev.employee), "note", []
+        else:
+            writer, kind = self.rater(ev), "dialog"
+            rows = [dialog.FollowUpInput("Uji coba antrean daring", day + timedelta(days=5), "employee")]
+        before = set(_db.session.scalars(sa.select(FeedbackRecord.id)))
+        notes = f"Catatan {len(before)}"
+        if self.attempt(
+            self.dialog_open(ev), dialog.add_record, self.evaluation(ev), writer, kind, day, notes, rows
+        ):
+            [record_id] = set(_db.session.scalars(sa.select(FeedbackRecord.id))) - before
+            ev.records[record_id] = ["employee" if by_employee else ev.rater, notes, False, 1]
+
+    @rule(i=WHO, pick=st.integers(min_value=0, max_value=5))
+    def change_record(self, i, pick):
+        """The author changes a record: only until the employee acknowledged it, and only while
+        they still hold the part they wrote it in."""
+        ev = self.evs[i]
+        if not ev.records:
+            return
+        record_id = sorted(ev.records)[pick % len(ev.records)]
+        known = ev.records[record_id]
+        author = self.account(ev.employee) if known[0] == "employee" else self.official(known[0]).account
+        record = _db.session.get(FeedbackRecord, record_id)
+        holds = known[0] in ("employee", ev.rater)
+        expected = self.dialog_open(ev) and not known[2] and holds
+        notes = known[1] + " (diperbaiki)"
+        if self.attempt(
+            expected, dialog.edit_record, record, author, record.kind.value, record.held_on, notes
+        ):
+            known[1], known[3] = notes, known[3] + 1
+
+    @rule(i=WHO, pick=st.integers(min_value=0, max_value=5))
+    def acknowledge_record(self, i, pick):
+        ev = self.evs[i]
+        if not ev.records:
+            return
+        record_id = sorted(ev.records)[pick % len(ev.records)]
+        known = ev.records[record_id]
+        expected = self.dialog_open(ev) and known[0] != "employee" and not known[2]
+        record = _db.session.get(FeedbackRecord, record_id)
+        if self.attempt(expected, dialog.acknowledge, record, self.account(ev.employee)):
+            known[2], known[3] = True, known[3] + 1
 
     # ---- rater and appeal handler ------------------------------------------------------------------------
 
@@ -795,6 +857,37 @@ class EvaluationYear(RuleBasedStateMachine):
         self.attempt(
             False, progress.add_entry, self.evaluation(ev), writer, indicator, self.today(), "1", None
         )
+
+    @invariant()
+    def the_dialog_records_are_the_model(self):
+        """Records exist only where the model accepted them, with the text it expects (an
+        acknowledged one never changed), each write audited once on the record."""
+        rows = {
+            row.id: [row.notes, row.acknowledged_at is not None]
+            for row in _db.session.execute(
+                sa.select(FeedbackRecord.id, FeedbackRecord.notes, FeedbackRecord.acknowledged_at)
+            )
+        }
+        known = {record_id: k for ev in self.evs for record_id, k in ev.records.items()}
+        assert rows == {record_id: k[1:3] for record_id, k in known.items()}
+        audited = dict(
+            _db.session.execute(
+                sa.select(AuditEvent.object_id, sa.func.count())
+                .where(AuditEvent.object_type == "feedback_record")
+                .group_by(AuditEvent.object_id)
+            ).all()
+        )
+        assert audited == {str(record_id): k[3] for record_id, k in known.items()}
+
+    @invariant()
+    def a_colleague_never_writes_a_record(self):
+        """One probe per step: a colleague writes a note on someone's evaluation, or, once the
+        cycle is published, the rater records a dialogue; both are refused."""
+        ev = self.evs[0]
+        writer, kind = (
+            (self.rater(ev), "dialog") if self.frozen else (self.account(self.evs[1].employee), "note")
+        )
+        self.attempt(False, dialog.add_record, self.evaluation(ev), writer, kind, self.today(), "Catatan")
 
     @invariant()
     def exactly_one_current_rater_and_handler(self):
