@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from app import clock
 from app.domain import Comparator, CoreValue
 from app.extensions import db
-from app.models import Account, Cycle, Employee, Evaluation, Indicator, OrgUnit
-from app.workflow import cycles, evaluations
+from app.models import Account, Cycle, Employee, Evaluation, Indicator, OrgUnit, Position, Rhk
+from app.workflow import cycles, evaluations, planning
 
 DATA = Path(__file__).with_name("demo.toml")
 OPENS, CLOSES = time(8), time(16)  # office hours: when the people of the story act
@@ -318,7 +318,37 @@ class Timeline:
                 self.at(answered, lambda: evaluations.return_targets(evaluation, rater, comment))
 
         self._per_person(year, lambda count: office_moments(opened + 2 * STEP, writing_ends, count), skp)
+        self.at(min(writing_ends + STEP, latest), lambda: self._templates(year))
         return self
+
+    def _templates(self, year: int) -> None:
+        """The RHK templates of the story, published as the templates page does."""
+        for plan in story().get("templates", []):
+            publisher = self.people[plan["publisher"]]
+            parent = db.session.scalar(
+                sa.select(Rhk.id)
+                .join(Evaluation, Evaluation.id == Rhk.evaluation_id)
+                .join(Cycle, Cycle.id == Evaluation.cycle_id)
+                .where(
+                    Cycle.name == _cycle_name(year),
+                    Evaluation.employee_id == publisher.id,
+                    Rhk.text == plan["parent"],
+                )
+            )
+            position = db.session.scalar(sa.select(Position.id).where(Position.name == plan["position"]))
+            rows = [
+                {
+                    "aspect": aspect,
+                    "text": text,
+                    "comparator": comparator,
+                    "target": str(target),
+                    "unit": unit,
+                    "progress_rule": rule,
+                }
+                for aspect, text, comparator, target, unit, rule in plan["indicators"]
+            ]
+            data = {"position_id": position, "kind": "main", "text": plan["text"], "parent_rhk_id": parent}
+            planning.publish_template(publisher.account, {**data, "indicators": rows})
 
     def _write(self, key: str, evaluation: Evaluation, moment: datetime, *, submit: bool, first_only=False):
         """The employee writes the SKP of their position (only its first RHK: a draft), maybe submits."""
