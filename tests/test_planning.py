@@ -451,3 +451,21 @@ def test_nothing_left_to_copy_is_refused(last_year):
     with pytest.raises(Refused, match="sudah ada di draf ini"):
         planning.copy_previous_skp(draft, org["nurse"].account)
     assert len(evaluation_of(cycle, org["nurse"]).rhks) == 2
+
+
+def test_the_demo_offers_the_head_of_the_puskesmas_templates_to_the_nurses(app, db):
+    from app.demo import load_demo
+    from app.models import Employee, Position
+
+    load_demo()
+    nurse = _db.session.scalar(sa.select(Employee).where(Employee.email.like("debora.yuliani@%")))
+    ev = _db.session.scalar(
+        sa.select(Evaluation).where(Evaluation.employee_id == nurse.id).order_by(Evaluation.id.desc())
+    )
+    assert ev.state == "targets_draft"  # returned by her head
+    part = planning.page_part(ev, nurse.account, {"employee"})
+    assert [o.template.text for o in part.offers] == ["Waktu tunggu pasien di poli umum singkat"]
+    assert part.offers[0].link.text == "Kepuasan masyarakat atas layanan puskesmas meningkat"
+    assert part.previous is not None and part.previous_counts == (0, 0)  # last year's RHKs are all there
+    midwives = _db.session.scalar(sa.select(Position.id).where(Position.name == "Bidan Terampil"))
+    assert len(planning.templates_for(midwives)) == 1
