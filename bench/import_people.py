@@ -1,15 +1,28 @@
-"""Benchmark: import N employees from CSV (plan + apply), beside the raw-SQL floor.
+"""Benchmark: import N employees from CSV (plan + apply), fresh and unchanged, beside the floor.
 
-    .venv/bin/python bench/import_people.py [N] [--database-url URL]
+    .venv/bin/python bench/import_people.py [N] [--database-url URL] [--before FILE]
 
 Builds a synthetic agency (a unit tree and a supervisor tree 3-12 wide), writes it as the CSV
-HR would upload, imports it into an empty migrated database, then re-imports it unchanged
-(the upsert path), and finally inserts the same rows with plain executemany as the floor. On
-PostgreSQL a second floor inserts them in one INSERT ... SELECT from a JSON parameter, the way
-the import writes them, since that beats executemany there.
+HR would upload, imports it into an empty migrated database (plan, then apply), then imports the
+same file again (nothing to change: plan, then apply).
+
+The floor is the same work in plain SQL, the fastest way it can be written: the file loaded
+into a temporary staging table (PostgreSQL: `COPY ... FROM STDIN`; SQLite: one executemany),
+set-based checks (NIP format, names, e-mail shape, employment type and jenis jabatan, NIPs and
+e-mails unique in the file, units known, supervisors known, e-mails not held by someone else),
+the new positions with one INSERT ... SELECT, and the employees with one INSERT ... SELECT whose
+ids are taken from the sequence first so each row carries its supervisor. The re-import floor
+is the load and the checks and one set-based comparison with the stored rows (none differ).
+
+--before FILE times another version of app/imports/people.py first (e.g. `git show
+733cb98:app/imports/people.py > /tmp/people_before.py`), on the schema of its time (without
+the search index of migration b626b9d82ee0), so one run gives before and after.
 """
 
 import argparse
+import csv
+import importlib.util
+import io
 import os
 import random
 import sys
@@ -22,12 +35,13 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade  # noqa: E402
+from flask_migrate import downgrade, upgrade  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
+from app.database import long_statements  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.imports import people as csv_import  # noqa: E402
-from app.models import Employee, OrgUnit, Position  # noqa: E402
+from app.models import OrgUnit, Position  # noqa: E402
 
 
 def random_nip(rng: random.Random, pppk: bool = False) -> str:
@@ -129,8 +143,160 @@ def timed(label: str, func):
     start = time.perf_counter()
     result = func()
     elapsed = time.perf_counter() - start
-    print(f"  {label:<42} {elapsed:8.2f} s")
+    print(f"  {label:<46} {elapsed:8.2f} s", flush=True)
     return result, elapsed
+
+
+STAGING_COLUMNS = (
+    "nip",
+    "nama",
+    "email",
+    "jenis_pegawai",
+    "kode_unit",
+    "jabatan",
+    "jenis_jabatan",
+    "nip_atasan",
+)
+KINDS = ("JPT", "Administrator", "Pengawas", "Fungsional", "Pelaksana")
+
+
+def floor_checks(postgresql: bool) -> list[str]:
+    """The set-based checks of the floor: each counts the rows it refuses (all must be 0)."""
+    if postgresql:
+        nip_bad = r"s.nip !~ '^[0-9]{18}$'"
+        email_bad = r"s.email !~ '^[^@ ]+@[^@ ]+\.[^@ ]+$'"
+    else:
+        nip_bad = "length(s.nip) <> 18 OR s.nip GLOB '*[^0-9]*'"
+        email_bad = "s.email NOT LIKE '%_@_%._%' OR s.email LIKE '% %'"
+    kinds = ", ".join(f"'{kind}'" for kind in KINDS)
+    return [
+        f"SELECT count(*) FROM staging s WHERE {nip_bad} OR s.nama = '' OR length(s.nama) > 200 "
+        f"OR {email_bad} OR s.jenis_pegawai NOT IN ('PNS', 'PPPK') OR s.jenis_jabatan NOT IN ({kinds}) "
+        "OR s.jabatan = ''",
+        "SELECT count(*) FROM (SELECT nip FROM staging GROUP BY nip HAVING count(*) > 1) d",
+        "SELECT count(*) FROM (SELECT lower(email) FROM staging GROUP BY lower(email) HAVING count(*) > 1) d",
+        "SELECT count(*) FROM staging s LEFT JOIN org_unit u ON u.code = s.kode_unit WHERE u.id IS NULL",
+        "SELECT count(*) FROM staging s WHERE s.nip_atasan <> '' "
+        "AND NOT EXISTS (SELECT 1 FROM staging t WHERE t.nip = s.nip_atasan) "
+        "AND NOT EXISTS (SELECT 1 FROM employee e WHERE e.nip = s.nip_atasan)",
+        "SELECT count(*) FROM staging s JOIN employee e ON e.email = lower(s.email) WHERE e.nip <> s.nip",
+    ]
+
+
+def load_staging(people_csv: str, postgresql: bool) -> None:
+    """The file into a temporary staging table: COPY on PostgreSQL, one executemany on SQLite."""
+    columns = ", ".join(f"{name} TEXT" for name in STAGING_COLUMNS)
+    db.session.execute(sa.text("DROP TABLE IF EXISTS staging"))  # SQLite keeps it until the connection closes
+    db.session.execute(sa.text(f"CREATE TEMPORARY TABLE staging (id INTEGER, {columns})"))
+    names = ", ".join(STAGING_COLUMNS)
+    if postgresql:
+        cursor = db.session.connection().connection.cursor()
+        with cursor.copy(f"COPY staging ({names}) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            copy.write(people_csv)
+        cursor.close()
+    else:
+        rows = list(csv.reader(io.StringIO(people_csv)))[1:]
+        marks = ", ".join("?" for _name in STAGING_COLUMNS)
+        db.session.connection().connection.cursor().executemany(
+            f"INSERT INTO staging ({names}) VALUES ({marks})", rows
+        )
+
+
+def floor_checked(people_csv: str, postgresql: bool) -> None:
+    """Load and check (the part every import does), with the bulk statement timeout."""
+    with long_statements():
+        pass  # SET LOCAL for the transaction that has just begun
+    load_staging(people_csv, postgresql)
+    db.session.execute(sa.text("ANALYZE staging"))
+    for check in floor_checks(postgresql):
+        refused = db.session.scalar(sa.text(check))
+        assert refused == 0, (check, refused)
+
+
+def floor_import(people_csv: str, postgresql: bool) -> None:
+    """The fresh import in plain SQL: load, check, positions, employees (supervisors set)."""
+    floor_checked(people_csv, postgresql)
+    now = clock.utcnow().isoformat()
+    db.session.execute(
+        sa.text(
+            "INSERT INTO position (name, kind) SELECT min(jabatan), min(jenis_jabatan) FROM staging "
+            "WHERE lower(jabatan) NOT IN (SELECT lower(name) FROM position) GROUP BY lower(jabatan)"
+        )
+    )
+    if postgresql:
+        db.session.execute(sa.text("UPDATE staging SET id = nextval('employee_id_seq')"))
+    else:
+        db.session.execute(
+            sa.text("UPDATE staging SET id = rowid + coalesce((SELECT max(id) FROM employee), 0)")
+        )
+    db.session.execute(
+        sa.text(
+            "INSERT INTO employee (id, nip, name, email, employment_type, unit_id, position_id, "
+            "supervisor_id, active, version, created_at, updated_at) "
+            "SELECT s.id, s.nip, s.nama, lower(s.email), s.jenis_pegawai, u.id, p.id, "
+            "coalesce(sup.id, e.id), true, 1, :now, :now FROM staging s "
+            "JOIN org_unit u ON u.code = s.kode_unit "
+            "JOIN (SELECT lower(name) AS key, min(id) AS id FROM position GROUP BY lower(name)) p "
+            "ON p.key = lower(s.jabatan) "
+            "LEFT JOIN staging sup ON sup.nip = s.nip_atasan "
+            "LEFT JOIN employee e ON e.nip = s.nip_atasan"
+        ),
+        {"now": now},
+    )
+    db.session.commit()
+
+
+def floor_reimport(people_csv: str, postgresql: bool) -> None:
+    """The unchanged re-import in plain SQL: load, check, compare with the stored rows."""
+    floor_checked(people_csv, postgresql)
+    changed = db.session.scalar(
+        sa.text(
+            "SELECT count(*) FROM staging s JOIN employee e ON e.nip = s.nip "
+            "JOIN org_unit u ON u.code = s.kode_unit JOIN position p ON p.id = e.position_id "
+            "LEFT JOIN employee sup ON sup.id = e.supervisor_id "
+            "WHERE e.name <> s.nama OR e.email <> lower(s.email) OR e.employment_type <> s.jenis_pegawai "
+            "OR e.unit_id <> u.id OR lower(p.name) <> lower(s.jabatan) "
+            "OR coalesce(sup.nip, '') <> s.nip_atasan OR NOT e.active"
+        )
+    )
+    assert changed == 0, changed
+    db.session.commit()
+
+
+def load_module(path: str):
+    """Another version of app/imports/people.py, loaded from a file."""
+    spec = importlib.util.spec_from_file_location("people_import_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def empty_people(postgresql: bool) -> None:
+    """No employees, positions or audit rows (the units stay)."""
+    if postgresql:
+        db.session.execute(sa.text("TRUNCATE employee, position, audit_event CASCADE"))
+    else:
+        db.session.execute(sa.text("PRAGMA foreign_keys=OFF"))  # no-op inside a transaction; nothing refers
+        for table in ("audit_event", "account", "employee", "position"):
+            db.session.execute(sa.text(f"DELETE FROM {table}"))
+    db.session.commit()
+
+
+def run_importer(importer, label: str, people_csv: str, n: int) -> dict:
+    """Fresh import and unchanged re-import through `importer`; their seconds."""
+    print(f"  {label}")
+    plan, t_plan = timed(
+        "fresh: plan (read and check everything)",
+        lambda: importer.plan_import("employees", people_csv.encode()),
+    )
+    assert plan.ok, plan.errors[:5]
+    _, t_apply = timed("fresh: apply (write)", lambda: importer.apply_import(plan))
+    again, t_replan = timed(
+        "unchanged re-import: plan", lambda: importer.plan_import("employees", people_csv.encode())
+    )
+    assert again.ok and again.unchanged == n, (again.created, again.updated, again.unchanged)
+    _, t_reapply = timed("unchanged re-import: apply", lambda: importer.apply_import(again))
+    return {"fresh": t_plan + t_apply, "plan": t_plan, "reimport": t_replan + t_reapply}
 
 
 def main() -> None:
@@ -138,74 +304,47 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", type=int, nargs="?", default=10_000)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--before", help="another version of app/imports/people.py to time first")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    postgresql = url.startswith("postgresql")
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(workdir), "TESTING": False})
     units_csv, people_csv = synthetic_agency(args.n)
     print(f"import of {args.n} employees on {url.split(':')[0]} ({len(people_csv) / 1e6:.1f} MB CSV)")
-    print("  load average at start: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
+    print("  load average at start: " + " ".join(f"{load:.2f}" for load in os.getloadavg()), flush=True)
     with app.app_context():
-        if url.startswith("postgresql"):
+        if postgresql:
             with db.engine.begin() as conn:
                 conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
-        plan, _ = timed(
+        timed(
             "units: plan + apply",
             lambda: csv_import.apply_import(csv_import.plan_import("units", units_csv.encode())),
         )
-        plan, t_plan = timed(
-            "employees: plan (validate everything)",
-            lambda: csv_import.plan_import("employees", people_csv.encode()),
-        )
-        assert plan.ok, plan.errors[:5]
-        _, t_apply = timed("employees: apply (write)", lambda: csv_import.apply_import(plan))
-        print(f"  {'employees: total':<42} {t_plan + t_apply:8.2f} s")
-        again, _ = timed(
-            "re-import unchanged: plan", lambda: csv_import.plan_import("employees", people_csv.encode())
-        )
-        assert again.unchanged == args.n, (again.created, again.updated, again.unchanged)
-
-        # The floor: the same rows inserted with one executemany into an empty employee table.
-        rows = (
-            db.session.execute(sa.select(*[c for c in Employee.__table__.c if c.name != "id"]))
-            .mappings()
-            .all()
-        )
-        rows = [dict(r) for r in rows]
-        db.session.execute(sa.update(Employee).values(supervisor_id=None))
-        db.session.execute(sa.delete(Employee))
-        db.session.commit()
-        for r in rows:
-            r["supervisor_id"] = None
-            r["created_at"] = r["updated_at"] = clock.utcnow()
-
-        def floor():
-            db.session.execute(sa.insert(Employee.__table__), rows)
-            db.session.commit()
-
-        _, t_floor = timed("floor: executemany INSERT of the same rows", floor)
-        print(f"  ratio import / floor: {(t_plan + t_apply) / t_floor:.1f}x")
-        if url.startswith("postgresql"):
-            db.session.execute(sa.delete(Employee))
-            db.session.commit()
-            table = Employee.__table__
-            names = list(rows[0])
-            given = (
-                sa.func.json_to_recordset(sa.bindparam("rows", type_=sa.JSON))
-                .table_valued(*[sa.column(name, table.c[name].type) for name in names])
-                .render_derived(with_types=True)
+        results = {}
+        if args.before:
+            downgrade(revision="768057c70d91")  # the schema before the search index
+            results["before"] = run_importer(
+                load_module(args.before), f"before ({args.before})", people_csv, args.n
             )
-            statement = sa.insert(table).from_select(names, sa.select(*[given.c[name] for name in names]))
-            for r in rows:
-                r["created_at"] = r["updated_at"] = r["created_at"].isoformat()
-
-            def floor_json():
-                db.session.execute(statement, {"rows": rows})
-                db.session.commit()
-
-            _, t_json = timed("floor: INSERT ... SELECT from one JSON param", floor_json)
-            print(f"  ratio import / JSON floor: {(t_plan + t_apply) / t_json:.1f}x")
+            empty_people(postgresql)
+            upgrade()
+        results["now"] = run_importer(csv_import, "now", people_csv, args.n)
+        empty_people(postgresql)
+        _, fresh_floor = timed(
+            "floor: load, check, INSERT ... SELECT", lambda: floor_import(people_csv, postgresql)
+        )
+        _, reimport_floor = timed(
+            "floor: load, check, compare (re-import)", lambda: floor_reimport(people_csv, postgresql)
+        )
+        print(f"  load average at the end: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+        for key, figures in results.items():
+            print(
+                f"  {key:<7} fresh {figures['fresh']:6.2f} s = {figures['fresh'] / fresh_floor:4.1f}x floor "
+                f"(plan {figures['plan']:.2f} s);  re-import {figures['reimport']:6.2f} s = "
+                f"{figures['reimport'] / reimport_floor:4.1f}x floor"
+            )
         print(
             f"  units {db.session.scalar(sa.select(sa.func.count()).select_from(OrgUnit))}, "
             f"positions {db.session.scalar(sa.select(sa.func.count()).select_from(Position))}"

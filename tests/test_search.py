@@ -73,7 +73,7 @@ def test_every_kind_of_query_finds_what_a_full_scan_finds(db, make):
     nip = db.session.scalar(sa.select(Employee.nip).where(Employee.name == "Ni Made Ayu"))
     queries = ["hane", "ni", "a", "made ayu", '"ucok"', 'i "u', "_nur", "100%", "%", "ébé", "ÜNDÉ"]
     queries += ["contoh.go", "saputra@x", "yohanes  saputra", "pegawai", "12"]
-    queries += [nip[:3], nip[:8], f"{nip[:4]} {nip[4:10]}"]
+    queries += [nip[:3], nip[:8], f"{nip[:4]} {nip[4:10]}", "19", "1989", "199", "999", "1985 9"]
     for query in queries:
         assert found(db, query) == scanned(db, query), query
 

@@ -29,14 +29,23 @@ AUDITED_FIELDS = (
 TRIGRAM = 3
 
 
+def _digits_after(digits: str) -> str | None:
+    """The smallest digit string above every string that starts with `digits` ("1239" → "124"),
+    None for all nines."""
+    stem = digits.rstrip("9")
+    return stem[:-1] + str(int(stem[-1]) + 1) if stem else None
+
+
 def matching(query: str):
     """Employees whose name or email contains `query`, or whose NIP starts with it when it is all
     digits (spaces allowed): the search of the employee list, the overdue list and the audit log.
 
-    On PostgreSQL a trigram index (migration b626b9d82ee0) serves the three conditions as they
-    are. On SQLite the FTS5 table `employee_search` first narrows the rows to those holding the
-    text anywhere in name, email or NIP (case folded), and the same conditions then decide, so
-    both databases find exactly the same people.
+    On PostgreSQL a trigram index (migration b626b9d82ee0) serves the name and email conditions
+    as they are, and the NIP prefix is also given as a range, which the unique index of `nip`
+    serves under any collation (LIKE 'd%' only uses it under "C"). On SQLite the FTS5 table
+    `employee_search` first narrows the rows to those holding the text anywhere in name, email
+    or NIP (case folded), and the same conditions then decide. Either way the people found are
+    exactly those of a plain scan.
     """
     pattern = query.lower()
     digits = "".join(ch for ch in query if ch.isdigit())
@@ -45,11 +54,16 @@ def matching(query: str):
         sa.func.lower(Employee.name).contains(pattern, autoescape=True),
         Employee.email.contains(pattern, autoescape=True),  # stored lower-cased
     ]
+    dialect = db.session.get_bind().dialect.name
     if by_nip:
-        conditions.append(Employee.nip.startswith(digits))
+        prefix = Employee.nip.startswith(digits)
+        if dialect == "postgresql":
+            after = _digits_after(digits)
+            prefix = sa.and_(prefix, Employee.nip >= digits, *([Employee.nip < after] if after else []))
+        conditions.append(prefix)
     condition = sa.or_(*conditions)
     texts = [pattern, digits] if by_nip else [pattern]
-    if db.session.get_bind().dialect.name == "sqlite" and min(map(len, texts)) >= TRIGRAM:
+    if dialect == "sqlite" and min(map(len, texts)) >= TRIGRAM:
         phrases = " OR ".join('"' + text.replace('"', '""') + '"' for text in texts)
         holding = sa.select(sa.literal_column("rowid")).select_from(sa.table("employee_search"))
         holding = holding.where(sa.text("employee_search MATCH :phrases").bindparams(phrases=phrases))
