@@ -295,3 +295,22 @@ def test_a_unit_head_changes_only_their_own_templates(client, world):
     response = post_form(client, f"/templat-rhk/{by_head.id}/tarik", {}, token_from="/templat-rhk/")
     assert response.status_code == 302
     assert [t.id for t in planning.templates_for(world["nurse"].position.id)] == [by_hr.id]
+
+
+def test_a_template_retired_while_the_page_was_open_is_refused_with_the_reason(client, world):
+    template = planning.publish_template(world["hr"].account, template_data(world["nurse"].position))
+    draft = evaluation_of(world["cycle"], world["nurse"])
+    page_url = f"/evaluations/{draft.id}"
+    login(client, world["nurse"].nip)
+    html = client.get(page_url).get_data(as_text=True)
+    action = f"/evaluations/{draft.id}/templat"
+    assert f'id="template-{template.id}"' in html
+    version, token = version_of(html, action), csrf_token(client, page_url)
+    planning.retire_template(world["hr"].account, template)
+    response = client.post(
+        action, data={"csrf_token": token, "version": version, "template_ids": template.id}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Belum tersimpan." in html and "tidak lagi tersedia untuk jabatan Anda" in html
+    assert evaluation_of(world["cycle"], world["nurse"]).rhks == []
