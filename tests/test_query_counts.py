@@ -23,8 +23,15 @@ from app.models import (
     RhkKind,
     Role,
 )
-from app.models.monitoring import FeedbackAttachment, FeedbackKind, FeedbackRecord, FollowUp
-from app.models.monitoring import ProgressEntry, ProgressEvidence, ProgressRevision
+from app.models.monitoring import (
+    FeedbackAttachment,
+    FeedbackKind,
+    FeedbackRecord,
+    FollowUp,
+    ProgressEntry,
+    ProgressEvidence,
+    ProgressRevision,
+)
 from app.workflow import cycles
 from tests.conftest import login
 from tests.workflow_helpers import START, cycle_data
