@@ -961,6 +961,16 @@ def run_size(n: int, args) -> Report:
             f"appeals, employee evaluation {employee_eval.id} in {employee_eval.state}):",
             flush=True,
         )
+        employee_client = sign_in(app, employee_eval.employee_id)
+        measure_page(
+            report,
+            app,
+            employee_client,
+            "employee SKP page (before the progress logs)",
+            f"/evaluations/{employee_eval.id}",
+            repeat,
+            args,
+        )
         share = sa.select(Evaluation.id).where(
             Evaluation.cycle_id == cycle_id, Evaluation.id % 100 < args.progress_share
         )
