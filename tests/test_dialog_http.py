@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import storage
+from app import clock, storage
 from app.extensions import db as _db
 from app.models import Evaluation
 from app.models.monitoring import FeedbackAttachment, FeedbackRecord, FollowUp
@@ -276,3 +276,39 @@ def test_the_owner_reopens_a_follow_up_marked_done_by_mistake(client, world):
     assert _db.session.get(FollowUp, follow_up.id).done_at is None
     again = post(client, f"{page}/follow-ups/{follow_up.id}/reopen", {}, page)
     assert again.status_code == 400 and "belum ditandai selesai" in again.get_data(as_text=True)
+
+
+def test_the_evaluation_document_lists_the_records(client, world):
+    from pypdf import PdfReader
+
+    from app.workflow import cycles, evaluations
+    from tests.workflow_helpers import write_skp
+
+    org, cycle, ev = world
+    nurse, head = org["nurse"].account, org["head"].account
+    write_skp(ev, org["nurse"])
+    evaluations.submit_targets(ev, nurse)
+    evaluations.approve_targets(ev, head)
+    record = dialog.add_record(
+        ev,
+        head,
+        "counselling",
+        TODAY,
+        "Konseling tentang keterlambatan laporan.",
+        [dialog.FollowUpInput("Kirim laporan tiap Jumat", TODAY + timedelta(days=7), "employee", 0)],
+    )
+    dialog.acknowledge(record, nurse)
+    clock.travel_to(cycle.target_deadline + timedelta(days=1))
+    cycles.advance(cycle, org["hr"].account)
+    _db.session.refresh(ev)
+    for indicator, value in zip(ev.indicators, ("25", "90"), strict=True):
+        evaluations.save_realisation(ev, nurse, indicator, value, "Data SIMPUS")
+    evaluations.submit_assessment(ev, nurse)
+    evaluations.review(ev, head, {"results_rating": "meets", "behaviour_rating": "meets"})
+    login(client, org["nurse"].nip)
+    response = client.get(f"/evaluations/{ev.id}/evaluasi.pdf")
+    assert response.status_code == 200
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(response.data)).pages)
+    assert "CATATAN DIALOG KINERJA DAN PEMBINAAN" in text
+    assert "Konseling tentang keterlambatan laporan." in text
+    assert "Kirim laporan tiap Jumat" in text

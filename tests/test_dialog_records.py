@@ -390,3 +390,17 @@ def test_the_evaluation_document_lists_the_records(world):
     assert "Waktu tunggu poli umum masih 45 menit" in html
     assert "Uji coba antrean daring di poli umum" in html
     assert "Belum dikonfirmasi pegawai" in html
+
+
+def test_the_rater_is_asked_to_answer_the_employees_request_until_recording_one(world):
+    dialog.add_record(world.ev, world.acc("nurse"), "note", TODAY, "Mohon dialog tentang target IKM.")
+    dialog.add_record(world.ev, world.acc("nurse"), "note", TODAY, "Juga soal jadwal jaga.")
+
+    def head_tasks():
+        return [(t.action, t.person) for t in for_account(world.acc("head")).tasks if t.kind == "dialog_note"]
+
+    assert head_tasks() == [("Tanggapi 2 catatan pegawai (dialog kinerja)", "Perawat Debora")]
+    assert not [t for t in for_account(world.acc("camat")).tasks if t.kind == "dialog_note"]
+    clock.advance(timedelta(minutes=5))
+    world.dialogue(follow_ups=[])
+    assert head_tasks() == []

@@ -1,7 +1,8 @@
 """Monitoring stage, dialog: the records' reading queries, and what they ask of whom (read by
 app/services/monitoring.py for the home pages and the reminder digests).
 
-The employee is asked to acknowledge the records the rater wrote; the owner of a follow-up
+The employee is asked to acknowledge the records the rater wrote; the rater to answer the
+employee's notes (a request for a dialogue) with a record of their own; the owner of a follow-up
 (the employee or the rater) is asked to do it when it is due within a week or overdue, and is
 reminded 3 days and 1 day before, on the day, and every day after until it is marked done. Only
 while the cycle runs (opened, not yet published) and the evaluation is not set aside, and only
@@ -109,7 +110,8 @@ def _local_day(now: datetime) -> date:
 
 
 def home_tasks(account: Account, now: datetime) -> list[Task]:
-    """This person's tasks of this part, for the home page (two statements)."""
+    """This person's tasks of this part, for the home page (three statements): records to
+    acknowledge, notes to answer (the rater), follow-ups due within a week or overdue."""
     me = account.employee_id
     if me is None:
         return []
@@ -142,6 +144,7 @@ def home_tasks(account: Account, now: datetime) -> list[Task]:
                 anchor="records",
             )
         )
+    found.extend(_notes_to_answer(me))
     subject = aliased(Employee)
     due = db.session.execute(
         sa.select(FollowUp.id, FollowUp.action, FollowUp.due_on, Evaluation.id, Evaluation.employee_id)
@@ -175,6 +178,50 @@ def home_tasks(account: Account, now: datetime) -> list[Task]:
             )
         )
     return found
+
+
+def _notes_to_answer(me: int) -> list[Task]:
+    """The rater's: per evaluation, the employee's notes (requests for a dialogue) that no record
+    of the rater followed yet (one statement)."""
+    answer = aliased(FeedbackRecord)
+    later = (
+        sa.select(answer.id)
+        .where(
+            answer.evaluation_id == FeedbackRecord.evaluation_id,
+            answer.kind != K.NOTE,
+            answer.created_at >= FeedbackRecord.created_at,
+        )
+        .exists()
+    )
+    rows = db.session.execute(
+        sa.select(Evaluation.id, Employee.name, Cycle.name, sa.func.count(FeedbackRecord.id))
+        .join(Evaluation, Evaluation.id == FeedbackRecord.evaluation_id)
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .join(Employee, Employee.id == Evaluation.employee_id)
+        .where(
+            Evaluation.rater_id == me,
+            Evaluation.employee_id != me,
+            FeedbackRecord.kind == K.NOTE,
+            ~later,
+            _running(),
+        )
+        .group_by(Evaluation.id, Employee.name, Cycle.name)
+        .order_by(Evaluation.id)
+    ).all()
+    return [
+        Task(
+            kind="dialog_note",
+            action=_("Tanggapi %(n)d catatan pegawai (dialog kinerja)", n=count),
+            person=employee_name,
+            cycle=cycle_name,
+            deadline=None,
+            days_left=None,
+            endpoint="dialog.page",
+            args={"evaluation_id": evaluation_id},
+            anchor="new-record",
+        )
+        for evaluation_id, employee_name, cycle_name, count in rows
+    ]
 
 
 def _short(text: str, limit: int = 90) -> str:
