@@ -358,3 +358,19 @@ def test_two_schedulers_at_once_ask_once_and_resolve_once(app, db, w):
     assert run_at_once(app, db, coaching.resolve) == []
     resolved = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "coaching.resolved")).all()
     assert len(resolved) == 1
+
+
+def test_a_result_asks_once_even_when_a_later_cycle_becomes_the_one_in_flight(w, db):
+    published_month(w, db, 2, Predikat.BUTUH_PERBAIKAN)
+    assert coaching.create_requests() == 1
+    later = cycles.save_cycle(
+        None, cycle_data([w.org["kecamatan"]], name="SKP Tahunan 2028", year=2028), w.acc("hr")
+    )
+    cycles.open_cycle(later, w.acc("hr"))
+    flight = coaching.in_flight()
+    now_in_flight = db.session.scalar(
+        sa.select(flight.c.evaluation_id).where(flight.c.employee_id == w.org["nurse"].id)
+    )
+    assert now_in_flight == w.ev("nurse", later).id  # the newer annual evaluation
+    assert coaching.create_requests() == 0
+    assert count(CoachingRequest) == 1

@@ -136,6 +136,7 @@ def low_results() -> list[Found]:
         .subquery()
     )
     target = in_flight()
+    asked = aliased(Evaluation)
     key = sa.literal("result:") + sa.cast(latest.c.source_id, sa.String)
     rows = db.session.execute(
         sa.select(target.c.evaluation_id, latest.c.source_id, latest.c.predikat, latest.c.cycle_name)
@@ -143,8 +144,11 @@ def low_results() -> list[Found]:
         .where(
             latest.c.rank == 1,
             latest.c.predikat.in_([str(p) for p in LOW_PREDIKAT]),
+            # one request per result, whichever of the employee's evaluations it went on (the one
+            # in flight may change when a new cycle opens)
             ~sa.select(CoachingRequest.id)
-            .where(CoachingRequest.evaluation_id == target.c.evaluation_id, CoachingRequest.key == key)
+            .join(asked, asked.id == CoachingRequest.evaluation_id)
+            .where(asked.employee_id == latest.c.employee_id, CoachingRequest.key == key)
             .exists(),
         )
     ).all()
