@@ -267,9 +267,11 @@ PAGES = [
     ("hr", lambda o, ev: "/cycles/?perlu=1"),
     ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}/distribution"),
     ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}/overdue"),
+    ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}/overdue?q=camat"),
     ("hr", lambda o, ev: "/audit/"),
     ("hr", lambda o, ev: "/audit/?who=Camat"),
     ("hr", lambda o, ev: "/people/"),
+    ("hr", lambda o, ev: "/people/?q=camat"),  # by part of a name, through the search index
     ("staff", lambda o, ev: f"/evaluations/{ev}/dialog"),
     ("head", lambda o, ev: f"/evaluations/{ev}/dialog"),
     ("camat", lambda o, ev: f"/evaluations/{ev}/dialog"),
