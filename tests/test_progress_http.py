@@ -250,3 +250,73 @@ def test_a_monthly_evaluation_shows_its_own_month_and_suggests_from_it(client, l
     assert "Catatan Februari" in page and "Catatan Januari" not in page
     page = client.get(f"/evaluations/{ev.id}").get_data(as_text=True)
     assert "Saran dari log progres:" in page and "<strong>29 menit</strong>" in page
+
+
+def test_evidence_is_added_and_removed_and_a_verification_taken_back_over_http(client, log):
+    entry = log.add()
+    login(client, log.org["nurse"].nip)
+    response = post(
+        client,
+        log,
+        f"/{entry.id}/berkas",
+        {"file": (io.BytesIO(b"MZ bukan pdf"), "bukti.pdf")},
+        f"entry-{entry.id}-evidence",
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400 and "PDF, JPG atau PNG" in response.get_data(as_text=True)
+    response = post(
+        client, log, f"/{entry.id}/berkas", {"url": "https://contoh.id/rekap"}, f"entry-{entry.id}-evidence"
+    )
+    assert response.status_code == 302
+    _db.session.refresh(entry)
+    [link] = entry.evidence
+    response = post(client, log, f"/{entry.id}/berkas/{link.id}/hapus", {}, f"entry-file-{link.id}-delete")
+    assert response.status_code == 302
+    _db.session.refresh(entry)
+    assert entry.evidence == []
+    post_form(client, "/logout", {}, token_from="/")
+    login(client, log.org["head"].nip)
+    post(client, log, f"/{entry.id}/tinjau", {"step": "verify"}, f"entry-{entry.id}-review")
+    response = post(client, log, f"/{entry.id}/batal-verifikasi", {}, f"entry-{entry.id}-unverify")
+    assert response.status_code == 302
+    _db.session.refresh(entry)
+    assert entry.verified_at is None
+
+
+ROUTES = [
+    ("", lambda log, entry: new_entry(log)),
+    ("/{entry}", lambda log, entry: {"entry_date": "2027-03-02", "value": "1"}),
+    ("/{entry}/hapus", lambda log, entry: {}),
+    ("/{entry}/berkas", lambda log, entry: {"url": "https://contoh.id/x"}),
+    ("/{entry}/berkas/{file}/hapus", lambda log, entry: {}),
+    ("/{entry}/tinjau", lambda log, entry: {"step": "verify"}),
+    ("/{entry}/batal-verifikasi", lambda log, entry: {}),
+]
+
+
+@pytest.mark.parametrize(("tail", "data"), ROUTES)
+def test_every_route_refuses_whoever_may_not_act(client, log, make, tail, data):
+    """A colleague or someone of another team: 403 on every route. The rater may not write the
+    employee's entries, the employee may not verify her own: refused, nothing changes."""
+    entry = log.add(url="https://contoh.id/awal")
+    if "batal" in tail:
+        progress.verify_entry(log.ev, log.head, entry)
+    path = tail.format(entry=entry.id, file=entry.evidence[0].id)
+    before = (entry.version, len(entries()), entry.verified_at)
+    outsider = make.employee("Staf Kelurahan", unit=make.unit("Kelurahan Petuk Bukit"))
+    for person in (log.org["colleague"], outsider):
+        login(client, person.nip)
+        form = {"csrf_token": csrf_token(client, "/"), "version": str(entry.version), **data(log, entry)}
+        assert client.post(url(log, path), data=form).status_code == 403
+        assert client.get(url(log, f"/{entry.id}/berkas/{entry.evidence[0].id}")).status_code == 403
+        post_form(client, "/logout", {}, token_from="/")
+    writer = "employee" if tail in ("/{entry}/tinjau", "/{entry}/batal-verifikasi") else "rater"
+    person = log.org["nurse"] if writer == "employee" else log.org["head"]
+    login(client, person.nip)
+    form = {"csrf_token": csrf_token(client, "/"), "version": str(entry.version), **data(log, entry)}
+    response = client.post(url(log, path), data=form)
+    assert response.status_code == 400, (path, writer)
+    assert "Hanya" in response.get_data(as_text=True)
+    _db.session.expire_all()
+    entry = _db.session.get(ProgressEntry, entry.id)
+    assert (entry.version, len(entries()), entry.verified_at) == before
