@@ -469,3 +469,13 @@ def test_the_demo_offers_the_head_of_the_puskesmas_templates_to_the_nurses(app, 
     assert part.previous is not None and part.previous_counts == (0, 0)  # last year's RHKs are all there
     midwives = _db.session.scalar(sa.select(Position.id).where(Position.name == "Bidan Terampil"))
     assert len(planning.templates_for(midwives)) == 1
+
+
+def test_a_unit_head_cannot_retire_or_replace_someone_elses_template(make):
+    org = agency(make)
+    by_hr = planning.publish_template(org["hr"].account, template_data(org["nurse"].position))
+    with pytest.raises(Refused, match="diterbitkan orang lain"):
+        planning.retire_template(org["head"].account, by_hr)
+    with pytest.raises(Refused, match="diterbitkan orang lain"):
+        planning.publish_template(org["head"].account, template_data(org["nurse"].position, "Baru"), by_hr)
+    assert [t.id for t in planning.templates_for(org["nurse"].position.id)] == [by_hr.id]

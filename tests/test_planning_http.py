@@ -314,3 +314,24 @@ def test_a_template_retired_while_the_page_was_open_is_refused_with_the_reason(c
     assert response.status_code == 400
     assert "Belum tersimpan." in html and "tidak lagi tersedia untuk jabatan Anda" in html
     assert evaluation_of(world["cycle"], world["nurse"]).rhks == []
+
+
+def test_a_template_without_indicators_is_refused_with_what_was_typed(client, world):
+    login(client, world["hr"].nip)
+    response = post_form(
+        client,
+        "/templat-rhk/baru",
+        {
+            "position_id": str(world["nurse"].position.id),
+            "kind": "additional",
+            "text": "Pelayanan pasien yang cepat",
+            "indicators-0-aspect": "time",
+            "indicators-0-text": "",
+        },
+        token_from="/templat-rhk/baru",
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Isi sedikitnya satu indikator" in html and "Pelayanan pasien yang cepat</textarea>" in html
+    assert '<option selected value="additional">' in html
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(RhkTemplate)) == 0

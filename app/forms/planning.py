@@ -48,6 +48,16 @@ class IndicatorRow(RowForm):
         default="",
     )
 
+    def is_blank(self) -> bool:
+        """Nothing typed in the row (its selects keep their defaults): the service skips it."""
+        return not any(
+            (field.data or "").strip() for field in (self.text, self.target, self.target_max, self.unit)
+        )
+
+    def validate(self, extra_validators=None) -> bool:
+        """A blank row is skipped, so nothing in it can be wrong."""
+        return True if self.is_blank() else super().validate(extra_validators)
+
 
 class TemplateForm(Form):
     """Publish an RHK template (or its replacement); the view sets the choices of position and parent."""
