@@ -29,6 +29,8 @@ from app.models import (
     AuditEvent,
     Employee,
     Evaluation,
+    FeedbackRecord,
+    FollowUp,
     ReassignedRole,
     Reassignment,
     Role,
@@ -212,6 +214,22 @@ def _move(
             ["occurred_at", "actor_id", "action", "object_type", "object_id", "comment", "data"], audit_rows
         )
     )
+    if role is ReassignedRole.RATER:
+        # The rater's open follow-ups of dialog records go with the role: the new rater owns them.
+        moved_from = sa.select(Reassignment.from_id).where(
+            Reassignment.batch == batch,
+            Reassignment.role == role.value,
+            Reassignment.evaluation_id == FeedbackRecord.evaluation_id,
+        )
+        records = sa.select(FeedbackRecord.id).where(
+            FeedbackRecord.id == FollowUp.record_id, FollowUp.owner_id.in_(moved_from)
+        )
+        db.session.execute(
+            sa.update(FollowUp)
+            .where(FollowUp.done_at.is_(None), sa.exists(records))
+            .values(owner_id=to.id)
+            .execution_options(synchronize_session=False)
+        )
     db.session.execute(
         sa.update(Evaluation)
         .where(Evaluation.id.in_(this_batch))
