@@ -54,14 +54,7 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
-# Search objects made by hand in b626b9d82ee0 (a GIN trigram index on PostgreSQL, an FTS5 table
-# and its shadow tables on SQLite): no model declares them, so autogenerate must not drop them.
-HAND_MADE = ("employee_search", "ix_employee_search")
-
-
-def include_name(name, type_, parent_names):
-    """Leave the hand-made search objects out of autogenerate's comparison."""
-    return not (type_ in ("table", "index") and name is not None and name.startswith(HAND_MADE))
+from app.extensions import include_name  # noqa: E402 - the hand-made search objects
 
 
 def run_migrations_offline():
@@ -105,7 +98,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
-    conf_args.setdefault("include_name", include_name)
+    conf_args.setdefault("include_name", include_name)  # app/extensions.py
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -3,6 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from app.extensions import include_name
 from tests.conftest import login
 
 
@@ -15,7 +16,8 @@ def test_healthz_reports_the_database(client):
 def test_migrations_match_the_models(app, db):
     """`flask db check` would find nothing to generate."""
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diff = compare_metadata(context, db.metadata)
     assert diff == []
 
 
