@@ -206,7 +206,9 @@ def test_from_mid_year_each_indicator_behind_asks_once(w, db):
     assert coaching.create_requests() == 0
     keys = set(db.session.scalars(sa.select(CoachingRequest.key)))
     assert keys == {f"behind:{files.id}", f"behind:{wait.id}"}
-    assert len(mails(db)) == 2
+    [mail] = mails(db)  # one email to the head, listing both
+    assert mail.subject == "Bimbingan atau konseling untuk Perawat Debora perlu dicatat"
+    assert "Berkas selesai" in mail.body_text and "Waktu tunggu pasien" in mail.body_text
     notes = sorted(t.note for t in tasks_of(w))
     assert notes[0].startswith("Progres \u201cBerkas selesai\u201d tertinggal: tercatat 30 berkas")
     assert (
@@ -295,6 +297,9 @@ def test_hr_sees_the_open_requests_per_unit_on_the_cycle_dashboard(w, db, client
     published_month(w, db, 2, Predikat.BUTUH_PERBAIKAN)
     published_month(w, db, 2, Predikat.KURANG, who="colleague")
     coaching.create_requests()
+    [mail] = mails(db)
+    assert mail.subject == "Bimbingan atau konseling untuk 2 pegawai perlu dicatat"
+    assert "Perawat Debora" in mail.body_text and "Perawat Rabiatul" in mail.body_text
     login(client, w.org["hr"].nip)
     page = client.get(f"/cycles/{w.cycle.id}").text
     assert "Bimbingan/konseling yang belum dicatat" in page
@@ -374,3 +379,20 @@ def test_a_result_asks_once_even_when_a_later_cycle_becomes_the_one_in_flight(w,
     assert now_in_flight == w.ev("nurse", later).id  # the newer annual evaluation
     assert coaching.create_requests() == 0
     assert count(CoachingRequest) == 1
+
+
+def test_the_scheduler_judges_the_logs_on_its_first_run_of_each_month(w, db):
+    wait = indicator(w, "Waktu tunggu pasien")
+    files = indicator(w, "Berkas selesai")
+    log(db, wait, date(2027, 7, 1), "45")
+    clock.travel_to(MID_JULY)
+    assert run_due().coaching_requests == 1  # the first run in July judges the logs
+    log(db, files, date(2027, 7, 16), "1")
+    clock.travel_to(MID_JULY + timedelta(days=1))
+    assert run_due().coaching_requests == 0  # later days of the month look for low results only
+    clock.travel_to(START.replace(month=8, day=2, hour=10))
+    assert run_due().coaching_requests == 1  # August's first run finds the files behind
+    assert set(db.session.scalars(sa.select(CoachingRequest.key))) == {
+        f"behind:{wait.id}",
+        f"behind:{files.id}",
+    }

@@ -121,14 +121,17 @@ def escalate_appeals(report: DueReport) -> None:
 
 
 def coaching_trigger(report: DueReport) -> None:
-    """Coaching requests a bimbingan or konseling answered are resolved on every run; new causes (a
-    low periodic result, progress behind at mid-period) are looked for once a day."""
+    """Coaching requests a bimbingan or konseling answered are resolved on every run; low periodic
+    results are looked for once a day, progress behind (from mid-period) once a month."""
     from app.jobs import days
     from app.workflow.monitoring import coaching
 
     report.coaching_resolved = coaching.resolve()
-    if days.claim(coaching.JOB, days.local_today()):
-        report.coaching_requests = coaching.create_requests()
+    today = days.local_today()
+    if days.claim(coaching.JOB, today):
+        # the progress logs (a whole year's) are judged on the first run of each month
+        logs = days.claim(coaching.BEHIND_JOB, today.replace(day=1))
+        report.coaching_requests = coaching.create_requests(behind=logs)
     db.session.commit()
 
 

@@ -9,11 +9,13 @@ not set aside; the annual one when there are several):
 2. **Behind at mid-period** — from the middle of an annual cycle's performance year (1 July local
    time: the annual SKP covers 1 January to 31 December) until its review, each indicator of an
    approved SKP whose logged progress is behind by the cycle's `coaching_behind_pct` % or more of
-   what is expected by that day. Key "behind:<indicator id>". See `behind_by`.
+   what is expected by that day. Key "behind:<indicator id>". See `behind_by`. Judged at mid-period
+   and then once a month (it reads every log of the year), so one falling behind later is caught.
 
 The key makes the job idempotent: one request per evaluation and cause, whatever the number of
 runs or schedulers (a unique constraint, inserted with ON CONFLICT DO NOTHING). app/jobs runs
-`create_requests` once a day (`JobDay` "coaching") and `resolve` on every run: a FeedbackRecord
+`create_requests` once a day (`JobDay` "coaching"; the logs on the first run of a month,
+"coaching_behind") and `resolve` on every run: a FeedbackRecord
 of kind COACHING or COUNSELLING written on the evaluation after the request resolves it. The home
 task does not wait for the job: its query (app/services/coaching.py `open_requests`) leaves out
 requests such a record already answers.
@@ -22,21 +24,24 @@ requests such a record already answers.
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from app import audit, clock
 from app.domain import Comparator, Predikat
 from app.extensions import db
 from app.models import (
+    AuditEvent,
     CoachingReason,
     CoachingRequest,
     Cycle,
     CycleKind,
+    Employee,
     Evaluation,
     EvaluationState,
     FeedbackRecord,
@@ -46,10 +51,11 @@ from app.models import (
     Rhk,
 )
 from app.models.types import UTCDateTime
-from app.notify import notify
+from app.notify import build_message, queue
 from app.services.coaching import OPEN_CYCLE_STATES, RESOLVING_KINDS, SET_ASIDE, resolving_record
 
-JOB = "coaching"
+JOB = "coaching"  # low results: looked for once a day
+BEHIND_JOB = "coaching_behind"  # progress behind: judged on the first run of each month (a day per month)
 LOW_PREDIKAT = (Predikat.BUTUH_PERBAIKAN, Predikat.KURANG, Predikat.SANGAT_KURANG)
 # An approved SKP before its review: the year's work is under way and can still be helped.
 UNDER_WAY = (
@@ -59,6 +65,14 @@ UNDER_WAY = (
     EvaluationState.ASSESSMENT_SUBMITTED,
 )
 PERIODIC = (CycleKind.MONTHLY, CycleKind.QUARTERLY)
+# Rows per statement: PostgreSQL takes at most 65 535 parameters in one, and the first run after
+# mid-year may find an indicator behind for a good share of a large agency.
+CHUNK = 5_000
+MAIL_LINES = 30  # requests listed in one email; the home page lists them all
+
+
+def _chunks(items: list) -> list[list]:
+    return [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
 
 
 # ---- where requests go -----------------------------------------------------------------------------
@@ -226,7 +240,21 @@ def behind_indicators(now: datetime) -> list[Found]:
     ]
     if not cycles:
         return []
-    logged = ProgressEntry.value.is_not(None), ProgressEntry.entry_date <= today
+    # Only the logs of the indicators judged: approved SKPs of these cycles, before their review.
+    scope = (
+        sa.select(Indicator.id)
+        .join(Rhk, Rhk.id == Indicator.rhk_id)
+        .join(Evaluation, Evaluation.id == Rhk.evaluation_id)
+        .where(
+            Evaluation.cycle_id.in_([cycle.id for cycle in cycles]),
+            Evaluation.state.in_([str(state) for state in UNDER_WAY]),
+        )
+    )
+    logged = (
+        ProgressEntry.value.is_not(None),
+        ProgressEntry.entry_date <= today,
+        ProgressEntry.indicator_id.in_(scope),
+    )
     sums = (
         sa.select(ProgressEntry.indicator_id, sa.func.sum(ProgressEntry.value).label("total"))
         .where(*logged)
@@ -250,7 +278,20 @@ def behind_indicators(now: datetime) -> list[Found]:
     latest = aliased(ranked)
     key = sa.literal("behind:") + sa.cast(Indicator.id, sa.String)
     rows = db.session.execute(
-        sa.select(Indicator, Evaluation.id, Evaluation.cycle_id, sums.c.total, latest.c.value)
+        sa.select(
+            Indicator.id,
+            Indicator.text,
+            Indicator.unit,
+            Indicator.aspect,
+            Indicator.progress_rule,
+            Indicator.comparator,
+            Indicator.target,
+            Indicator.target_max,
+            Evaluation.id,
+            Evaluation.cycle_id,
+            sums.c.total,
+            latest.c.value,
+        )
         .join(Rhk, Rhk.id == Indicator.rhk_id)
         .join(Evaluation, Evaluation.id == Rhk.evaluation_id)
         .join(sums, sums.c.indicator_id == Indicator.id)
@@ -264,54 +305,52 @@ def behind_indicators(now: datetime) -> list[Found]:
         )
     ).all()
     by_id = {cycle.id: cycle for cycle in cycles}
+    share = {cycle.id: expected_share(cycle.year, today) for cycle in cycles}
+    # Translated once: tens of thousands of indicators may be judged in one run.
+    counted = _(
+        "Progres \u201c%(indicator)s\u201d tertinggal: tercatat %(logged)s %(unit)s, diharapkan "
+        "sekitar %(expected)s %(unit)s sampai %(day)s (target setahun %(target)s %(unit)s)."
+    )
+    level = _(
+        "Progres \u201c%(indicator)s\u201d tertinggal: nilai terakhir %(logged)s %(unit)s, "
+        "target %(target)s %(unit)s."
+    )
+    day = today.strftime("%d-%m-%Y")
     found = []
-    for indicator, evaluation_id, cycle_id, total, last in rows:
+    for row in rows:
+        (indicator_id, text, unit, aspect, declared, comparator, target, target_max) = row[:8]
+        evaluation_id, cycle_id, total, last = row[8:]
         cycle = by_id[cycle_id]
-        rule = indicator.rule
+        rule = Indicator.rule.fget(SimpleNamespace(progress_rule=declared, aspect=aspect))
         value = Decimal(total if rule is ProgressRule.SUM else last)
-        share = expected_share(cycle.year, today)
         expected = behind_by(
-            rule,
-            indicator.comparator,
-            indicator.target,
-            indicator.target_max,
-            value,
-            share,
-            cycle.coaching_behind_pct,
+            rule, comparator, target, target_max, value, share[cycle_id], cycle.coaching_behind_pct
         )
         if expected is None:
             continue
         if rule is ProgressRule.SUM:
-            detail = _(
-                "Progres \u201c%(indicator)s\u201d tertinggal: tercatat %(logged)s %(unit)s, diharapkan "
-                "sekitar %(expected)s %(unit)s sampai %(day)s (target setahun %(target)s %(unit)s).",
-                indicator=indicator.text,
-                logged=_number(value),
-                expected=_number(expected),
-                unit=indicator.unit,
-                day=today.strftime("%d-%m-%Y"),
-                target=_number(indicator.target),
-            )
+            detail = counted % {
+                "indicator": text,
+                "logged": _number(value),
+                "expected": _number(expected),
+                "unit": unit,
+                "day": day,
+                "target": _number(target),
+            }
         else:
-            detail = _(
-                "Progres \u201c%(indicator)s\u201d tertinggal: nilai terakhir %(logged)s %(unit)s, "
-                "target %(target)s %(unit)s.",
-                indicator=indicator.text,
-                logged=_number(value),
-                unit=indicator.unit,
-                target=(
-                    f"{_number(indicator.target)}\u2013{_number(indicator.target_max)}"
-                    if indicator.comparator is Comparator.RANGE and indicator.target_max is not None
-                    else f"{indicator.comparator.symbol} {_number(indicator.target)}"
-                ),
+            shown = (
+                f"{_number(target)}\u2013{_number(target_max)}"
+                if comparator is Comparator.RANGE and target_max is not None
+                else f"{comparator.symbol} {_number(target)}"
             )
+            detail = level % {"indicator": text, "logged": _number(value), "unit": unit, "target": shown}
         found.append(
             Found(
                 evaluation_id=evaluation_id,
-                key=f"behind:{indicator.id}",
+                key=f"behind:{indicator_id}",
                 reason=CoachingReason.BEHIND,
                 detail=detail,
-                indicator_id=indicator.id,
+                indicator_id=indicator_id,
             )
         )
     return found
@@ -319,73 +358,120 @@ def behind_indicators(now: datetime) -> list[Found]:
 
 def _insert(found: list[Found], now: datetime) -> list[int]:
     """Insert the requests not there yet (a second scheduler's are skipped); the new ids."""
-    if not found:
-        return []
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     table = CoachingRequest.__table__
-    statement = (
-        insert(table)
-        .values(
-            [
-                {
-                    "evaluation_id": item.evaluation_id,
-                    "key": item.key,
-                    "reason": str(item.reason),
-                    "detail": item.detail,
-                    "source_evaluation_id": item.source_evaluation_id,
-                    "indicator_id": item.indicator_id,
-                    "created_at": now,
-                }
-                for item in found
-            ]
+    made: list[int] = []
+    for chunk in _chunks(found):
+        statement = (
+            insert(table)
+            .values(
+                [
+                    {
+                        "evaluation_id": item.evaluation_id,
+                        "key": item.key,
+                        "reason": str(item.reason),
+                        "detail": item.detail,
+                        "source_evaluation_id": item.source_evaluation_id,
+                        "indicator_id": item.indicator_id,
+                        "created_at": now,
+                    }
+                    for item in chunk
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["evaluation_id", "key"])
+            .returning(table.c.id)
         )
-        .on_conflict_do_nothing(index_elements=["evaluation_id", "key"])
-        .returning(table.c.id)
-    )
-    return list(db.session.scalars(statement))
+        made.extend(db.session.scalars(statement))
+    return made
 
 
-def create_requests(now: datetime | None = None) -> int:
-    """Find what needs a bimbingan or konseling now and ask the raters (email, audit). Idempotent;
-    commits. Returns how many requests were made."""
+def create_requests(now: datetime | None = None, *, behind: bool = True) -> int:
+    """Find what needs a bimbingan or konseling now and ask the raters (email, audit); `behind`:
+    judge the progress logs too. Idempotent; commits. Returns how many requests were made."""
     now = now or clock.utcnow()
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        found = low_results() + behind_indicators(now)
+        found = low_results() + (behind_indicators(now) if behind else [])
     made = _insert(found, now)
-    if made:
-        requests = db.session.scalars(
-            sa.select(CoachingRequest)
-            .where(CoachingRequest.id.in_(made))
-            .options(
-                joinedload(CoachingRequest.evaluation).joinedload(Evaluation.rater),
-                joinedload(CoachingRequest.evaluation).joinedload(Evaluation.employee),
-                joinedload(CoachingRequest.evaluation).joinedload(Evaluation.cycle),
+    asked: dict[int, list[dict]] = {}  # rater id -> what they are asked, for one email each
+    for ids in _chunks(sorted(made)):
+        rows = db.session.execute(
+            sa.select(
+                CoachingRequest.id,
+                CoachingRequest.evaluation_id,
+                CoachingRequest.key,
+                CoachingRequest.detail,
+                Evaluation.rater_id,
+                Employee.name,
+                Cycle.name,
             )
+            .join(Evaluation, Evaluation.id == CoachingRequest.evaluation_id)
+            .join(Employee, Employee.id == Evaluation.employee_id)
+            .join(Cycle, Cycle.id == Evaluation.cycle_id)
+            .where(CoachingRequest.id.in_(ids))
             .order_by(CoachingRequest.id)
         ).all()
-        for request in requests:
-            evaluation = request.evaluation
-            audit.record(
-                "coaching.requested",
-                request,
-                actor=None,
-                comment=request.detail,
-                data={"evaluation_id": evaluation.id, "key": request.key},
+        # the audit of the system's requests, in one statement per chunk
+        db.session.execute(
+            sa.insert(AuditEvent.__table__),
+            [
+                {
+                    "action": "coaching.requested",
+                    "object_type": "coaching_request",
+                    "object_id": str(request_id),
+                    "comment": detail,
+                    "data": {"evaluation_id": evaluation_id, "key": key},
+                    "occurred_at": now,
+                }
+                for request_id, evaluation_id, key, detail, _rater, _name, _cycle in rows
+            ],
+        )
+        for request_id, evaluation_id, _key, detail, rater_id, name, cycle in rows:
+            asked.setdefault(rater_id, []).append(
+                {
+                    "id": request_id,
+                    "evaluation_id": evaluation_id,
+                    "employee": name,
+                    "cycle": cycle,
+                    "detail": detail,
+                }
             )
-            notify(
-                "coaching_requested",
-                evaluation.rater,
-                f"coaching_requested:{request.id}",
-                employee=evaluation.employee,
-                cycle=evaluation.cycle,
-                evaluation=evaluation,
-                detail=request.detail,
-            )
+    _email_raters(asked)
     db.session.commit()
     return len(made)
+
+
+def _email_raters(asked: dict[int, list[dict]]) -> None:
+    """One email per rater listing the bimbingan or konseling newly asked of them."""
+    raters = {
+        rater.id: rater
+        for ids in _chunks(list(asked))
+        for rater in db.session.scalars(sa.select(Employee).where(Employee.id.in_(ids), Employee.active))
+    }
+    mails = []
+    for rater_id, items in asked.items():
+        if rater_id not in raters:
+            continue
+        names = list(dict.fromkeys(item["employee"] for item in items))
+        subject = (
+            f"Bimbingan atau konseling untuk {names[0]} perlu dicatat"
+            if len(names) == 1
+            else f"Bimbingan atau konseling untuk {len(names)} pegawai perlu dicatat"
+        )
+        mails.append(
+            build_message(
+                "coaching_requested",
+                raters[rater_id],
+                f"coaching_requested:{rater_id}:{items[0]['id']}",
+                subject,
+                items=items,
+                shown=items[:MAIL_LINES],
+            )
+        )
+    for chunk in _chunks(mails):
+        queue(chunk, ignore_duplicates=True)
 
 
 def resolve(now: datetime | None = None) -> int:
