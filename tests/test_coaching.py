@@ -306,6 +306,14 @@ def test_hr_sees_the_open_requests_per_unit_on_the_cycle_dashboard(w, db, client
     assert 'id="coaching-count">2<' in page and "Puskesmas Rakumpit" in page
     [row] = asks.open_by_unit(w.cycle.id)
     assert (row.unit, row.open, row.employees) == ("Puskesmas Rakumpit", 2, 2)
+    [task] = [t for t in home.for_account(w.acc("hr")).tasks if t.kind == "coaching_open"]
+    assert (task.action, task.person, task.note) == (
+        "Pantau bimbingan/konseling yang belum dicatat atasan",
+        "2 pegawai",
+        "2 permintaan terbuka",
+    )
+    assert (task.endpoint, task.args, task.anchor) == ("cycles.view", {"cycle_id": w.cycle.id}, "coaching")
+    assert [t for t in home.for_account(w.acc("head")).tasks if t.kind == "coaching_open"] == []
 
 
 def test_hr_sets_the_share_on_the_cycle_form(w, db, client, make):

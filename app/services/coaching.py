@@ -31,6 +31,7 @@ from app.models import (
     FeedbackRecord,
     OrgUnit,
 )
+from app.policy import is_hr
 from app.services.tasks import Task
 
 REMIND_EVERY_DAYS = 7
@@ -86,13 +87,14 @@ def _open_for_rater():
 
 
 def home_tasks(account: Account, now: datetime) -> list[Task]:
-    """The bimbingan or konseling this rater is asked to record (one statement)."""
+    """The bimbingan or konseling this rater is asked to record (one statement); for HR, the open
+    requests of each running cycle (one more)."""
     if account.employee_id is None:
         return []
     rows = db.session.execute(
         _open_for_rater().where(Evaluation.rater_id == account.employee_id).order_by(CoachingRequest.id)
     ).all()
-    return [
+    return _hr_tasks(account) + [
         Task(
             kind="coaching",
             action=_("Catat bimbingan/konseling dengan %(name)s", name=name),
@@ -106,6 +108,41 @@ def home_tasks(account: Account, now: datetime) -> list[Task]:
             note=detail,
         )
         for _id, evaluation_id, detail, name, cycle_name in rows
+    ]
+
+
+def _hr_tasks(account: Account) -> list[Task]:
+    """HR follows the requests still open, per running cycle, to its dashboard's count per unit."""
+    if not is_hr(account):
+        return []
+    rows = db.session.execute(
+        sa.select(
+            Cycle.id,
+            Cycle.name,
+            sa.func.count(CoachingRequest.id),
+            sa.func.count(sa.distinct(Evaluation.employee_id)),
+        )
+        .select_from(CoachingRequest)
+        .join(Evaluation, Evaluation.id == CoachingRequest.evaluation_id)
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .where(open_requests())
+        .group_by(Cycle.id, Cycle.name)
+        .order_by(Cycle.id)
+    ).all()
+    return [
+        Task(
+            kind="coaching_open",
+            action=_("Pantau bimbingan/konseling yang belum dicatat atasan"),
+            person=_("%(n)d pegawai", n=employees),
+            cycle=cycle_name,
+            deadline=None,
+            days_left=None,
+            endpoint="cycles.view",
+            args={"cycle_id": cycle_id},
+            anchor="coaching",
+            note=_("%(n)d permintaan terbuka", n=requests),
+        )
+        for cycle_id, cycle_name, requests, employees in rows
     ]
 
 
