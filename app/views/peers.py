@@ -46,7 +46,6 @@ def request_page(evaluation_id: int):
     form = PeerRequestForm()
     status = 200
     if request.method == "POST":
-        form.offer(service.colleagues(evaluation, limit=1000))
         if form.validate():
             try:
                 made = service.request_input(evaluation, actor(), form.peer_ids.data, local(form.due_at.data))
@@ -61,9 +60,9 @@ def request_page(evaluation_id: int):
             status = 400
     offered = service.colleagues(evaluation, search)
     chosen = set(form.peer_ids.data or [])
-    if chosen:  # the ones ticked before a refusal stay offered and ticked, whatever the search
-        kept = {person.id for person in offered}
-        offered = [p for p in service.colleagues(evaluation, limit=1000) if p.id in chosen - kept] + offered
+    missing = chosen - {person.id for person in offered}
+    if missing:  # the ones ticked before a refusal stay offered and ticked, whatever the search
+        offered = service.colleagues(evaluation, only=missing) + offered
     form.offer(offered)
     if form.due_at.data is None and request.method == "GET":
         deadline = service.review_deadline(evaluation)

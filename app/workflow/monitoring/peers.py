@@ -84,9 +84,11 @@ def active_requests(evaluation: Evaluation) -> list[PeerRequest]:
     )
 
 
-def colleagues(evaluation: Evaluation, search: str | None = None, limit: int = 25) -> list[Employee]:
+def colleagues(
+    evaluation: Evaluation, search: str | None = None, limit: int = 25, only: set[int] | None = None
+) -> list[Employee]:
     """Who may be asked: active employees other than the employee and the rater, not asked yet;
-    the employee's unit first, then by name. `search` matches a name or a NIP."""
+    the employee's unit first, then by name. `search` matches a name or a NIP; `only` keeps these."""
     asked = sa.select(PeerRequest.peer_id).where(
         PeerRequest.evaluation_id == evaluation.id, PeerRequest.cancelled_at.is_(None)
     )
@@ -101,6 +103,8 @@ def colleagues(evaluation: Evaluation, search: str | None = None, limit: int = 2
         .order_by(sa.case((Employee.unit_id == evaluation.unit_id, 0), else_=1), Employee.name, Employee.id)
         .limit(limit)
     )
+    if only is not None:
+        query = query.where(Employee.id.in_(sorted(only)[:limit]))
     search = (search or "").strip()
     if search:
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
