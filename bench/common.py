@@ -13,6 +13,7 @@ from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from config import Config  # noqa: E402
 
 
 def ensure_database(url: str) -> None:
@@ -32,7 +33,10 @@ def fresh_app(database_url: str = "", **config):
     url = database_url or f"sqlite:///{workdir / 'bench.db'}"
     if url.startswith("postgresql"):
         ensure_database(url)
-    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(workdir), "TESTING": False, **config})
+    # A benchmark is a batch process like a `flask` command: the bulk statement timeout, not a web
+    # worker's (a loaded machine stretches the setup's large statements past 15 s).
+    settings = {"DB_STATEMENT_TIMEOUT": Config.DB_BULK_STATEMENT_TIMEOUT, **config}
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(workdir), "TESTING": False, **settings})
     with app.app_context():
         if url.startswith("postgresql"):
             with db.engine.begin() as conn:
