@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from app import clock
 from app.domain import Comparator, CoreValue
 from app.extensions import db
-from app.models import Account, Cycle, Employee, Evaluation, Indicator, OrgUnit, Position, Rhk
+from app.models import Account, Cycle, Employee, Evaluation, Indicator, OrgUnit, Position, ProgressRule, Rhk
 from app.workflow import cycles, evaluations, planning
+from app.workflow.monitoring import dialog, progress
 
 DATA = Path(__file__).with_name("demo.toml")
 OPENS, CLOSES = time(8), time(16)  # office hours: when the people of the story act
@@ -238,6 +239,7 @@ class Timeline:
             return lambda count: office_moments(on(first), on(last), count)
 
         self._per_person(year, spread(*data["targets"]), targets)
+        self._monitoring(year, on)
         self.at(on(data["advanced_to_assessment"]), lambda: _bulk(cycles.advance, year, self.hr))
         self._per_person(year, spread(*data["realisations"]), assessment)
         self.at(on(data["advanced_to_review"]), lambda: _bulk(cycles.advance, year, self.hr))
@@ -258,6 +260,61 @@ class Timeline:
         )
         self.at(on(data["closed"]), lambda: _bulk(cycles.close, year, self.hr))
         return self
+
+    def _monitoring(self, year: int, on: Callable[[str], datetime]) -> None:
+        """Last year's progress logs, verified by the raters, and the raters' dialog records."""
+        data = story()["previous"]["monitoring"]
+
+        def evaluation_of(key: str) -> Evaluation:
+            return dict(self._evaluations(year))[key]
+
+        for key in data["log"]:
+            factor = Decimal(str(story()["previous"]["attainment"][_ratings(key)[0]]))
+            count = len(data["months"])
+            for index, month in enumerate(data["months"]):
+                moment = on(f"{month:02d}-{data['day']:02d} 14:00")
+
+                def log(key=key, index=index, moment=moment, factor=factor, count=count):
+                    """The month's entry on the first indicator; the rater verifies it later."""
+                    evaluation = evaluation_of(key)
+                    indicator = evaluation.indicators[0]
+                    value = _logged(indicator, factor, index, count)
+                    employee = self.people[key].account
+                    entry = progress.add_entry(
+                        evaluation, employee, indicator, moment.date(), str(value), data["note"]
+                    )
+                    rater = _rater(evaluation)
+                    self.at(
+                        office_after(moment, data["verified_after_hours"]),
+                        lambda: progress.verify_entry(evaluation, rater, entry),
+                    )
+
+                self.at(moment, log)
+        for plan in data["records"]:
+            held = on(plan["held"])
+
+            def record(plan=plan, held=held):
+                """The rater's record; the employee confirms it and does the follow-up."""
+                evaluation = evaluation_of(plan["employee"])
+                action, due, owner = plan["follow_up"]
+                due_on = on(f"{due} 16:00").date()
+                added = dialog.add_record(
+                    evaluation,
+                    _rater(evaluation),
+                    plan["kind"],
+                    held.date(),
+                    plan["notes"],
+                    [dialog.FollowUpInput(action, due_on, owner)],
+                )
+                employee = self.people[plan["employee"]].account
+                confirmed = office_after(held, 8)
+                self.at(confirmed, lambda: dialog.acknowledge(added, employee))
+                self.at(
+                    office_after(confirmed, 16),
+                    lambda: dialog.complete_follow_up(added.follow_ups[0], employee, "Sudah dilaksanakan."),
+                )
+
+            self.at(held, record)
 
     def _appeal(self, evaluation: Evaluation, reviewed: datetime) -> None:
         """The keberatan against this review: filed, explained on request, decided by the handler."""
@@ -414,6 +471,17 @@ def _realised(indicator: Indicator, factor: Decimal) -> Decimal:
         value = min(value, Decimal(100))
     whole = target == target.to_integral_value()
     return value.quantize(Decimal(1) if whole else Decimal("0.01"), ROUND_HALF_UP)
+
+
+def _logged(indicator: Indicator, factor: Decimal, index: int, count: int) -> Decimal:
+    """The index-th monthly entry of `count` on the way to the realisation: a month's share of a
+    counted target, or a level a little further from it the earlier the month."""
+    final = _realised(indicator, factor)
+    if indicator.rule is ProgressRule.SUM:
+        return (final / count).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    step = Decimal("0.02") * (count - 1 - index)
+    value = final * (1 + step) if indicator.comparator is Comparator.AT_MOST else final * (1 - step)
+    return value.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def _review_data(evaluation: Evaluation, ratings: tuple[str, str]) -> dict:

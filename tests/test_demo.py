@@ -22,11 +22,13 @@ from app.models import (
     EmploymentType,
     Evaluation,
     EvaluationState,
+    FeedbackRecord,
     Indicator,
     OrgUnit,
     OutboxMessage,
     Position,
     PositionKind,
+    ProgressEntry,
     Rhk,
     Role,
 )
@@ -416,3 +418,21 @@ def test_office_hours_skip_the_weekend():
     assert office_after(friday, 2) == datetime(2026, 11, 30, 9, 0, tzinfo=WIB)
     moments = office_moments(friday, friday + timedelta(days=3), 4)
     assert [(m.day, m.hour) for m in moments] == [(30, 8), (30, 10), (30, 12), (30, 14)]
+
+
+def test_last_years_monitoring_stage_has_verified_logs_and_confirmed_records(app, db):
+    """Four people logged the first indicator of their SKP each month from February to November,
+    their raters verified every entry; the dialog kinerja and the bimbingan were confirmed by the
+    employees and their follow-ups done, all before the results were announced."""
+    load_on(TODAY)
+    cycle = cycle_of(db, 2025)
+    entries = db.session.scalars(sa.select(ProgressEntry)).all()
+    assert len(entries) == 4 * 10
+    assert all(entry.verified_at is not None for entry in entries)
+    assert {entry.entry_date.month for entry in entries} == set(range(2, 12))
+    records = db.session.scalars(sa.select(FeedbackRecord).order_by(FeedbackRecord.held_on)).all()
+    assert [r.kind.value for r in records] == ["dialog", "coaching"]
+    assert all(r.evaluation.cycle_id == cycle.id and r.acknowledged_at is not None for r in records)
+    assert all(f.done_at is not None for r in records for f in r.follow_ups)
+    last = max([e.verified_at for e in entries] + [f.done_at for r in records for f in r.follow_ups])
+    assert last < cycle.published_at
