@@ -229,7 +229,7 @@ def test_walkthrough_in_the_browser(app, db, desks, tmp_path):
     # She sees the comment, adds the indicator and resubmits; he approves.
     page = desks(nurse)
     page.goto(nurse_url)
-    expect(page.locator("#skp")).to_contain_text(comment)
+    expect(page.locator("#returned")).to_contain_text(comment)  # the return, above her SKP
     add_indicator(page, RHK_TIME, "Kuantitas", PATIENTS, "≥ paling sedikit", "1200", "pasien")
     expect(rhk_box(page, RHK_TIME).get_by_role("cell", name=PATIENTS)).to_be_visible()
     submit(page, page.get_by_role("button", name="Ajukan SKP kepada pejabat penilai"))
