@@ -62,10 +62,10 @@ from app.models import (
     Role,
     UnitPredikat,
 )
-from app.services.accounts import hash_password
+from app.services.accounts import hash_password, load_account
 from app.workflow import cycles, set_aside
 from app.workflow.distribution import curve_violations
-from app.workflow.evaluations import approve_targets
+from app.workflow.evaluations import approve_targets, for_action
 from bench.common import fresh_app
 from bench.import_people import synthetic_agency
 
@@ -1077,7 +1077,8 @@ def approve_sample(app, report: Report, cycle: Cycle, args) -> None:
 
     A sample of raters (seeded) approves all their submitted SKPs until `--approvals` is
     reached. The latency is per approval (load the rater's account and the evaluation, run
-    `approve_targets`, commit), each in its own app context and session as a request has. The
+    `approve_targets`, commit), each in its own app context and session as a request has; the
+    account and the evaluation are read as the session loader and the POST route read them. The
     floors: the same UPDATE and INSERTs, one transaction per approval (per-approval floor), and
     all in one executemany transaction (per row).
     """
@@ -1106,8 +1107,10 @@ def approve_sample(app, report: Report, cycle: Cycle, args) -> None:
     def one(eval_id: int, account_id: int) -> None:
         with app.app_context():
             start = time.perf_counter()
-            account = db.session.get(Account, account_id)
-            evaluation = db.session.get(Evaluation, eval_id)
+            # As the request does: the signed-in account as the session loader reads it, the
+            # evaluation as the page's POST loads it.
+            account = load_account(f"{account_id}.bench")
+            evaluation = for_action(eval_id)
             approve_targets(evaluation, account, expected_version=evaluation.version)
             latencies.append(time.perf_counter() - start)
 

@@ -70,14 +70,7 @@ def load(evaluation_id: int, *, for_action: bool = False) -> Evaluation:
     the page from a full load."""
     query = sa.select(Evaluation).where(Evaluation.id == evaluation_id)
     if for_action:
-        evaluation = db.session.scalar(
-            query.options(
-                joinedload(Evaluation.cycle),
-                joinedload(Evaluation.employee),
-                joinedload(Evaluation.rater),
-                joinedload(Evaluation.appeal_handler),
-            )
-        )
+        evaluation = service.for_action(evaluation_id)
         if evaluation is None:
             abort(404)
         require(actor(), Action.VIEW_EVALUATION, evaluation)
