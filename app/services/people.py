@@ -27,6 +27,7 @@ AUDITED_FIELDS = (
 
 # The search index holds runs of three characters: shorter text is looked for by a scan.
 TRIGRAM = 3
+ASCII_DIGITS = frozenset("0123456789")
 
 
 def _digits_after(digits: str) -> str | None:
@@ -48,7 +49,7 @@ def matching(query: str):
     exactly those of a plain scan.
     """
     pattern = query.lower()
-    digits = "".join(ch for ch in query if ch.isdigit())
+    digits = "".join(ch for ch in query if ch in ASCII_DIGITS)  # a NIP's; "²" and "٣" are not
     by_nip = bool(digits) and len(digits) == len(query.replace(" ", ""))
     conditions = [
         sa.func.lower(Employee.name).contains(pattern, autoescape=True),
