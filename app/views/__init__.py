@@ -1,6 +1,6 @@
 """Thin routes, one module per blueprint: parse, authorise, call a service, render."""
 
-from flask import flash
+from flask import abort, flash, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
@@ -32,6 +32,21 @@ def form_version(raw) -> int:
             )
         )
     return version
+
+
+def send_stored(row, path):
+    """An uploaded file (`row`: its content type and name) as a download, or 404 when it is gone.
+
+    Always a download, never rendered in our origin; app/security.py adds nosniff and a sandbox
+    Content-Security-Policy (SANDBOXED_ENDPOINTS). Personal data: no shared cache may keep it.
+    """
+    if not path.exists():
+        abort(404)
+    response = send_file(
+        path, mimetype=row.content_type, download_name=row.filename, as_attachment=True, max_age=0
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def actor():

@@ -12,7 +12,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from babel.dates import format_date
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -34,7 +34,7 @@ from app.models.monitoring import FeedbackAttachment, FeedbackRecord, FollowUp
 from app.policy import Action, require
 from app.services import Conflict, Refused
 from app.services.dialog import kind_label
-from app.views import actor, apply_refusal, form_checks_csrf, form_version
+from app.views import actor, apply_refusal, form_checks_csrf, form_version, send_stored
 from app.workflow.monitoring import dialog as service
 
 bp = Blueprint("dialog", __name__)
@@ -309,16 +309,4 @@ def download(evaluation_id: int, record_id: int, file_id: int):
     attachment = db.session.get(FeedbackAttachment, file_id)
     if attachment is None or attachment.record_id != record.id or attachment.stored_name is None:
         abort(404)
-    path = service.attachment_path(attachment.stored_name)
-    if not path.exists():
-        abort(404)
-    # Always a download, never rendered in our origin (app/security.py: SANDBOXED_ENDPOINTS).
-    response = send_file(
-        path,
-        mimetype=attachment.content_type,
-        download_name=attachment.filename,
-        as_attachment=True,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored(attachment, service.attachment_path(attachment.stored_name))

@@ -8,7 +8,7 @@ the version check.
 """
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy.orm import joinedload, selectinload
@@ -52,7 +52,7 @@ from app.models import (
 from app.policy import Action, acts_as, require
 from app.services import Conflict, Refused, tasks
 from app.services.credit import credit_of
-from app.views import actor, apply_refusal, form_checks_csrf, form_version
+from app.views import actor, apply_refusal, form_checks_csrf, form_version, send_stored
 from app.workflow import evaluations as service
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
 from app.workflow.engine import effective_deadline, phase_open_for
@@ -488,16 +488,7 @@ def download_evidence(evaluation_id: int, evidence_id: int):
         or db.session.get(Indicator, evidence.indicator_id).rhk.evaluation_id != evaluation.id
     ):
         abort(404)
-    path = service.evidence_path(evidence.stored_name)
-    if not path.exists():
-        abort(404)
-    # Always a download, never rendered in our origin; app/security.py adds nosniff and a sandbox
-    # Content-Security-Policy (SANDBOXED_ENDPOINTS). Personal data: no shared cache may keep it.
-    response = send_file(
-        path, mimetype=evidence.content_type, download_name=evidence.filename, as_attachment=True, max_age=0
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored(evidence, service.evidence_path(evidence.stored_name))
 
 
 @bp.route("/<int:evaluation_id>/submit-assessment", methods=["POST"])

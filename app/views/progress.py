@@ -8,7 +8,7 @@ app/workflow/monitoring/progress.py decide. A refused form renders the page agai
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -29,7 +29,7 @@ from app.inputs import int_or_none
 from app.models import EvaluationState, ProgressEntry, ProgressEvidence
 from app.policy import acts_as
 from app.services import Conflict, Refused
-from app.views import actor, apply_refusal, form_checks_csrf, form_version
+from app.views import actor, apply_refusal, form_checks_csrf, form_version, send_stored
 from app.views.evaluations import load
 from app.workflow.definitions import EVALUATION_STATE_LABELS
 from app.workflow.monitoring import progress as service
@@ -293,14 +293,7 @@ def download_evidence(evaluation_id: int, entry_id: int, file_id: int):
     evidence = db.session.get(ProgressEvidence, file_id)
     if evidence is None or evidence.entry_id != entry.id or evidence.stored_name is None:
         abort(404)
-    path = service.evidence_path(evidence)
-    if not path.exists():
-        abort(404)
-    response = send_file(
-        path, mimetype=evidence.content_type, download_name=evidence.filename, as_attachment=True, max_age=0
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored(evidence, service.evidence_path(evidence))
 
 
 @bp.route("/evaluations/<int:evaluation_id>/progres/<int:entry_id>/tinjau", methods=["POST"])

@@ -58,6 +58,13 @@ def checked_link(url: str | None, field: str = "url") -> str:
     return url
 
 
+def stored_path(stored_name: str) -> Path:
+    """The committed file of an upload, to serve (finishing a move a crash interrupted)."""
+    store = storage.evidence_store()
+    storage.finish_pending(store, stored_name)
+    return store.path(stored_name)
+
+
 def stage_file(checked: CheckedFile) -> None:
     """Write the bytes under a pending name; they take their real name when the session commits
     and are removed when it ends any other way. Call it last, after every check."""

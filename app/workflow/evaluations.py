@@ -34,7 +34,7 @@ from app.models import (
 from app.notify import notify
 from app.policy import acts_as
 from app.services import Conflict, Refused
-from app.workflow.attachments import checked_file, checked_link, stage_file
+from app.workflow.attachments import checked_file, checked_link, stage_file, stored_path
 from app.workflow.cycles import hr_employees
 from app.workflow.engine import atomic, changed_message, fire_evaluation, frozen_message, phase_open_for
 
@@ -393,10 +393,8 @@ def _commit_with_files() -> None:
 
 
 def evidence_path(stored_name: str) -> Path:
-    """The file of committed evidence, to serve (in the instance folder, never under static)."""
-    store = storage.evidence_store()
-    storage.finish_pending(store, stored_name)
-    return store.path(stored_name)
+    """The file of committed evidence, to serve (in the files folder, never under static)."""
+    return stored_path(stored_name)
 
 
 @atomic

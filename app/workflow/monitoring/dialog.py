@@ -20,7 +20,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from app import audit, clock, storage
+from app import audit, clock
 from app.extensions import db
 from app.models import Account, AuditEvent, CycleKind, CycleState, Evaluation, EvaluationState
 from app.models.monitoring import FeedbackAttachment, FeedbackKind, FeedbackRecord, FollowUp
@@ -28,7 +28,7 @@ from app.notify import notify
 from app.policy import Action, acts_as, can
 from app.services import Conflict, Refused
 from app.services.dialog import EDITED, history_of, kind_label, records_of
-from app.workflow.attachments import CheckedFile, checked_file, checked_link, stage_file
+from app.workflow.attachments import CheckedFile, checked_file, checked_link, stage_file, stored_path
 from app.workflow.engine import atomic, changed_message, frozen_message
 
 K = FeedbackKind
@@ -435,9 +435,7 @@ def reopen_follow_up(follow_up: FollowUp, actor: Account | None) -> None:
 
 def attachment_path(stored_name: str):
     """The committed file of an attachment, to serve."""
-    store = storage.evidence_store()
-    storage.finish_pending(store, stored_name)
-    return store.path(stored_name)
+    return stored_path(stored_name)
 
 
 # ---- reading ---------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from app.models import (
 from app.policy import acts_as
 from app.services import Conflict, Refused
 from app.services.progress import LOG_OPEN_STATES
-from app.workflow.attachments import checked_file, checked_link, stage_file
+from app.workflow.attachments import checked_file, checked_link, stage_file, stored_path
 from app.workflow.engine import atomic, changed_message, frozen_message
 from app.workflow.evaluations import _commit_with_files, _number, _text, commit
 
@@ -479,9 +479,7 @@ def remove_evidence(
 
 def evidence_path(evidence: ProgressEvidence):
     """The stored file of committed progress evidence, to serve."""
-    store = storage.evidence_store()
-    storage.finish_pending(store, evidence.stored_name)
-    return store.path(evidence.stored_name)
+    return stored_path(evidence.stored_name)
 
 
 # ---- the rater ---------------------------------------------------------------------------------------
