@@ -118,7 +118,9 @@ def test_three_months_of_logs_dialogue_and_peer_input(app, browser, live_server,
             form.get_by_label("Catatan", exact=True).fill(
                 "Waktu tunggu turun dari 41 ke 35 menit setelah loket kedua dibuka; target 30 menit."
             )
-            form.get_by_label("Tindak lanjut 1", exact=True).fill("Susun jadwal jaga loket kedua pada jam sibuk")
+            form.get_by_label("Tindak lanjut 1", exact=True).fill(
+                "Susun jadwal jaga loket kedua pada jam sibuk"
+            )
             form.get_by_label("Tenggat tindak lanjut 1").fill("2027-02-25")
             form.get_by_label("Penanggung jawab tindak lanjut 1").select_option(label="Pegawai")
             submit(head, form.get_by_role("button", name="Simpan catatan"))
