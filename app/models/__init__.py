@@ -44,6 +44,7 @@ from app.models.org import CreditJenjang, OrgUnit, Position, PositionKind
 from app.models.outbox import MessageState, OutboxBody, OutboxMessage
 from app.models.people import Account, AccountRole, Employee, EmploymentType, PasswordResetToken, Role
 from app.models.reassignment import ReassignedRole, Reassignment
+from app.models.tally import EvaluationTally
 
 __all__ = [
     "CoachingReason",
@@ -70,6 +71,7 @@ __all__ = [
     "DistributionBand",
     "DocumentBundle",
     "Evaluation",
+    "EvaluationTally",
     "EvaluationState",
     "Evidence",
     "Indicator",
