@@ -1,16 +1,21 @@
 """Throughput under a real server: gunicorn with 2 workers, wrk on loopback, signed-in pages.
 
     .venv/bin/python -m bench.throughput [--n 10000] [--database-url URL] [--duration 10]
-        [--connections 4] [--port 8765]
+        [--connections 4] [--port 8765] [--tree DIR ...] [--no-appeal-phase]
 
 Builds an agency of n employees in the state right after the target-setting deadline (SKPs
 written, three in four submitted, most approved, the rest locked), starts
 `gunicorn -w 2 wsgi:app` on 127.0.0.1 with APP_ENV=production, signs in through the real login
-form as an employee and as the HR officer, and runs wrk (Debian's package) against /healthz,
-the employee's SKP page and the HR dashboard, then /healthz again. Each page's requests per
-second are printed beside the mean of the two /healthz runs. Everything stays on loopback and
-every wrk run is bounded by --duration.
-"""
+form as each page's person (an employee mid-tree, the supervisor with the largest team, the HR
+officer) and runs wrk (Debian's package) against /healthz, each page, then /healthz again. Then
+it moves the agency on to the appeal phase (reviews, 2 % keberatan) and does the same for the
+reviewed SKP page, the appeals inbox of the busiest appeal handler, the dashboard and the
+distribution page. Each page's requests per second are printed beside the mean of its two
+/healthz runs, with the share goal of issue 14.
+
+`--tree DIR` (repeatable) serves another checkout on the same database in the same run, e.g.
+`git worktree add --detach /tmp/before <commit>` then `--tree /tmp/before --tree .`: a before
+and after on the same data. Every wrk run is bounded by --duration and stays on loopback."""
 
 import argparse
 import os
@@ -133,21 +138,64 @@ def wrk(port: int, path: str, cookie: str, duration: int, connections: int) -> d
     }
 
 
-def main() -> None:
-    """Build, serve, measure, stop."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=10_000)
-    parser.add_argument("--database-url", default="")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--port", type=int, default=8765)
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is not installed (apt-get install -y wrk)")
-    start = time.perf_counter()
-    app, cycle_id, employee_nip, evaluation_id, hr_nip = build(args.n, args.database_url)
-    database = app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0].split("+")[0]
-    print(f"agency of {args.n} on {database} built in {time.perf_counter() - start:.0f} s", flush=True)
+def who(cycle_id: int) -> dict:
+    """Who the pages are seen as: an employee mid-tree, the supervisor with the largest team and
+    the appeal handler with the most keberatan (their NIPs), and that employee's evaluation."""
+    middle = db.session.scalar(sa.select(sa.func.count()).where(Evaluation.cycle_id == cycle_id)) // 2
+    evaluation_id, employee_id = db.session.execute(
+        sa.select(Evaluation.id, Evaluation.employee_id)
+        .where(Evaluation.cycle_id == cycle_id)
+        .order_by(Evaluation.id)
+        .offset(middle)
+        .limit(1)
+    ).one()
+    supervisor = db.session.scalar(
+        sa.select(Employee.supervisor_id)
+        .where(Employee.supervisor_id.is_not(None), Employee.active)
+        .group_by(Employee.supervisor_id)
+        .order_by(sa.func.count().desc(), Employee.supervisor_id)
+        .limit(1)
+    )
+    handler = db.session.scalar(
+        sa.select(Evaluation.appeal_handler_id)
+        .where(Evaluation.cycle_id == cycle_id, Evaluation.state == S.APPEALED)
+        .group_by(Evaluation.appeal_handler_id)
+        .order_by(sa.func.count().desc(), Evaluation.appeal_handler_id)
+        .limit(1)
+    )
+
+    def nip(employee_id):
+        return (
+            db.session.scalar(sa.select(Employee.nip).where(Employee.id == employee_id))
+            if employee_id
+            else None
+        )
+
+    return {
+        "evaluation": evaluation_id,
+        "employee": nip(employee_id),
+        "rater": nip(supervisor),
+        "handler": nip(handler),
+    }
+
+
+def to_appeal_phase(app, cycle_id: int) -> None:
+    """Move the agency on to the appeal phase (self-assessments, reviews, 2 % keberatan)."""
+    from bench.scale import setup_review_phase
+
+    with app.app_context():
+        cycles.advance(db.session.get(Cycle, cycle_id), None)
+        setup_review_phase(db.session.get(Cycle, cycle_id))
+        clock.reset()
+        with db.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
+        db.session.remove()
+        db.engine.dispose()
+
+
+def serve(tree: Path, app, port: int):
+    """gunicorn -w 2 serving the code in `tree` on the benchmark's database; waits for /healthz."""
     env = dict(
         os.environ,
         APP_ENV="production",
@@ -157,60 +205,137 @@ def main() -> None:
         INSTANCE_PATH=app.instance_path,
     )
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-b", f"127.0.0.1:{args.port}", "wsgi:app"],
-        cwd=ROOT,
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=tree,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    for _ in range(300):
+        try:
+            if request(port, "GET", "/healthz")[0] == 200:
+                return server
+        except OSError:
+            time.sleep(0.1)
+    stop(server)
+    sys.exit(f"gunicorn from {tree} did not answer")
+
+
+def stop(server) -> None:
+    """SIGTERM, then SIGKILL after 30 s."""
+    server.send_signal(signal.SIGTERM)
     try:
-        for _ in range(200):
-            try:
-                if request(args.port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        employee = sign_in(args.port, employee_nip)
-        hr = sign_in(args.port, hr_nip)
-        targets = [
-            ("/healthz", "/healthz", ""),
-            ("employee SKP page", f"/evaluations/{evaluation_id}", employee),
-            ("HR progress dashboard", f"/cycles/{cycle_id}", hr),
-            ("/healthz (again)", "/healthz", ""),
-        ]
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def measure(tree: Path, app, pages: list[tuple[str, str, str | None]], args) -> dict:
+    """Serve `tree`, sign in as each page's person, run wrk on /healthz, each page, /healthz."""
+    server = serve(tree, app, args.port)
+    try:
+        cookies = {nip: sign_in(args.port, nip) for _label, _path, nip in pages if nip}
+        targets = [("/healthz", "/healthz", "")]
+        targets += [(label, path, cookies[nip] if nip else "") for label, path, nip in pages]
+        targets.append(("/healthz (again)", "/healthz", ""))
         for label, path, cookie in targets:
             status = request(args.port, "GET", path, cookie)[0]
-            assert status == 200, (label, status)
-        load = os.getloadavg()[0]
-        print(
-            f"gunicorn -w 2 on 127.0.0.1:{args.port}; wrk -t1 -c{args.connections} -d{args.duration}s "
-            f"per run; load average {load:.2f}",
-            flush=True,
-        )
+            assert status == 200, (label, path, status)
+        print(f"  {tree}  (load average {os.getloadavg()[0]:.2f})", flush=True)
         results = {}
         for label, path, cookie in targets:
-            results[label] = wrk(args.port, path, cookie, args.duration, args.connections)
-            r = results[label]
+            results[label] = r = wrk(args.port, path, cookie, args.duration, args.connections)
             print(
-                f"  {label:<26} {r['rps']:8.1f} req/s   p50 {r['p50']:>8}  p99 {r['p99']:>8}"
+                f"    {label:<38} {r['rps']:8.1f} req/s   p50 {r['p50']:>8}  p99 {r['p99']:>8}"
                 f"{'   non-2xx ' + str(r['non_2xx']) if r['non_2xx'] else ''}"
                 f"{'   socket errors ' + r['socket_errors'] if r['socket_errors'] else ''}",
                 flush=True,
             )
         health = (results["/healthz"]["rps"] + results["/healthz (again)"]["rps"]) / 2
-        print(f"  /healthz mean {health:.1f} req/s")
-        for label in ("employee SKP page", "HR progress dashboard"):
-            share = results[label]["rps"] / health
-            goal = "  (goal: at least 30 %: " + ("met" if share >= 0.30 else "NOT MET") + ")"
-            shown = goal if label.startswith("employee") else ""
-            print(f"  {label:<26} {100 * share:5.1f} % of /healthz{shown}")
+        print(f"    /healthz mean {health:.1f} req/s")
+        for label, _path, _nip in pages:
+            goal = GOALS.get(label.split(" (")[0])
+            share = 100 * results[label]["rps"] / health
+            verdict = f"  (goal at least {goal} %: {'met' if share >= goal else 'NOT MET'})" if goal else ""
+            print(f"    {label:<38} {share:5.1f} % of /healthz{verdict}", flush=True)
+        return results
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
+
+
+# The share of /healthz each page must serve (issue 14, goal 1).
+GOALS = {
+    "employee SKP page": 30,
+    "rater team page": 30,
+    "rater's evaluations list": 30,
+    "appeals inbox": 30,
+    "HR progress dashboard": 20,
+    "distribution": 20,
+}
+
+
+def main() -> None:
+    """Build, then for each code tree: serve, measure, stop; then the appeal phase the same way."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        help="a checkout to serve (repeat to compare, e.g. a worktree of an earlier commit, then this one); "
+        "default: this checkout",
+    )
+    parser.add_argument(
+        "--no-appeal-phase", action="store_true", help="only the pages after the target deadline"
+    )
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install -y wrk)")
+    trees = [Path(t).resolve() for t in args.tree] or [ROOT]
+    start = time.perf_counter()
+    app, cycle_id, _employee_nip, _evaluation_id, hr_nip = build(args.n, args.database_url)
+    database = app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0].split("+")[0]
+    print(f"agency of {args.n} on {database} built in {time.perf_counter() - start:.0f} s", flush=True)
+    with app.app_context():
+        people = who(cycle_id)
+        db.session.remove()
+        db.engine.dispose()
+    print(
+        f"gunicorn -w 2 on 127.0.0.1:{args.port}; wrk -t1 -c{args.connections} -d{args.duration}s per run",
+        flush=True,
+    )
+    print("After the target deadline:", flush=True)
+    pages = [
+        ("employee SKP page", f"/evaluations/{people['evaluation']}", people["employee"]),
+        ("rater team page", "/people/team", people["rater"]),
+        ("rater's evaluations list", "/evaluations/", people["rater"]),
+        ("HR progress dashboard", f"/cycles/{cycle_id}", hr_nip),
+        ("overdue list", f"/cycles/{cycle_id}/overdue", hr_nip),
+    ]
+    for tree in trees:
+        measure(tree, app, pages, args)
+    if args.no_appeal_phase:
+        return
+    start = time.perf_counter()
+    to_appeal_phase(app, cycle_id)
+    with app.app_context():
+        people = who(cycle_id)
+        db.session.remove()
+        db.engine.dispose()
+    print(f"In the appeal phase (set up in {time.perf_counter() - start:.0f} s):", flush=True)
+    pages = [
+        ("employee SKP page (reviewed)", f"/evaluations/{people['evaluation']}", people["employee"]),
+        ("appeals inbox", "/evaluations/", people["handler"]),
+        ("HR progress dashboard (appeal phase)", f"/cycles/{cycle_id}", hr_nip),
+        ("distribution", f"/cycles/{cycle_id}/distribution", hr_nip),
+    ]
+    for tree in trees:
+        measure(tree, app, pages, args)
 
 
 if __name__ == "__main__":
