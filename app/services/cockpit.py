@@ -20,11 +20,9 @@ from sqlalchemy.orm import aliased
 
 from app import clock
 from app.extensions import db
-from app.models import Appeal, AuditEvent, Cycle, Evaluation, OrgUnit, Rhk
+from app.models import Appeal, AuditEvent, Cycle, Evaluation, EvaluationTally, OrgUnit
+from app.models.tally import NOT_STARTED  # a draft with nothing written: "SKP disusun" counts SKPs written
 from app.services.tasks import C, E, late
-
-# A drafted SKP with nothing written yet: counted apart, so "SKP disusun" counts SKPs written.
-NOT_STARTED = "targets_empty"
 
 PHASES = (C.TARGET_SETTING, C.SELF_ASSESSMENT, C.SUPERVISOR_REVIEW, C.APPEAL)
 
@@ -105,13 +103,15 @@ def cycle_counts(ids: list[int], now: datetime) -> dict[int, CycleCounts]:
     result = {cycle_id: CycleCounts() for cycle_id in ids}
     if not ids:
         return result
-    # Grouped on the evaluation index alone; the few escalated keberatan are counted apart.
-    for cycle_id, state, n in db.session.execute(
-        sa.select(Evaluation.cycle_id, Evaluation.state, sa.func.count())
-        .where(Evaluation.cycle_id.in_(ids))
-        .group_by(Evaluation.cycle_id, Evaluation.state)
+    # From the counters kept per unit (app/models/tally.py), drafts not started among the drafts.
+    tally = EvaluationTally
+    state = sa.case((tally.state == NOT_STARTED, E.TARGETS_DRAFT.value), else_=tally.state)
+    for cycle_id, state_, n in db.session.execute(
+        sa.select(tally.cycle_id, state, sa.func.sum(tally.n))
+        .where(tally.cycle_id.in_(ids), tally.n != 0)
+        .group_by(tally.cycle_id, state)
     ):
-        result[cycle_id].states[state] = n
+        result[cycle_id].states[state_] = int(n)
     for cycle_id, n in db.session.execute(
         sa.select(Evaluation.cycle_id, sa.func.count())
         .join(Cycle, Cycle.id == Evaluation.cycle_id)
@@ -187,18 +187,14 @@ class PhaseBar:
 
 
 def unit_progress(cycle: Cycle) -> list[UnitProgress]:
-    """Counts per state per unit, by unit name (one grouped query); drafts without any RHK count
-    as NOT_STARTED; `done` counts the current phase's step."""
-    written = sa.exists().where(Rhk.evaluation_id == Evaluation.id)
-    state = sa.case(
-        (sa.and_(Evaluation.state == E.TARGETS_DRAFT.value, ~written), NOT_STARTED),
-        else_=Evaluation.state,
-    ).label("state")
-    # Grouped on the evaluation index (plus the RHK index for drafts), names joined to the groups.
+    """Counts per state per unit, by unit name (one query of the counters the database keeps,
+    app/models/tally.py); drafts without any RHK count as NOT_STARTED; `done` counts the current
+    phase's step."""
+    tally = EvaluationTally
     counts = (
-        sa.select(Evaluation.unit_id, state, sa.func.count().label("n"))
-        .where(Evaluation.cycle_id == cycle.id)
-        .group_by(Evaluation.unit_id, state)
+        sa.select(tally.unit_id, tally.state, sa.func.sum(tally.n).label("n"))
+        .where(tally.cycle_id == cycle.id, tally.n != 0)
+        .group_by(tally.unit_id, tally.state)
         .subquery()
     )
     rows = db.session.execute(
@@ -207,8 +203,8 @@ def unit_progress(cycle: Cycle) -> list[UnitProgress]:
         .order_by(OrgUnit.name, OrgUnit.id)
     ).all()
     units: dict[int, UnitProgress] = {}
-    for unit_id, name, state_, n in rows:
-        units.setdefault(unit_id, UnitProgress(unit_id, name)).states[state_] = n
+    for unit_id, name, state, n in rows:
+        units.setdefault(unit_id, UnitProgress(unit_id, name)).states[state] = int(n)
     for unit in units.values():
         unit.done = done_in_phase(cycle.state, unit.states)
         unit.total = counted(unit.states)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from app.domain import OrgPredikat, Predikat
 from app.extensions import db
-from app.models import Cycle, Evaluation, EvaluationState, OrgUnit, UnitPredikat
+from app.models import Cycle, EvaluationState, EvaluationTally, OrgUnit, UnitPredikat
 from app.services.curve import bands_for
 
 RATED_STATES = [
@@ -79,10 +79,9 @@ class Violation:
 def distribution(cycle: Cycle) -> list[UnitDistribution]:
     """Per unit: counts per predikat (one grouped query), org predikat, and curve problems."""
     units: dict[int, UnitDistribution] = {}
-    counts = (  # grouped on the evaluation index alone (index-only), names joined to the groups
-        sa.select(Evaluation.unit_id, Evaluation.predikat, Evaluation.state, sa.func.count().label("n"))
-        .where(Evaluation.cycle_id == cycle.id)
-        .group_by(Evaluation.unit_id, Evaluation.state, Evaluation.predikat)
+    counts = (  # the counters the database keeps per unit, state and predikat (app/models/tally.py)
+        sa.select(EvaluationTally.unit_id, EvaluationTally.predikat, EvaluationTally.state, EvaluationTally.n)
+        .where(EvaluationTally.cycle_id == cycle.id, EvaluationTally.n != 0)
         .subquery()
     )
     rows = db.session.execute(
@@ -94,7 +93,7 @@ def distribution(cycle: Cycle) -> list[UnitDistribution]:
         entry = units.get(unit_id)
         if entry is None:  # one per unit, not one per grouped row
             entry = units[unit_id] = UnitDistribution(unit_id, name)
-        if predikat is not None and state in RATED_STATES:
+        if predikat and state in RATED_STATES:  # "" when none
             entry.counts[Predikat(predikat)] += count
         elif state == EvaluationState.WITHDRAWN:
             entry.withdrawn += count
