@@ -12,8 +12,10 @@ from flask_migrate import downgrade, upgrade
 from app import clock
 from app.domain import Predikat
 from app.jobs import DueReport, lock_overdue
-from app.models import Evaluation, EvaluationTally, Rhk
+from app.models import Cycle, Evaluation, EvaluationTally, Rhk
 from app.services import Refused
+from app.services.cockpit import late_per_unit
+from app.services.tasks import late
 from app.workflow import cycles, evaluations, set_aside
 from tests.conftest import ON_POSTGRES
 from tests.workflow_helpers import START, agency, cycle_data, settle_the_rest, write_skp
@@ -229,3 +231,43 @@ def test_the_migration_fills_the_counters_from_the_evaluations(app, db, make):
     downgrade(revision=BEFORE_TALLY)
     upgrade()
     assert kept(db) == expected == recounted(db)
+
+
+def test_the_overdue_per_unit_from_the_counters_equals_the_late_list(app, db, make):
+    walk = Walk(db, make, 5)
+    walk.steps(8)
+
+    def scanned(now) -> dict[int, int]:
+        rows = db.session.execute(
+            sa.select(Evaluation.unit_id, sa.func.count())
+            .join(Cycle, Cycle.id == Evaluation.cycle_id)
+            .where(Evaluation.cycle_id == walk.cycle.id, late(now))
+            .group_by(Evaluation.unit_id)
+        )
+        return dict(rows.all())
+
+    def check(moment: str) -> None:
+        db.session.commit()
+        now = clock.utcnow()
+        from_counters = {unit_id: n for unit_id, (_name, n) in late_per_unit(walk.cycle, now).items()}
+        assert from_counters == scanned(now), moment
+
+    check("before the deadline")
+    clock.travel_to(walk.cycle.target_deadline + timedelta(hours=1))
+    check("past the deadline")
+    drafts = walk.evaluations("targets_draft")
+    for ev, days in zip(drafts, (3, 10), strict=False):
+        cycles.extend_one(
+            ev, walk.hr, walk.cycle.target_deadline + timedelta(days=days), "Sakit, dirawat inap."
+        )
+    assert db.session.scalar(sa.select(sa.func.count()).where(Evaluation.extended_until.is_not(None))) == 2
+    check("two personal extensions")
+    clock.travel_to(walk.cycle.target_deadline + timedelta(days=5))
+    check("the first extension ran out")
+    lock_overdue(DueReport())
+    check("locked")
+    walk.phase_step("advance", lambda: cycles.advance(walk.cycle, walk.hr))
+    check("self-assessment")
+    clock.travel_to(walk.cycle.assessment_deadline + timedelta(hours=1))
+    check("past the self-assessment deadline")
+    assert scanned(clock.utcnow())  # someone is late here, so the comparison compared something

@@ -22,7 +22,19 @@ from app import clock
 from app.extensions import db
 from app.models import Appeal, AuditEvent, Cycle, Evaluation, EvaluationTally, OrgUnit
 from app.models.tally import NOT_STARTED  # a draft with nothing written: "SKP disusun" counts SKPs written
-from app.services.tasks import C, E, late
+from app.models.types import UTCDateTime
+from app.services.tasks import (
+    LOCKED,
+    OPEN_PHASES,
+    OWN_PHASE,
+    C,
+    E,
+    behind,
+    behind_states,
+    late,
+    own_phase,
+    phase_deadline,
+)
 
 PHASES = (C.TARGET_SETTING, C.SELF_ASSESSMENT, C.SUPERVISOR_REVIEW, C.APPEAL)
 
@@ -471,22 +483,59 @@ class OverdueByUnit:
         return max((bar.count for bar in self.bars), default=0)
 
 
-def overdue_by_unit(cycle: Cycle, now: datetime | None = None, limit: int = OVERDUE_UNITS) -> OverdueByUnit:
-    """Late evaluations per unit (tasks.late, one grouped query), most first; beyond `limit`
-    units summed as "lainnya". `total` is the number every page gives as overdue."""
-    now = now or clock.utcnow()
-    counts = (
-        sa.select(Evaluation.unit_id, sa.func.count().label("n"))
-        .join(Cycle, Cycle.id == Evaluation.cycle_id)
-        .where(Evaluation.cycle_id == cycle.id, late(now))
-        .group_by(Evaluation.unit_id)
+def late_per_unit(cycle: Cycle, now: datetime) -> dict[int, tuple[str, int]]:
+    """Late evaluations per unit (tasks.late) as {unit id: (name, n)}, from the counters: those
+    locked, and those behind in the current phase whose state's deadline passed. Only a personal
+    extension gives an evaluation another deadline than its state's; the few extended ones (the
+    partial index ix_evaluation_extended) are judged by `late` itself and the counts corrected."""
+    states = {str(s) for s in LOCKED}
+    if cycle.state in OPEN_PHASES:
+        for state in behind_states(cycle.state):
+            deadline = cycle.deadline_of(OWN_PHASE.get(state, cycle.state))
+            if deadline is not None and deadline < now:
+                states.add(str(state))
+    if E.TARGETS_DRAFT in states:
+        states.add(NOT_STARTED)
+    tally = EvaluationTally
+    counted_late = (
+        sa.select(tally.unit_id, sa.func.sum(tally.n).label("n"))
+        .where(tally.cycle_id == cycle.id, tally.state.in_(sorted(states)), tally.n != 0)
+        .group_by(tally.unit_id)
         .subquery()
     )
-    rows = db.session.execute(
-        sa.select(OrgUnit.id, OrgUnit.name, counts.c.n)
-        .join(counts, counts.c.unit_id == OrgUnit.id)
-        .order_by(counts.c.n.desc(), OrgUnit.name, OrgUnit.id)
-    ).all()
+    result = {
+        unit_id: (name, int(n))
+        for unit_id, name, n in db.session.execute(
+            sa.select(OrgUnit.id, OrgUnit.name, counted_late.c.n).join(
+                counted_late, counted_late.c.unit_id == OrgUnit.id
+            )
+        )
+    }
+    by_state = sa.or_(
+        Evaluation.state.in_([str(s) for s in LOCKED]),
+        sa.and_(behind(), phase_deadline(own_phase()) < sa.literal(now, UTCDateTime())),
+    )
+    correction = sa.func.sum(sa.case((late(now), 1), else_=0)) - sa.func.sum(sa.case((by_state, 1), else_=0))
+    for unit_id, name, n in db.session.execute(
+        sa.select(Evaluation.unit_id, OrgUnit.name, correction)
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .join(OrgUnit, OrgUnit.id == Evaluation.unit_id)
+        .where(Evaluation.cycle_id == cycle.id, Evaluation.extended_until.is_not(None))
+        .group_by(Evaluation.unit_id, OrgUnit.name)
+    ):
+        if n:
+            result[unit_id] = (name, result.get(unit_id, (name, 0))[1] + int(n))
+    return {unit_id: (name, n) for unit_id, (name, n) in result.items() if n}
+
+
+def overdue_by_unit(cycle: Cycle, now: datetime | None = None, limit: int = OVERDUE_UNITS) -> OverdueByUnit:
+    """Late evaluations per unit (`late_per_unit`), most first; beyond `limit` units summed as
+    "lainnya". `total` is the number every page gives as overdue."""
+    now = now or clock.utcnow()
+    rows = sorted(
+        ((unit_id, name, n) for unit_id, (name, n) in late_per_unit(cycle, now).items()),
+        key=lambda row: (-row[2], row[1], row[0]),
+    )
     bars = [OverdueBar(name, n, unit_id) for unit_id, name, n in rows[:limit]]
     rest = rows[limit:]
     if rest:
