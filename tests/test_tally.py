@@ -3,6 +3,7 @@ evaluations, whatever changed them: one person's step, a bulk phase change, a mo
 a withdrawal, a deleted evaluation or RHK."""
 
 import random
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from app.services import Refused
 from app.services.cockpit import late_per_unit
 from app.services.tasks import late
 from app.workflow import cycles, evaluations, set_aside
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, login
 from tests.workflow_helpers import START, agency, cycle_data, settle_the_rest, write_skp
 
 BEFORE_TALLY = "b626b9d82ee0"
@@ -271,3 +272,33 @@ def test_the_overdue_per_unit_from_the_counters_equals_the_late_list(app, db, ma
     clock.travel_to(walk.cycle.assessment_deadline + timedelta(hours=1))
     check("past the self-assessment deadline")
     assert scanned(clock.utcnow())  # someone is late here, so the comparison compared something
+
+
+def test_the_overdue_list_pages_through_everyone_late_in_unit_order(app, db, make, client):
+    walk = Walk(db, make, 6)
+    walk.steps(6)
+    clock.travel_to(walk.cycle.target_deadline + timedelta(hours=1))
+    lock_overdue(DueReport())
+    db.session.commit()
+    expected = (
+        db.session.execute(
+            sa.select(Evaluation.id)
+            .join(Cycle, Cycle.id == Evaluation.cycle_id)
+            .where(Evaluation.cycle_id == walk.cycle.id, late(clock.utcnow()))
+            .order_by(Evaluation.unit_id, Evaluation.id)
+        )
+        .scalars()
+        .all()
+    )
+    app.config["PAGE_SIZE"] = 3
+    assert len(expected) > 6 and len({e.unit_id for e in walk.evaluations()}) > 2
+    login(client, walk.org["hr"].nip)
+    listed = []
+    for number in range(1, len(expected) // 3 + 3):
+        html = client.get(f"/cycles/{walk.cycle.id}/overdue?page={number}").get_data(as_text=True)
+        assert f'id="overdue-count">{len(expected)}</span>' in html
+        listed += [int(i) for i in re.findall(r'href="/evaluations/(\d+)"', html)]
+    assert listed == expected
+    dashboard = client.get(f"/cycles/{walk.cycle.id}").get_data(as_text=True)
+    section = dashboard[dashboard.index('id="overdue"') :]
+    assert [int(i) for i in re.findall(r'href="/evaluations/(\d+)"', section)][:3] == expected[:3]

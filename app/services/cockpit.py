@@ -497,43 +497,44 @@ def late_per_unit(cycle: Cycle, now: datetime) -> dict[int, tuple[str, int]]:
     if E.TARGETS_DRAFT in states:
         states.add(NOT_STARTED)
     tally = EvaluationTally
-    counted_late = (
-        sa.select(tally.unit_id, sa.func.sum(tally.n).label("n"))
+    counted = (
+        sa.select(tally.unit_id.label("unit_id"), sa.func.sum(tally.n).label("n"))
         .where(tally.cycle_id == cycle.id, tally.state.in_(sorted(states)), tally.n != 0)
         .group_by(tally.unit_id)
-        .subquery()
     )
-    result = {
-        unit_id: (name, int(n))
-        for unit_id, name, n in db.session.execute(
-            sa.select(OrgUnit.id, OrgUnit.name, counted_late.c.n).join(
-                counted_late, counted_late.c.unit_id == OrgUnit.id
-            )
-        )
-    }
     by_state = sa.or_(
         Evaluation.state.in_([str(s) for s in LOCKED]),
         sa.and_(behind(), phase_deadline(own_phase()) < sa.literal(now, UTCDateTime())),
     )
-    correction = sa.func.sum(sa.case((late(now), 1), else_=0)) - sa.func.sum(sa.case((by_state, 1), else_=0))
-    for unit_id, name, n in db.session.execute(
-        sa.select(Evaluation.unit_id, OrgUnit.name, correction)
+    corrected = (
+        sa.select(
+            Evaluation.unit_id,
+            sa.func.sum(sa.case((late(now), 1), else_=0)) - sa.func.sum(sa.case((by_state, 1), else_=0)),
+        )
         .join(Cycle, Cycle.id == Evaluation.cycle_id)
-        .join(OrgUnit, OrgUnit.id == Evaluation.unit_id)
         .where(Evaluation.cycle_id == cycle.id, Evaluation.extended_until.is_not(None))
-        .group_by(Evaluation.unit_id, OrgUnit.name)
-    ):
-        if n:
-            result[unit_id] = (name, result.get(unit_id, (name, 0))[1] + int(n))
-    return {unit_id: (name, n) for unit_id, (name, n) in result.items() if n}
+        .group_by(Evaluation.unit_id)
+    )
+    both = sa.union_all(counted, corrected).subquery()
+    total = sa.func.sum(both.c.n)
+    rows = db.session.execute(
+        sa.select(OrgUnit.id, OrgUnit.name, total)
+        .join(both, both.c.unit_id == OrgUnit.id)
+        .group_by(OrgUnit.id, OrgUnit.name)
+        .having(total != 0)
+    )
+    return {unit_id: (name, int(n)) for unit_id, name, n in rows}
 
 
-def overdue_by_unit(cycle: Cycle, now: datetime | None = None, limit: int = OVERDUE_UNITS) -> OverdueByUnit:
-    """Late evaluations per unit (`late_per_unit`), most first; beyond `limit` units summed as
-    "lainnya". `total` is the number every page gives as overdue."""
-    now = now or clock.utcnow()
+def overdue_by_unit(
+    cycle: Cycle, now: datetime | None = None, limit: int = OVERDUE_UNITS, per_unit: dict | None = None
+) -> OverdueByUnit:
+    """Late evaluations per unit (`late_per_unit`, unless given), most first; beyond `limit` units
+    summed as "lainnya". `total` is the number every page gives as overdue."""
+    if per_unit is None:
+        per_unit = late_per_unit(cycle, now or clock.utcnow())
     rows = sorted(
-        ((unit_id, name, n) for unit_id, (name, n) in late_per_unit(cycle, now).items()),
+        ((unit_id, name, n) for unit_id, (name, n) in per_unit.items()),
         key=lambda row: (-row[2], row[1], row[0]),
     )
     bars = [OverdueBar(name, n, unit_id) for unit_id, name, n in rows[:limit]]

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 
 from app import clock
@@ -13,7 +14,7 @@ from app.domain import OrgPredikat, Predikat
 from app.extensions import db
 from app.forms.base import options
 from app.forms.cycles import KIND_LABELS, CycleForm, ExtendForm
-from app.inputs import parse_int
+from app.inputs import page_number, parse_int
 from app.models import (
     Cycle,
     CycleKind,
@@ -167,6 +168,38 @@ def overdue_query(cycle: Cycle) -> sa.Select:
     )
 
 
+def late_window(cycle: Cycle, per_unit: dict[int, int], offset: int, limit: int) -> sa.Select:
+    """The late evaluations from `offset` on, in the list's order (by unit, then id), read from
+    the units that part of the list falls in only: the counts per unit say which."""
+    before, units, covered = 0, [], 0
+    for unit_id in sorted(per_unit):
+        n = per_unit[unit_id]
+        if not units and before + n <= offset:
+            before += n
+            continue
+        units.append(unit_id)
+        covered += n
+        if before + covered >= offset + limit:
+            break
+    return overdue_query(cycle).where(Evaluation.unit_id.in_(units)).offset(offset - before).limit(limit)
+
+
+class LatePage(Pagination):
+    """A page of the overdue list: the total from the counts per unit (cockpit.late_per_unit),
+    the rows from the units the page falls in (`late_window`)."""
+
+    def __init__(self, cycle: Cycle, per_unit: dict[int, int], per_page: int):
+        self._cycle, self._per_unit = cycle, per_unit
+        super().__init__(page=page_number(), per_page=per_page, max_per_page=None, error_out=False)
+
+    def _query_items(self) -> list:
+        offset = (self.page - 1) * self.per_page
+        return db.session.scalars(late_window(self._cycle, self._per_unit, offset, self.per_page)).all()
+
+    def _query_count(self) -> int:
+        return sum(self._per_unit.values())
+
+
 def extended(cycle: Cycle):
     """Evaluations working under a personal extension that still runs."""
     return db.session.scalars(
@@ -236,6 +269,7 @@ def dashboard(
     the refused form's field and the form keeps what was typed (`refused_ev`: the evaluation of a
     personal one)."""
     units = cockpit.unit_progress(cycle)
+    late_per_unit = cockpit.late_per_unit(cycle, clock.utcnow())
     coverage = service.coverage(cycle) if cycle.state == CycleState.DRAFT else None
     texts = consequences(cycle, units)
     if coverage is not None:
@@ -257,9 +291,13 @@ def dashboard(
         phases=cockpit.phase_bars(cycle, units),
         timeline=cockpit.completion_over_time(cycle, sum(u.total for u in units)),
         curve=curve_chart(cycle),
-        late=(late_by_unit := cockpit.overdue_by_unit(cycle)),
+        late=(late_by_unit := cockpit.overdue_by_unit(cycle, per_unit=late_per_unit)),
         confirm_text=texts,
-        overdue=(overdue := db.session.scalars(overdue_query(cycle).limit(OVERDUE_ON_DASHBOARD)).all()),
+        overdue=(
+            overdue := db.session.scalars(
+                late_window(cycle, counts_of(late_per_unit), 0, OVERDUE_ON_DASHBOARD)
+            ).all()
+        ),
         overdue_total=late_by_unit.total,
         early=locked_early(overdue),
         extended=extended(cycle),
@@ -274,13 +312,21 @@ def dashboard(
     ), status
 
 
+def counts_of(per_unit: dict[int, tuple[str, int]]) -> dict[int, int]:
+    """{unit id: n} of cockpit.late_per_unit's {unit id: (name, n)}."""
+    return {unit_id: n for unit_id, (_name, n) in per_unit.items()}
+
+
 def overdue_page(cycle: Cycle, status: int = 200, refused_ev: int | None = None, errors=None):
     """Everyone late in this cycle, page by page (the page and search of the request)."""
     query = (request.args.get("q") or "").strip()
-    late = overdue_query(cycle)
     if query:
+        late = overdue_query(cycle)
         late = late.where(Evaluation.employee_id.in_(sa.select(Employee.id).where(matching(query))))
-    page = db.paginate(late, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+        page = db.paginate(late, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    else:
+        per_unit = counts_of(cockpit.late_per_unit(cycle, clock.utcnow()))
+        page = LatePage(cycle, per_unit, current_app.config["PAGE_SIZE"])
     return render_template(
         "cycles/overdue.html",
         cycle=cycle,
