@@ -145,6 +145,10 @@ class Config:
     PAGE_SIZE = env_int("PAGE_SIZE", 25)
     SEND_FILE_MAX_AGE_DEFAULT = env_int("STATIC_MAX_AGE", 3600)  # static files, Bootstrap included
     EVIDENCE_MAX_MB = env_int("EVIDENCE_MAX_MB", 5)
+    # Rendered evaluation pages kept per worker process (app/pagecache.py); 0 turns the cache off.
+    PAGE_CACHE_SIZE = env_int("PAGE_CACHE_SIZE", 500)
+    # Render every cache hit again and fail when it differs (a check for the tests, costly).
+    PAGE_CACHE_VERIFY = env_bool("PAGE_CACHE_VERIFY", False)
 
 
 class ProductionConfig(Config):
@@ -164,6 +168,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     RATELIMIT_ENABLED = False  # tests/test_throttling.py turns it on, against Redis
+    PAGE_CACHE_VERIFY = True  # every hit of the page cache is rendered again and compared
 
 
 CONFIGS = {"development": Config, "production": ProductionConfig, "testing": TestConfig}

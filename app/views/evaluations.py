@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy.orm import joinedload, selectinload
 
+from app import pagecache
 from app.domain import CoreValue, Rating
 from app.extensions import db
 from app.forms.evaluations import (
@@ -143,8 +144,9 @@ def rater_rhks_of(evaluation: Evaluation) -> list[Rhk]:
     ).all()
 
 
-def page(evaluation: Evaluation, refused: PageForm | None = None, status: int = 200):
-    """Render the evaluation page; `refused` is the posted form that was refused."""
+def body(evaluation: Evaluation, refused: PageForm | None = None) -> str:
+    """The page's body, everything but the layout, from a full load; `refused` is the posted form
+    that was refused."""
     me = actor()
     roles = {role for role in ("employee", "rater", "appeal_handler") if acts_as(me, evaluation, role)}
     timeline = db.session.scalars(
@@ -157,32 +159,35 @@ def page(evaluation: Evaluation, refused: PageForm | None = None, status: int = 
     rater_rhks = []
     if "employee" in roles and evaluation.state == EvaluationState.TARGETS_DRAFT:
         rater_rhks = rater_rhks_of(evaluation)
-    return (
-        render_template(
-            "evaluations/page.html",
-            ev=evaluation,
-            roles=roles,
-            forms=PageForms(evaluation, refused, rater_rhks),
-            timeline=timeline,
-            deadline=effective_deadline(evaluation)
-            if evaluation.cycle.deadline_of(evaluation.cycle.state)
-            else None,
-            targets_open=phase_open_for(evaluation, CycleState.TARGET_SETTING) is None,
-            assessment_open=phase_open_for(evaluation, CycleState.SELF_ASSESSMENT) is None,
-            suggestion=service.suggested_results_rating(evaluation),
-            S=EvaluationState,
-            state_label=state_label(evaluation, early),
-            locked_early=evaluation.id in early,
-            early_locks=early_lock_events(evaluation, timeline),
-            confirm_text=confirmations(evaluation),
-            cycle_label=CYCLE_STATE_LABELS[CycleState(evaluation.cycle.state)],
-            CoreValue=CoreValue,
-            Rating=Rating,
-            credit=credit_of(evaluation),
-            monitoring=page_parts(evaluation, me, roles),
-        ),
-        status,
+    return render_template(
+        "evaluations/_body.html",
+        ev=evaluation,
+        roles=roles,
+        forms=PageForms(evaluation, refused, rater_rhks),
+        timeline=timeline,
+        deadline=effective_deadline(evaluation)
+        if evaluation.cycle.deadline_of(evaluation.cycle.state)
+        else None,
+        targets_open=phase_open_for(evaluation, CycleState.TARGET_SETTING) is None,
+        assessment_open=phase_open_for(evaluation, CycleState.SELF_ASSESSMENT) is None,
+        suggestion=service.suggested_results_rating(evaluation),
+        S=EvaluationState,
+        state_label=state_label(evaluation, early),
+        locked_early=evaluation.id in early,
+        early_locks=early_lock_events(evaluation, timeline),
+        confirm_text=confirmations(evaluation),
+        cycle_label=CYCLE_STATE_LABELS[CycleState(evaluation.cycle.state)],
+        CoreValue=CoreValue,
+        Rating=Rating,
+        credit=credit_of(evaluation),
+        monitoring=page_parts(evaluation, me, roles),
     )
+
+
+def page(evaluation: Evaluation, refused: PageForm | None = None, status: int = 200):
+    """Render the evaluation page afresh (a refused form shows what was typed; never cached)."""
+    content = pagecache.fragment(None, lambda: body(evaluation, refused))
+    return render_template("evaluations/page.html", ev=evaluation, body=content), status
 
 
 def act(evaluation_id: int, key: str, build, action, success: str, anchor: str | None = None):
@@ -275,8 +280,17 @@ def index():
 @bp.route("/<int:evaluation_id>")
 @login_required
 def view(evaluation_id: int):
-    """The evaluation page."""
-    return page(load(evaluation_id))
+    """The evaluation page: its body from the fragment cache while nothing it shows has changed
+    (app/pagecache.py), else rendered from a full load."""
+    evaluation = load(evaluation_id, for_action=True)
+    key = pagecache.evaluation_key(evaluation, actor()) if pagecache.cache() is not None else None
+
+    def fresh() -> str:
+        db.session.expunge(evaluation)  # read after the key: never older than it
+        return body(load(evaluation_id))
+
+    content = pagecache.fragment(key, fresh, fresh)
+    return render_template("evaluations/page.html", ev=evaluation, body=content)
 
 
 @bp.route("/<int:evaluation_id>/rhk", methods=["POST"])
