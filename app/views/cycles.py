@@ -526,6 +526,7 @@ def publication(cycle_id: int):
         off_count=len(off_curve),
         only_off=only_off,
         OrgPredikat=OrgPredikat,
+        org_choices=[("", _("— belum ditetapkan —"))] + [(o.value, o.label) for o in OrgPredikat],
         Predikat=Predikat,
         labels=CYCLE_STATE_LABELS,
         typed=typed,
