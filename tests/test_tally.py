@@ -13,11 +13,12 @@ from flask_migrate import downgrade, upgrade
 from app import clock
 from app.domain import Predikat
 from app.jobs import DueReport, lock_overdue
-from app.models import Cycle, Evaluation, EvaluationTally, Rhk
+from app.models import Cycle, Employee, Evaluation, EvaluationTally, Rhk
 from app.services import Refused
 from app.services.cockpit import late_per_unit
 from app.services.tasks import late
 from app.workflow import cycles, evaluations, set_aside
+from app.workflow.definitions import NOT_YET_RATED
 from tests.conftest import ON_POSTGRES, login
 from tests.workflow_helpers import START, agency, cycle_data, settle_the_rest, write_skp
 
@@ -302,3 +303,40 @@ def test_the_overdue_list_pages_through_everyone_late_in_unit_order(app, db, mak
     dashboard = client.get(f"/cycles/{walk.cycle.id}").get_data(as_text=True)
     section = dashboard[dashboard.index('id="overdue"') :]
     assert [int(i) for i in re.findall(r'href="/evaluations/(\d+)"', section)][:3] == expected[:3]
+
+
+def test_the_publication_page_counts_from_the_counters_equal_a_recount(app, db, make):
+    walk = Walk(db, make, 7)
+    walk.steps(12)
+    someone = walk.pick()
+    someone.employee.active = False  # left the service: publishing does not email them
+
+    def check(moment: str) -> None:
+        db.session.commit()
+        states = dict(
+            db.session.execute(
+                sa.select(Evaluation.state, sa.func.count())
+                .where(Evaluation.cycle_id == walk.cycle.id)
+                .group_by(Evaluation.state)
+            ).all()
+        )
+        assert set_aside.settled_counts(walk.cycle) == {
+            "withdrawn": states.get("withdrawn", 0),
+            "not_rated": states.get("not_rated", 0),
+            "unrated": sum(states.get(str(s), 0) for s in NOT_YET_RATED),
+        }, moment
+        evaluated = sa.select(Evaluation.employee_id).where(
+            Evaluation.cycle_id == walk.cycle.id, Evaluation.state != "withdrawn"
+        )
+        active = sa.select(sa.func.count()).where(Employee.id.in_(evaluated), Employee.active)
+        assert cycles.announced_to(walk.cycle) == db.session.scalar(active), moment
+
+    check("target setting")
+    walk.withdraw()
+    walk.withdraw()
+    check("withdrawals")
+    clock.travel_to(walk.cycle.target_deadline + timedelta(hours=1))
+    lock_overdue(DueReport())
+    walk.phase_step("advance", lambda: cycles.advance(walk.cycle, walk.hr))
+    walk.steps(4)
+    check("self-assessment")

@@ -26,6 +26,7 @@ from app.models import (
     Employee,
     Evaluation,
     EvaluationState,
+    EvaluationTally,
     Indicator,
     OrgUnit,
     PublicationMode,
@@ -539,10 +540,17 @@ def _evaluated(cycle: Cycle) -> sa.Select:
 
 
 def announced_to(cycle: Cycle) -> int:
-    """How many people publishing the cycle emails: its evaluated employees who are active."""
-    return db.session.scalar(
-        sa.select(sa.func.count()).where(Employee.id.in_(_evaluated(cycle)), Employee.active)
+    """How many people publishing the cycle emails: its evaluated employees who are active. One
+    evaluation per employee and cycle: the counters' evaluations (app/models/tally.py), less the few
+    inactive people among them, in one statement."""
+    tally = EvaluationTally
+    evaluated = sa.select(sa.func.coalesce(sa.func.sum(tally.n), 0)).where(
+        tally.cycle_id == cycle.id, tally.state != EvaluationState.WITHDRAWN.value
     )
+    inactive = sa.select(sa.func.count()).where(
+        Employee.active.is_(False), Employee.id.in_(_evaluated(cycle))
+    )
+    return int(db.session.scalar(sa.select(evaluated.scalar_subquery() - inactive.scalar_subquery())))
 
 
 @atomic

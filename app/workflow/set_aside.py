@@ -17,7 +17,8 @@ from app import audit, clock
 from app.database import long_statements
 from app.domain import WithdrawalReason
 from app.extensions import db
-from app.models import Account, Cycle, CycleState, Evaluation, EvaluationState, Role
+from app.models import Account, Cycle, CycleState, Evaluation, EvaluationState, EvaluationTally, Role
+from app.models.tally import NOT_STARTED
 from app.notify import notify, notify_many
 from app.services import Conflict, Refused
 from app.workflow.definitions import CYCLE_EFFECTS, NOT_YET_RATED, transitions_of
@@ -184,18 +185,21 @@ def reinstate(evaluation: Evaluation, actor: Account | None, *, expected_version
 def settled_counts(cycle: Cycle) -> dict[str, int]:
     """How many of the cycle's evaluations are withdrawn, "tidak dinilai", or still without either
     (those block publication)."""
-    rows = dict(
-        db.session.execute(
-            sa.select(Evaluation.state, sa.func.count())
-            .where(
-                Evaluation.cycle_id == cycle.id,
-                Evaluation.state.in_(
-                    [*(str(s) for s in NOT_YET_RATED), EvaluationState.WITHDRAWN, EvaluationState.NOT_RATED]
-                ),
-            )
-            .group_by(Evaluation.state)
-        ).all()
-    )
+    tally = EvaluationTally  # the counters the database keeps per unit and state
+    states = [
+        *(str(s) for s in NOT_YET_RATED),
+        NOT_STARTED,
+        EvaluationState.WITHDRAWN,
+        EvaluationState.NOT_RATED,
+    ]
+    rows = {
+        state: int(n)
+        for state, n in db.session.execute(
+            sa.select(tally.state, sa.func.sum(tally.n))
+            .where(tally.cycle_id == cycle.id, tally.state.in_(states))
+            .group_by(tally.state)
+        )
+    }
     return {
         "withdrawn": rows.pop(EvaluationState.WITHDRAWN, 0),
         "not_rated": rows.pop(EvaluationState.NOT_RATED, 0),
