@@ -1,9 +1,10 @@
 """Two people act on one evaluation at the same moment, each in its own connection (PostgreSQL).
 
 Each side runs in its own thread with its own app context, so its own session and connection.
-A barrier on the first flush makes them overlap for real: both have loaded the evaluation and
-passed every check before either writes. One wins; the other is told the data changed and
-nothing of its action is kept; the audit trail shows exactly one transition.
+A barrier on the first write (a flush, or a statement that writes) makes them overlap for real:
+both have loaded the evaluation and passed every check before either writes. One wins; the
+other is told the data changed and nothing of its action is kept; the audit trail shows exactly
+one transition.
 """
 
 import threading
@@ -37,11 +38,18 @@ def race(app, evaluation_id: int, *actions):
             session = _db.session()
             waited = []
 
-            @event.listens_for(session, "before_flush")
             def both_checked(*_args):
                 if not waited:  # the first write of this side waits until the other side writes too
                     waited.append(True)
                     writing.wait(timeout=20)
+
+            # a write is a flush of the unit of work, or a statement the service runs itself
+            event.listen(session, "before_flush", both_checked)
+
+            @event.listens_for(session, "do_orm_execute")
+            def before_statement(state):
+                if state.is_update or state.is_insert or state.is_delete:
+                    both_checked()
 
             try:
                 evaluation = session.get(Evaluation, evaluation_id)

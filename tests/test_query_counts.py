@@ -262,6 +262,8 @@ PAGES = [
     ("head", lambda o, ev: "/evaluations/"),
     ("head", lambda o, ev: f"/evaluations/{ev}"),
     ("camat", lambda o, ev: "/evaluations/"),
+    ("head", lambda o, ev: "/people/team"),  # the team with what waits for the head
+    ("head", lambda o, ev: "/people/team?perlu=1"),
     ("hr", lambda o, ev: f"/cycles/{o['cycle'].id}"),  # with its charts
     ("hr", lambda o, ev: "/cycles/"),
     ("hr", lambda o, ev: "/cycles/?perlu=1"),
@@ -333,22 +335,25 @@ def test_query_counts_do_not_grow_with_the_agency(app, make, db, sizes):
 
 
 def test_the_navigation_knows_who_leads_a_team_without_loading_the_team(app, make, db):
-    """A page costs two statements for the signed-in person whatever their team: the account with
-    its employee and whether anyone reports to them (the 'Tim saya' link), then their roles (it was
-    four: the employee and the whole team were loaded apart)."""
+    """A page costs one statement for the signed-in person whatever their team and roles: the
+    account with its employee, its roles and whether anyone reports to them (the 'Tim saya'
+    link). It was four (the employee and the whole team loaded apart), then two (the roles)."""
     camat = make.employee("Camat")
     head = make.employee("Kepala", supervisor=camat)
     nurse = make.employee("Perawat", supervisor=head)
+    officer = make.employee("Petugas SDM", roles={Role.EMPLOYEE, Role.HR, Role.ADMIN}, supervisor=camat)
     for i in range(20):
         make.employee(f"Staf {i:02d}", supervisor=head)
-    for person, leads in ((head, True), (nurse, False)):
+    for person, leads, hr in ((head, True, False), (nurse, False, False), (officer, False, True)):
         client = app.test_client()
         login(client, person.nip)
         client.get("/account/password")
         with count_queries(app) as statements:
             response = client.get("/account/password")
-        assert ("Tim saya" in response.get_data(as_text=True)) is leads
-        assert len(statements) == 2, statements
+        html = response.get_data(as_text=True)
+        assert ("Tim saya" in html) is leads
+        assert ('href="/cycles/"' in html) is hr  # the HR links follow the roles read with the account
+        assert len(statements) == 1, statements
 
 
 def test_the_home_reads_the_persons_data_in_one_statement(app, make, db):

@@ -22,6 +22,16 @@ from app.nip import normalise_nip
 from app.policy import rights_beyond
 from app.services import Refused
 
+# The signed-in account as every request reads it (built once; the id is its parameter).
+_SIGNED_IN = (
+    sa.select(
+        Account,
+        sa.exists().where(Employee.supervisor_id == Account.employee_id, Employee.active).label("leads_team"),
+    )
+    .options(joinedload(Account.employee), joinedload(Account.role_rows))
+    .where(Account.id == sa.bindparam("account_id"))
+)
+
 
 def load_account(user_id: str) -> Account | None:
     """Flask-Login loader: the id carries a nonce that a password change renews."""
@@ -29,14 +39,10 @@ def load_account(user_id: str) -> Account | None:
     number = int_or_none(account_id, minimum=1)
     if number is None:
         return None
-    # One statement: the account, its employee, and whether anyone reports to them (the
+    # One statement on every request: the account, its employee, its roles (a row per role,
+    # joined rather than a second statement), and whether anyone reports to them (the
     # navigation's team link), instead of loading the whole team on every page.
-    leads = sa.exists().where(Employee.supervisor_id == Account.employee_id, Employee.active)
-    row = db.session.execute(
-        sa.select(Account, leads.label("leads_team"))
-        .options(joinedload(Account.employee))
-        .where(Account.id == number)
-    ).first()
+    row = db.session.execute(_SIGNED_IN, {"account_id": number}).unique().first()
     if row is None or row.Account.session_nonce != nonce:
         return None
     account = row.Account

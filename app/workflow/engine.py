@@ -10,6 +10,7 @@ from functools import wraps
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit, clock
@@ -183,19 +184,44 @@ def fire_evaluation(
             raise Refused(problem)
     before = evaluation.state
     transition, after = _run_machine(EVALUATION_TRANSITIONS, EvaluationState, evaluation, trigger, ctx)
-    evaluation.state = after
-    audit.record(
-        f"evaluation.{trigger}",
-        evaluation,
-        actor=actor,
-        from_state=before,
-        to_state=after,
-        comment=comment,
-    )
     # Claim the row now (UPDATE ... WHERE version = loaded version): a concurrent transition of
     # the same evaluation makes this one lose here, before it writes notifications or comments.
-    db.session.flush()
+    event = dict(actor=actor, from_state=before, to_state=after, comment=comment)
+    if _unchanged(evaluation):
+        _claim(evaluation, after)
+        audit.write(f"evaluation.{trigger}", evaluation, **event)
+    else:  # the service changed the evaluation too (a review's ratings): one UPDATE with it all
+        evaluation.state = after
+        audit.record(f"evaluation.{trigger}", evaluation, **event)
+        db.session.flush()
     return transition
+
+
+_EVALUATION = Evaluation.__table__
+_CLAIM = (
+    sa.update(_EVALUATION)
+    .where(_EVALUATION.c.id == sa.bindparam("claimed_id"), _EVALUATION.c.version == sa.bindparam("loaded"))
+    .values(state=sa.bindparam("new_state"), version=_EVALUATION.c.version + 1)
+)
+
+
+def _unchanged(evaluation: Evaluation) -> bool:
+    """Whether the evaluation is stored and nothing of it waits to be written."""
+    state = sa.inspect(evaluation)
+    return state.persistent and not state.modified
+
+
+def _claim(evaluation: Evaluation, after: str) -> None:
+    """Move an unchanged evaluation to `after` with one plain UPDATE, as the ORM's flush would
+    (state and version, on the version loaded) without its unit of work, which cost more than
+    the statement; a concurrent change of the row makes it lose as the flush does (StaleDataError).
+    The loaded object then holds what the row holds."""
+    loaded = evaluation.version
+    result = db.session.execute(_CLAIM, {"claimed_id": evaluation.id, "loaded": loaded, "new_state": after})
+    if result.rowcount != 1:
+        raise StaleDataError(f"evaluation {evaluation.id} changed since version {loaded}")
+    set_committed_value(evaluation, "state", after)
+    set_committed_value(evaluation, "version", loaded + 1)
 
 
 def fire_cycle(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit, clock, storage
@@ -42,19 +42,23 @@ MAX_TEXT = 2000
 MAX_LONG_TEXT = 5000
 
 
+# Built once; the id is its parameter.
+_FOR_ACTION = (
+    sa.select(Evaluation)
+    .where(Evaluation.id == sa.bindparam("evaluation_id"))
+    .options(joinedload(Evaluation.cycle), joinedload(Evaluation.employee))
+)
+
+
 def for_action(evaluation_id: int) -> Evaluation | None:
-    """The evaluation with what every action reads (its cycle and people) in one statement; what
-    an action needs besides loads on use."""
-    return db.session.scalar(
-        sa.select(Evaluation)
-        .where(Evaluation.id == evaluation_id)
-        .options(
-            joinedload(Evaluation.cycle),
-            joinedload(Evaluation.employee),
-            joinedload(Evaluation.rater),
-            joinedload(Evaluation.appeal_handler),
-        )
-    )
+    """The evaluation with what every action reads (its cycle and employee) in one statement;
+    what an action needs besides loads on use.
+
+    The rater and the appeal handler are not joined: the one acting is usually one of them, and
+    the session already holds the signed-in account's employee, so reading `evaluation.rater`
+    then costs no statement; joining them cost every action the rows of two more people.
+    """
+    return db.session.scalar(_FOR_ACTION, {"evaluation_id": evaluation_id})
 
 
 def commit() -> None:
@@ -266,8 +270,11 @@ def submit_targets(
 def _add_comment(
     evaluation: Evaluation, actor: Account | None, topic: str, body: str, addressed_to=None
 ) -> Comment:
-    comment = Comment(author=actor, topic=topic, body=body, addressed_to=addressed_to)
-    evaluation.comments.append(comment)
+    # Added by its key: appending to `evaluation.comments` would read every earlier comment first.
+    comment = Comment(
+        evaluation_id=evaluation.id, author=actor, topic=topic, body=body, addressed_to=addressed_to
+    )
+    db.session.add(comment)
     return comment
 
 
@@ -536,6 +543,22 @@ def _rating(value, field: str) -> Rating:
         raise Refused({field: _("Pilih salah satu rating.")}) from None
 
 
+_REVIEWED_PARTS = (
+    sa.select(Evaluation)
+    .where(Evaluation.id == sa.bindparam("evaluation_id"))
+    .options(joinedload(Evaluation.rhks).joinedload(Rhk.indicators), selectinload(Evaluation.behaviour))
+)
+
+
+def with_indicators(evaluation: Evaluation) -> list[Indicator]:
+    """The evaluation's indicators in order, its RHKs read with them in one statement and its
+    behaviour notes in a second (what a review writes into), unless already read; on use each
+    RHK's indicators would cost a statement of their own."""
+    if "rhks" in sa.inspect(evaluation).unloaded:
+        db.session.execute(_REVIEWED_PARTS, {"evaluation_id": evaluation.id}).unique().all()
+    return evaluation.indicators
+
+
 @atomic
 def review(
     evaluation: Evaluation, actor: Account | None, data: dict, *, expected_version: int | None = None
@@ -551,7 +574,7 @@ def review(
     results = _rating(data.get("results_rating"), "results_rating")
     behaviour = _rating(data.get("behaviour_rating"), "behaviour_rating")
     feedback = data.get("indicator_feedback") or {}
-    for indicator in evaluation.indicators:
+    for indicator in with_indicators(evaluation):
         indicator.feedback = (
             _text(feedback.get(indicator.id), "feedback", _("Umpan balik"), required=False) or None
         )

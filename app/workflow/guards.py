@@ -14,16 +14,21 @@ from app.models import Cycle, CycleKind, Evaluation, EvaluationState, Indicator,
 from app.templating import localtime
 from app.workflow.definitions import OWN_PHASE, SETTLED, WITHDRAWABLE
 
+# Each RHK of an evaluation with its number of indicators; on the tables (no ORM entity to build),
+# built once: every approval runs it.
+_rhk, _indicator = Rhk.__table__, Indicator.__table__
+_RHK_INDICATORS = (
+    sa.select(_rhk.c.kind, _rhk.c.text, sa.func.count(_indicator.c.id))
+    .select_from(_rhk.outerjoin(_indicator, _indicator.c.rhk_id == _rhk.c.id))
+    .where(_rhk.c.evaluation_id == sa.bindparam("evaluation_id"))
+    .group_by(_rhk.c.id, _rhk.c.kind, _rhk.c.text, _rhk.c.position)
+    .order_by(_rhk.c.position, _rhk.c.id)
+)
+
 
 def targets_complete(evaluation: Evaluation, ctx: dict) -> str | None:
     """At least one RHK utama, and every RHK with at least one indicator (one query)."""
-    rows = db.session.execute(
-        sa.select(Rhk.kind, Rhk.text, sa.func.count(Indicator.id))
-        .outerjoin(Indicator, Indicator.rhk_id == Rhk.id)
-        .where(Rhk.evaluation_id == evaluation.id)
-        .group_by(Rhk.id, Rhk.kind, Rhk.text, Rhk.position)
-        .order_by(Rhk.position, Rhk.id)
-    ).all()
+    rows = db.session.execute(_RHK_INDICATORS, {"evaluation_id": evaluation.id}).all()
     if not any(RhkKind(kind) is RhkKind.MAIN for kind, _text, _n in rows):
         return _("SKP belum memiliki RHK utama.")
     empty = [text[:60] for _kind, text, indicators in rows if not indicators]
