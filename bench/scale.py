@@ -40,7 +40,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from app import clock
-from app.domain import OrgPredikat
+from app.domain import CoreValue, OrgPredikat
 from app.extensions import db
 from app.imports import people as csv_import
 from app.jobs import DueReport, lock_overdue, run_due
@@ -65,7 +65,7 @@ from app.models import (
 from app.services.accounts import hash_password, load_account
 from app.workflow import cycles, set_aside
 from app.workflow.distribution import curve_violations
-from app.workflow.evaluations import approve_targets, for_action
+from app.workflow.evaluations import approve_targets, for_action, return_targets, review, with_indicators
 from bench.common import fresh_app
 from bench.import_people import synthetic_agency
 
@@ -194,6 +194,7 @@ INSERT_ORDER = [
     "rhk",
     "indicator",
     "appeal",
+    "comment",
     "audit_event",
     "outbox_body",
     "outbox_message",
@@ -224,9 +225,10 @@ class Change:
     the database holds exactly what the step left.
     """
 
-    def __init__(self, inserts: list[str], updates: list[str] = ()):
+    def __init__(self, inserts: list[str], updates: list[str] = (), scope: dict | None = None):
         self.inserts = [t for t in INSERT_ORDER if t in inserts]
         self.updates = list(updates)
+        self.scope = scope or {}  # an update table's rows to watch (default: all)
         self.max_id: dict[str, int] = {}
         self.before: dict[str, dict[int, dict]] = {}
         self.new: dict[str, list[dict]] = {}
@@ -243,9 +245,8 @@ class Change:
             self.max_id[name] = db.session.scalar(sa.select(sa.func.max(self.table(name).c.id))) or 0
         for name in self.updates:
             table = self.table(name)
-            self.before[name] = {
-                row["id"]: dict(row) for row in db.session.execute(sa.select(table)).mappings()
-            }
+            watched = sa.select(table).where(*[c for c in [self.scope.get(name)] if c is not None])
+            self.before[name] = {row["id"]: dict(row) for row in db.session.execute(watched).mappings()}
         db.session.commit()
         return self
 
@@ -264,7 +265,10 @@ class Change:
             table = self.table(name)
             old_rows = self.before[name]
             changed = []
-            for row in db.session.execute(sa.select(table).where(table.c.id <= self.max_id[name])).mappings():
+            watched = [c for c in [self.scope.get(name)] if c is not None]
+            for row in db.session.execute(
+                sa.select(table).where(table.c.id <= self.max_id[name], *watched)
+            ).mappings():
                 old = old_rows.get(row["id"])
                 if old is None:
                     continue
@@ -937,7 +941,7 @@ def run_size(n: int, args) -> Report:
             args,
         )
         cycle = db.session.get(Cycle, cycle_id)
-        setup_review_phase(cycle)
+        setup_review_phase(cycle, lambda cycle: review_sample(app, report, cycle, args))
         analyze()
         cycle = db.session.get(Cycle, cycle_id)
         hr = db.session.get(Account, hr_id)
@@ -1073,20 +1077,101 @@ def run_size(n: int, args) -> Report:
 
 
 def approve_sample(app, report: Report, cycle: Cycle, args) -> None:
-    """Raters approve submitted SKPs through the real service, one request's worth at a time.
+    """Raters approve submitted SKPs through the real service, one request's worth at a time;
+    the approvals stay. Then raters return a second sample, which is undone afterwards so the
+    scenario goes on as before (see `action_sample`)."""
+    action_sample(
+        app,
+        report,
+        cycle,
+        args,
+        key="approve",
+        label="approve targets",
+        source=S.TARGETS_SUBMITTED,
+        act=lambda evaluation, account: approve_targets(
+            evaluation, account, expected_version=evaluation.version
+        ),
+        keep=True,
+        salt=2,
+    )
+    action_sample(
+        app,
+        report,
+        cycle,
+        args,
+        key="return",
+        label="return targets (comment)",
+        source=S.TARGETS_SUBMITTED,
+        act=lambda evaluation, account: return_targets(
+            evaluation,
+            account,
+            "Target indikator kedua terlalu rendah; sesuaikan dengan capaian tahun lalu.",
+            expected_version=evaluation.version,
+        ),
+        keep=False,
+        salt=7,
+    )
 
-    A sample of raters (seeded) approves all their submitted SKPs until `--approvals` is
-    reached. The latency is per approval (load the rater's account and the evaluation, run
-    `approve_targets`, commit), each in its own app context and session as a request has; the
-    account and the evaluation are read as the session loader and the POST route read them. The
-    floors: the same UPDATE and INSERTs, one transaction per approval (per-approval floor), and
-    all in one executemany transaction (per row).
+
+def review_sample(app, report: Report, cycle: Cycle, args) -> None:
+    """Raters review submitted self-assessments through the real service: both ratings, a summary,
+    feedback on every indicator and every BerAKHLAK value, as the review form posts them;
+    undone afterwards (the scenario then simulates the reviews)."""
+
+    def review_it(evaluation: Evaluation, account: Account) -> None:
+        data = {
+            "results_rating": "meets",
+            "behaviour_rating": "meets",
+            "summary": "Kinerja sesuai ekspektasi; pertahankan ketepatan laporan.",
+            "indicator_feedback": {i.id: "Tercapai sesuai target." for i in with_indicators(evaluation)},
+            "behaviour_feedback": {value.value: "Sesuai ekspektasi." for value in CoreValue},
+        }
+        review(evaluation, account, data, expected_version=evaluation.version)
+
+    action_sample(
+        app,
+        report,
+        cycle,
+        args,
+        key="review",
+        label="review (ratings, feedback per indicator and value)",
+        source=S.ASSESSMENT_SUBMITTED,
+        act=review_it,
+        keep=False,
+        salt=9,
+        indicators=True,
+    )
+
+
+def action_sample(
+    app,
+    report: Report,
+    cycle: Cycle,
+    args,
+    *,
+    key: str,
+    label: str,
+    source: str,
+    act,
+    keep: bool,
+    salt: int,
+    indicators: bool = False,
+) -> None:
+    """Raters act on evaluations in `source` through the real service, one request's worth at a time.
+
+    A sample of raters (seeded by `salt`) acts on all their evaluations in `source` until
+    `--approvals` is reached. The latency is per action (load the rater's account and the
+    evaluation, run `act`, which commits), each in its own app context and session as a request
+    has; the account and the evaluation are read as the session loader and the POST route read
+    them. The floors: the same UPDATEs and INSERTs, one transaction per action (per-action floor),
+    and all in one executemany transaction (per row). With `keep` the actions stay, else the
+    database is put back as it was (`indicators`: the action also changes indicators).
     """
-    rng = random.Random(SEED + 2)
+    rng = random.Random(SEED + salt)
     submitted = db.session.execute(
         sa.select(Evaluation.id, Evaluation.rater_id, Account.id)
         .join(Account, Account.employee_id == Evaluation.rater_id)
-        .where(Evaluation.cycle_id == cycle.id, Evaluation.state == S.TARGETS_SUBMITTED)
+        .where(Evaluation.cycle_id == cycle.id, Evaluation.state == source)
         .order_by(Evaluation.id)
     ).all()
     by_rater = defaultdict(list)
@@ -1100,8 +1185,25 @@ def approve_sample(app, report: Report, cycle: Cycle, args) -> None:
         if len(sample) >= args.approvals:
             break
     sample = sample[: args.approvals]
+    sampled = [eval_id for eval_id, _account in sample]
+    indicator_of = {}
+    if indicators:
+        indicator_of = dict(
+            db.session.execute(
+                sa.select(Indicator.id, Rhk.evaluation_id).join(Rhk).where(Rhk.evaluation_id.in_(sampled))
+            ).all()
+        )
+    notes = db.metadata.tables["behaviour_note"]
+    notes_before = {
+        (row.evaluation_id, row.value): dict(row._mapping)
+        for row in db.session.execute(sa.select(notes).where(notes.c.evaluation_id.in_(sampled)))
+    }
     db.session.commit()
-    change = Change(["audit_event", "outbox_body", "outbox_message"], ["evaluation"]).begin()
+    change = Change(
+        ["comment", "audit_event", "outbox_body", "outbox_message"],
+        ["evaluation", "indicator"] if indicators else ["evaluation"],
+        scope={"indicator": Indicator.__table__.c.id.in_(list(indicator_of))},
+    ).begin()
     latencies, queries = [], []
 
     def one(eval_id: int, account_id: int) -> None:
@@ -1111,10 +1213,10 @@ def approve_sample(app, report: Report, cycle: Cycle, args) -> None:
             # evaluation as the page's POST loads it.
             account = load_account(f"{account_id}.bench")
             evaluation = for_action(eval_id)
-            approve_targets(evaluation, account, expected_version=evaluation.version)
+            act(evaluation, account)
             latencies.append(time.perf_counter() - start)
 
-    with profiled("approve", args.profile, report):
+    with profiled(key, args.profile, report):
         start = time.perf_counter()
         for eval_id, account_id in sample:
             with capture_sql() as statements:
@@ -1122,58 +1224,124 @@ def approve_sample(app, report: Report, cycle: Cycle, args) -> None:
             queries.append(len(statements))
         total = time.perf_counter() - start
     change.end()
-    # Floor per approval: the same writes, one transaction each.
-    audit_of = defaultdict(list)
-    for row in change.new["audit_event"]:
-        audit_of[int(row["object_id"])].append(row)
-    mail_of = defaultdict(list)
+    # The behaviour notes (keyed by evaluation and value, no id) the actions wrote.
+    notes_after = [
+        dict(row._mapping)
+        for row in db.session.execute(sa.select(notes).where(notes.c.evaluation_id.in_(sampled)))
+    ]
+    new_notes = [row for row in notes_after if (row["evaluation_id"], row["value"]) not in notes_before]
+    changed_notes = [
+        row for row in notes_after if notes_before.get((row["evaluation_id"], row["value"]), row) != row
+    ]
+    db.session.commit()
+
+    def write_notes(rows: list[dict]) -> None:
+        """The notes as the actions left them."""
+        if fresh := [row for row in rows if row in new_notes]:
+            db.session.execute(sa.insert(notes), fresh)
+        for row in rows:
+            if row in changed_notes:
+                db.session.execute(
+                    sa.update(notes)
+                    .where(notes.c.evaluation_id == row["evaluation_id"], notes.c.value == row["value"])
+                    .values(expectation=row["expectation"], feedback=row["feedback"])
+                )
+
+    def undo_notes() -> None:
+        """The notes as they were before the actions."""
+        for row in new_notes + changed_notes:
+            where = (notes.c.evaluation_id == row["evaluation_id"], notes.c.value == row["value"])
+            if row in new_notes:
+                db.session.execute(sa.delete(notes).where(*where))
+            else:
+                old = notes_before[(row["evaluation_id"], row["value"])]
+                db.session.execute(
+                    sa.update(notes)
+                    .where(*where)
+                    .values(expectation=old["expectation"], feedback=old["feedback"])
+                )
+        db.session.commit()
+
+    # Floor per action: the same writes, one transaction each.
+    def owner(name: str, row: dict) -> int:
+        if name == "audit_event":
+            return int(row["object_id"])
+        if name == "outbox_message":
+            return int(row["key"].split(":")[1])
+        return row["evaluation_id"]
+
+    inserts_of = defaultdict(lambda: defaultdict(list))
+    for name in ("comment", "audit_event", "outbox_message"):
+        for row in change.new[name]:
+            inserts_of[owner(name, row)][name].append(row)
     body_of = {row["id"]: row for row in change.new["outbox_body"]}
-    bodies_of = defaultdict(list)
-    for row in change.new["outbox_message"]:
-        eval_id = int(row["key"].split(":")[1])
-        mail_of[eval_id].append(row)
-        if row["body_id"] in body_of:
-            bodies_of[eval_id].append(body_of[row["body_id"]])
+    for tables in inserts_of.values():
+        tables["outbox_body"] = [
+            body_of[m["body_id"]] for m in tables["outbox_message"] if m["body_id"] in body_of
+        ]
     updates = {row_id: new for row_id, new, _old in change.changed["evaluation"]}
+    indicator_updates = defaultdict(list)
+    for row_id, new, _old in change.changed.get("indicator", []):
+        indicator_updates[indicator_of[row_id]].append({"b_id": row_id, **new})
+    notes_of = defaultdict(list)
+    for row in new_notes + changed_notes:
+        notes_of[row["evaluation_id"]].append(row)
     change.undo()
+    undo_notes()
     table = Evaluation.__table__
+    indicator = Indicator.__table__
     per_txn = []
     for eval_id, _account in sample:
         start = time.perf_counter()
-        values = updates[eval_id]
-        db.session.execute(sa.update(table).where(table.c.id == eval_id).values(values))
-        db.session.execute(sa.insert(AuditEvent.__table__), audit_of[eval_id])
-        if mail_of[eval_id]:
-            db.session.execute(sa.insert(db.metadata.tables["outbox_body"]), bodies_of[eval_id])
-            db.session.execute(sa.insert(db.metadata.tables["outbox_message"]), mail_of[eval_id])
+        db.session.execute(sa.update(table).where(table.c.id == eval_id).values(updates[eval_id]))
+        for row in indicator_updates[eval_id]:
+            values = {k: v for k, v in row.items() if k != "b_id"}
+            db.session.execute(sa.update(indicator).where(indicator.c.id == row["b_id"]).values(values))
+        write_notes(notes_of[eval_id])
+        for name in ("comment", "audit_event", "outbox_body", "outbox_message"):
+            if inserts_of[eval_id][name]:
+                db.session.execute(sa.insert(db.metadata.tables[name]), inserts_of[eval_id][name])
         db.session.commit()
         per_txn.append(time.perf_counter() - start)
     change.undo()
+    undo_notes()
     bulk_floor = change.replay()
+    if notes_of:
+        start = time.perf_counter()
+        write_notes(new_notes + changed_notes)
+        db.session.commit()
+        bulk_floor += time.perf_counter() - start
+    if not keep:
+        change.undo()
+        undo_notes()
     median = statistics.median(latencies)
     floor = statistics.median(per_txn)
     report.step(
-        "approve",
-        f"approve targets: {len(sample)} approvals by raters (real service)",
+        key,
+        f"{label}: {len(sample)} by raters (real service)",
         median,
         floor,
         note=(
-            f"per approval: median {median * 1000:.1f} ms, p95 {percentile(latencies, 95) * 1000:.1f} ms, "
+            f"per action: median {median * 1000:.1f} ms, p95 {percentile(latencies, 95) * 1000:.1f} ms, "
             f"{statistics.median(queries):.0f} SQL; floor one txn each {floor * 1000:.2f} ms; "
             f"all {len(sample)} in {total:.2f} s vs one executemany txn {bulk_floor:.3f} s"
         ),
     )
     report.extra.update(
-        approvals=len(sample),
-        approve_p95_ms=percentile(latencies, 95) * 1000,
-        approve_total=total,
-        approve_bulk_floor=bulk_floor,
-        approve_queries=statistics.median(queries),
+        {
+            f"{key}_count": len(sample),
+            f"{key}_p95_ms": percentile(latencies, 95) * 1000,
+            f"{key}_total": total,
+            f"{key}_bulk_floor": bulk_floor,
+            f"{key}_queries": statistics.median(queries),
+        }
     )
 
 
-def setup_review_phase(cycle: Cycle) -> None:
-    """Setup: realisations, 90 % submit, the assessment deadline, reviews, 2 % appeal, appeal phase."""
+def setup_review_phase(cycle: Cycle, measure_reviews=None) -> None:
+    """Setup: realisations, 90 % submit, the assessment deadline, reviews, 2 % appeal, appeal phase.
+
+    `measure_reviews(cycle)` runs once the review phase is open, before the reviews are simulated."""
     cycle_id = cycle.id
     db.session.execute(
         sa.update(Indicator)
@@ -1194,6 +1362,9 @@ def setup_review_phase(cycle: Cycle) -> None:
     clock.travel_to(cycle.assessment_deadline + timedelta(hours=1))
     cycles.advance(db.session.get(Cycle, cycle_id), None)
     cycle = db.session.get(Cycle, cycle_id)
+    if measure_reviews is not None:
+        measure_reviews(cycle)
+        cycle = db.session.get(Cycle, cycle_id)
     now = clock.utcnow()
     b = bucket(4)
     results = sa.case((b < 10, "above"), (b < 92, "meets"), else_="below")
