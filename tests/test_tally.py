@@ -15,7 +15,7 @@ from app.domain import Predikat
 from app.jobs import DueReport, lock_overdue
 from app.models import Cycle, Employee, Evaluation, EvaluationTally, Rhk
 from app.services import Refused
-from app.services.cockpit import late_per_unit
+from app.services.cockpit import cycle_counts, late_per_unit
 from app.services.tasks import late
 from app.workflow import cycles, evaluations, set_aside
 from app.workflow.definitions import NOT_YET_RATED
@@ -253,6 +253,7 @@ def test_the_overdue_per_unit_from_the_counters_equals_the_late_list(app, db, ma
         now = clock.utcnow()
         from_counters = {unit_id: n for unit_id, (_name, n) in late_per_unit(walk.cycle, now).items()}
         assert from_counters == scanned(now), moment
+        assert cycle_counts([walk.cycle.id], now)[walk.cycle.id].late == sum(scanned(now).values()), moment
 
     check("before the deadline")
     clock.travel_to(walk.cycle.target_deadline + timedelta(hours=1))

@@ -124,13 +124,14 @@ def cycle_counts(ids: list[int], now: datetime) -> dict[int, CycleCounts]:
         .group_by(tally.cycle_id, state)
     ):
         result[cycle_id].states[state_] = int(n)
+    # Who is late, as the dashboard counts it (the cycles are in the session: their callers loaded them).
+    parts = sa.union_all(
+        *(part for cycle_id in ids for part in _late_parts(db.session.get(Cycle, cycle_id), now))
+    ).subquery()
     for cycle_id, n in db.session.execute(
-        sa.select(Evaluation.cycle_id, sa.func.count())
-        .join(Cycle, Cycle.id == Evaluation.cycle_id)
-        .where(Evaluation.cycle_id.in_(ids), late(now))
-        .group_by(Evaluation.cycle_id)
+        sa.select(parts.c.cycle_id, sa.func.sum(parts.c.n)).group_by(parts.c.cycle_id)
     ):
-        result[cycle_id].late = n
+        result[cycle_id].late = int(n or 0)
     for cycle_id, n in db.session.execute(
         sa.select(Evaluation.cycle_id, sa.func.count())
         .join(Appeal, Appeal.evaluation_id == Evaluation.id)
@@ -483,11 +484,12 @@ class OverdueByUnit:
         return max((bar.count for bar in self.bars), default=0)
 
 
-def late_per_unit(cycle: Cycle, now: datetime) -> dict[int, tuple[str, int]]:
-    """Late evaluations per unit (tasks.late) as {unit id: (name, n)}, from the counters: those
-    locked, and those behind in the current phase whose state's deadline passed. Only a personal
-    extension gives an evaluation another deadline than its state's; the few extended ones (the
-    partial index ix_evaluation_extended) are judged by `late` itself and the counts corrected."""
+def _late_parts(cycle: Cycle, now: datetime) -> list[sa.Select]:
+    """Two selects of (cycle_id, unit_id, n) that add up to the cycle's late evaluations per unit
+    (tasks.late): from the counters, those locked and those behind in the current phase whose
+    state's deadline passed; then a correction for the few under a personal extension (the partial
+    index ix_evaluation_extended), the only ones whose deadline is not their state's, judged by
+    `late` itself."""
     states = {str(s) for s in LOCKED}
     if cycle.state in OPEN_PHASES:
         for state in behind_states(cycle.state):
@@ -498,9 +500,11 @@ def late_per_unit(cycle: Cycle, now: datetime) -> dict[int, tuple[str, int]]:
         states.add(NOT_STARTED)
     tally = EvaluationTally
     counted = (
-        sa.select(tally.unit_id.label("unit_id"), sa.func.sum(tally.n).label("n"))
+        sa.select(
+            tally.cycle_id.label("cycle_id"), tally.unit_id.label("unit_id"), sa.func.sum(tally.n).label("n")
+        )
         .where(tally.cycle_id == cycle.id, tally.state.in_(sorted(states)), tally.n != 0)
-        .group_by(tally.unit_id)
+        .group_by(tally.cycle_id, tally.unit_id)
     )
     by_state = sa.or_(
         Evaluation.state.in_([str(s) for s in LOCKED]),
@@ -508,18 +512,24 @@ def late_per_unit(cycle: Cycle, now: datetime) -> dict[int, tuple[str, int]]:
     )
     corrected = (
         sa.select(
+            Evaluation.cycle_id,
             Evaluation.unit_id,
             sa.func.sum(sa.case((late(now), 1), else_=0)) - sa.func.sum(sa.case((by_state, 1), else_=0)),
         )
         .join(Cycle, Cycle.id == Evaluation.cycle_id)
         .where(Evaluation.cycle_id == cycle.id, Evaluation.extended_until.is_not(None))
-        .group_by(Evaluation.unit_id)
+        .group_by(Evaluation.cycle_id, Evaluation.unit_id)
     )
-    both = sa.union_all(counted, corrected).subquery()
-    total = sa.func.sum(both.c.n)
+    return [counted, corrected]
+
+
+def late_per_unit(cycle: Cycle, now: datetime) -> dict[int, tuple[str, int]]:
+    """Late evaluations per unit (tasks.late) as {unit id: (name, n)}, in one statement (`_late_parts`)."""
+    parts = sa.union_all(*_late_parts(cycle, now)).subquery()
+    total = sa.func.sum(parts.c.n)
     rows = db.session.execute(
         sa.select(OrgUnit.id, OrgUnit.name, total)
-        .join(both, both.c.unit_id == OrgUnit.id)
+        .join(parts, parts.c.unit_id == OrgUnit.id)
         .group_by(OrgUnit.id, OrgUnit.name)
         .having(total != 0)
     )
