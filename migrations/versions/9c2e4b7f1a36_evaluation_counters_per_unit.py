@@ -12,7 +12,9 @@ the evaluations and kept by the database:
 - PostgreSQL: AFTER ... FOR EACH STATEMENT triggers with transition tables on `evaluation`
   (INSERT, UPDATE, DELETE) and `rhk` (INSERT, DELETE). Each adds its statement's changes as one
   grouped upsert, ordered by key so that two transactions lock counter rows in the same order.
-  An UPDATE counts only rows whose cycle, unit, state or predikat changed. A deleted draft is
+  An UPDATE's rows whose cycle, unit, state and predikat stay cancel out. Just-in-time
+  compilation is off in these functions: the planner cannot size a transition table's join
+  or grouping and compiled for 0.8 s what runs in 40 ms (11 496 rows). A deleted draft is
   counted off by a BEFORE DELETE row trigger, while its RHK still tell whether it was written
   (the statement trigger comes after the cascade has removed them).
 - SQLite: row triggers doing the same per row.
@@ -66,15 +68,6 @@ def upsert(rows: str, prefix: str = "") -> str:
     ON CONFLICT (cycle_id, unit_id, state, predikat) DO UPDATE SET n = t.n + excluded.n;"""
 
 
-CHANGED = """WITH changed AS (
-        SELECT o.id, o.cycle_id AS o_cycle, o.unit_id AS o_unit, o.state AS o_state,
-               coalesce(o.predikat, '') AS o_pr, n.cycle_id AS n_cycle, n.unit_id AS n_unit,
-               n.state AS n_state, coalesce(n.predikat, '') AS n_pr
-        FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.cycle_id, o.unit_id, o.state, o.predikat)
-              IS DISTINCT FROM (n.cycle_id, n.unit_id, n.state, n.predikat)
-    )"""
-
 PG_STATEMENT_FUNCTIONS = {
     # A new evaluation has no RHK yet (the foreign key), so a new draft is one not started.
     "evaluation_tally_inserted": upsert(
@@ -82,14 +75,14 @@ PG_STATEMENT_FUNCTIONS = {
                coalesce(predikat, '') AS pr, 1 AS d
         FROM new_rows"""
     ),
-    # An UPDATE leaves the RHK as they are: the same test tells the old and the new counted state.
+    # Every row off its old key and onto its new one: rows whose key did not change (most of a
+    # statement that only touches other columns) cancel out in the grouped sum, without a join.
+    # An UPDATE leaves the RHK as they are, so the same test tells the old and the new state.
     "evaluation_tally_updated": upsert(
-        f"""SELECT o_cycle AS cycle_id, o_unit AS unit_id, {counted_state("c", "o_state")} AS st,
-               o_pr AS pr, -1 AS d
-        FROM changed c
+        f"""SELECT cycle_id, unit_id, {counted_state("o")} AS st, coalesce(predikat, '') AS pr, -1 AS d
+        FROM old_rows o
         UNION ALL
-        SELECT n_cycle, n_unit, {counted_state("c", "n_state")}, n_pr, 1 FROM changed c""",
-        prefix=CHANGED,
+        SELECT cycle_id, unit_id, {counted_state("n")}, coalesce(predikat, ''), 1 FROM new_rows n"""
     ),
     # Drafts are counted off before the delete (evaluation_tally_draft_deleted); a deleted cycle
     # takes its counters with it.
@@ -127,7 +120,7 @@ PG_STATEMENT_FUNCTIONS = {
 }
 
 PG_DRAFT_DELETED = f"""
-CREATE FUNCTION evaluation_tally_draft_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION evaluation_tally_draft_deleted() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM cycle WHERE cycle.id = OLD.cycle_id) THEN
         INSERT INTO evaluation_tally AS t (cycle_id, unit_id, state, predikat, n)
@@ -233,7 +226,7 @@ def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         for name, body in PG_STATEMENT_FUNCTIONS.items():
             op.execute(
-                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$\n"
                 f"BEGIN\n{body}\n    RETURN NULL;\nEND $$"
             )
         op.execute(PG_DRAFT_DELETED)
