@@ -155,9 +155,10 @@ def _at(moment: datetime | sa.ColumnElement):
 
 
 def phase_deadline(phase) -> sa.ColumnElement:
-    """The cycle's deadline of `phase` (a phase name or a SQL expression naming one)."""
+    """The cycle's deadline of `phase` (a phase name: its column; or a SQL expression naming one)."""
     if isinstance(phase, str):
-        phase = sa.literal(str(phase))
+        column = Cycle.DEADLINE_OF_PHASE.get(CycleState(phase))
+        return getattr(Cycle, column) if column else sa.type_coerce(sa.null(), UTCDateTime())
     return sa.type_coerce(
         sa.case(
             {str(state): getattr(Cycle, column) for state, column in Cycle.DEADLINE_OF_PHASE.items()},
@@ -174,9 +175,13 @@ def own_phase() -> sa.ColumnElement:
 
 
 def own_deadline() -> sa.ColumnElement:
-    """The evaluation's deadline of `own_phase()`: the cycle's, or a later personal extension
-    (the workflow's `effective_deadline`, in SQL)."""
-    phase = own_phase()
+    """The evaluation's deadline of `own_phase()` (see `deadline_in`)."""
+    return deadline_in(own_phase())
+
+
+def deadline_in(phase: str | sa.ColumnElement) -> sa.ColumnElement:
+    """The evaluation's deadline of `phase` (a phase name or a SQL expression naming one): the
+    cycle's, or a later personal extension (the workflow's `effective_deadline`, in SQL)."""
     deadline = phase_deadline(phase)
     extended = sa.and_(
         Evaluation.extended_until.is_not(None),
@@ -195,7 +200,7 @@ def owed(duty: Duty, now: datetime) -> sa.ColumnElement:
         return sa.and_(in_state, in_phase)
     phase = str(duty.phases[0])
     extension = sa.and_(Evaluation.extended_phase == phase, Evaluation.extended_until >= _at(now))
-    deadline = own_deadline()
+    deadline = deadline_in(str(OWN_PHASE[duty.state]))  # own_deadline() of an evaluation in duty.state
     return sa.and_(in_state, sa.or_(in_phase, extension), sa.or_(deadline.is_(None), deadline >= _at(now)))
 
 
@@ -304,17 +309,21 @@ def returned() -> sa.ColumnElement:
 def needs_action(account: Account, now: datetime | None = None) -> sa.ColumnElement:
     """The evaluation waits for this person: a duty of theirs is owed, or an explanation asked of
     them is unanswered. Over Evaluation joined to Cycle; false for an account of no employee."""
-    now = now or clock.utcnow()
-    me = account.employee_id
-    if me is None:
+    if account.employee_id is None:
         return sa.false()
+    return waits_for(account.employee_id, account.id, now or clock.utcnow())
+
+
+def waits_for(me, account_id, now) -> sa.ColumnElement:
+    """`needs_action` of the employee `me` signed in as `account_id` at `now`: values, or bind
+    parameters of a statement built once per process and reused."""
     duties = []
     for duty in DUTIES:
         mine = PARTY_COLUMN[duty.role] == me
         if duty.role != EMPLOYEE:
             mine = sa.and_(mine, Evaluation.employee_id != me)
         duties.append(sa.and_(mine, owed(duty, now)))
-    return sa.or_(*duties, explanation_asked(me, account.id))
+    return sa.or_(*duties, explanation_asked(me, account_id))
 
 
 def flag(condition) -> sa.ColumnElement:

@@ -3,7 +3,7 @@ ZIP of a unit's documents, built in the background."""
 
 import io
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -21,12 +21,17 @@ def document_links(evaluation: Evaluation) -> list[tuple[str, str]]:
     """(label, URL) of the documents an evaluation has so far; the caller may view it."""
     links = []
     if pdf.skp_ready(evaluation):
-        links.append((_("SKP (PDF)"), url_for("documents.skp", evaluation_id=evaluation.id)))
+        links.append((_labels()[0], url_for("documents.skp", evaluation_id=evaluation.id)))
     if pdf.evaluation_ready(evaluation):
-        links.append(
-            (_("Evaluasi kinerja (PDF)"), url_for("documents.evaluation", evaluation_id=evaluation.id))
-        )
+        links.append((_labels()[1], url_for("documents.evaluation", evaluation_id=evaluation.id)))
     return links
+
+
+def _labels() -> tuple[str, str]:
+    """The links' labels, translated once per request: a list asks for them on every row."""
+    if "document_labels" not in g:
+        g.document_labels = (_("SKP (PDF)"), _("Evaluasi kinerja (PDF)"))
+    return g.document_labels
 
 
 @bp.app_context_processor

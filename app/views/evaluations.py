@@ -7,13 +7,15 @@ every other form showing what is stored. Success redirects, so a back-button res
 the version check.
 """
 
+from functools import cache
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from app import pagecache
+from app import clock, pagecache
 from app.domain import CoreValue, Rating
 from app.extensions import db
 from app.forms.evaluations import (
@@ -39,6 +41,7 @@ from app.forms.evaluations import (
 )
 from app.models import (
     Account,
+    Appeal,
     AuditEvent,
     Comment,
     Cycle,
@@ -50,12 +53,14 @@ from app.models import (
     Indicator,
     Rhk,
 )
+from app.models.types import UTCDateTime
 from app.policy import Action, acts_as, require
 from app.services import Conflict, Refused, tasks
 from app.services.credit import credit_of
+from app.services.home import locked_early as locked_early_sql
 from app.views import actor, apply_refusal, form_checks_csrf, form_version, send_stored
 from app.workflow import evaluations as service
-from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
+from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS, LOCKED_EARLY_LABELS
 from app.workflow.engine import effective_deadline, phase_open_for
 from app.workflow.locks import early_lock_events, locked_early, state_label
 from app.workflow.monitoring import page_parts
@@ -224,57 +229,99 @@ def child(model, child_id: int):
     return row
 
 
+@cache
+def _list_statement() -> sa.Select:
+    """The evaluations a person (`:me`, signed in as `:account_id`) finds on the list at `:now`:
+    their own, those they rate in a cycle not closed, the keberatan they decide; as plain rows with
+    what the list shows and whether each waits for them (app/services/tasks.py). Built once per
+    process: composing it costs more than running it."""
+    me, account_id = sa.bindparam("me"), sa.bindparam("account_id")
+    now = sa.bindparam("now", type_=UTCDateTime())
+    rater = aliased(Employee)
+    return (
+        sa.select(
+            Evaluation.id,
+            Evaluation.state,
+            Evaluation.set_aside_from,
+            Evaluation.predikat,
+            Evaluation.employee_id,
+            Evaluation.rater_id,
+            Evaluation.appeal_handler_id,
+            Cycle.id.label("cycle_id"),
+            Cycle.name.label("cycle_name"),
+            Cycle.year,
+            Cycle.state.label("cycle_state"),
+            Employee.name.label("employee_name"),
+            rater.name.label("rater_name"),
+            Appeal.decide_by,
+            tasks.deadline_in(Cycle.state).label("deadline"),
+            tasks.flag(locked_early_sql()).label("locked_early"),
+            tasks.flag(tasks.waits_for(me, account_id, now)).label("waiting"),
+        )
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .join(Employee, Employee.id == Evaluation.employee_id)
+        .join(rater, rater.id == Evaluation.rater_id)
+        .outerjoin(Appeal, Appeal.evaluation_id == Evaluation.id)
+        .where(
+            sa.or_(
+                Evaluation.employee_id == me,
+                sa.and_(Evaluation.rater_id == me, Cycle.state != CycleState.CLOSED),
+                sa.and_(Evaluation.appeal_handler_id == me, Evaluation.state == EvaluationState.APPEALED),
+            )
+        )
+        .order_by(Evaluation.id)
+    )
+
+
 @bp.route("/")
 @login_required
 def index():
     """My evaluations, my team's, and the keberatan waiting for me; those waiting for me first
     (`?perlu=1`: only those), by the conditions of the home page (app/services/tasks.py)."""
     me = actor()
-    mine = team = inbox = []
     only_waiting = request.args.get("perlu") == "1"
-    waiting = tasks.needs_action(me)
-    flagged: set[int] = set()
+    rows = []
     if me.employee_id:
-        base = (
-            sa.select(Evaluation, sa.case((waiting, 1), else_=0).label("waiting"))
-            .join(Cycle)
-            .options(joinedload(Evaluation.cycle), joinedload(Evaluation.employee))
-        )
-        if only_waiting:
-            base = base.where(waiting)
-
-        def rows(query) -> list[Evaluation]:
-            found = db.session.execute(query).all()
-            flagged.update(ev.id for ev, is_waiting in found if is_waiting)
-            return [ev for ev, _is_waiting in found]
-
-        mine = rows(
-            base.where(Evaluation.employee_id == me.employee_id).order_by(
-                sa.desc("waiting"), Cycle.year.desc(), Cycle.id.desc()
-            )
-        )
-        team = rows(
-            base.where(Evaluation.rater_id == me.employee_id, Cycle.state != CycleState.CLOSED).order_by(
-                sa.desc("waiting"), Cycle.id.desc(), Evaluation.state
-            )
-        )
-        inbox = rows(
-            base.where(
-                Evaluation.appeal_handler_id == me.employee_id, Evaluation.state == EvaluationState.APPEALED
-            ).options(joinedload(Evaluation.rater), joinedload(Evaluation.appeal))
-        )
+        rows = db.session.execute(
+            _list_statement(), {"me": me.employee_id, "account_id": me.id, "now": clock.utcnow()}
+        ).all()
+    if only_waiting:
+        rows = [row for row in rows if row.waiting]
+    mine = sorted(
+        (row for row in rows if row.employee_id == me.employee_id),
+        key=lambda row: (-row.waiting, -row.year, -row.cycle_id),
+    )
+    team = sorted(
+        (row for row in rows if row.rater_id == me.employee_id and row.cycle_state != CycleState.CLOSED),
+        key=lambda row: (-row.waiting, -row.cycle_id, row.state, row.employee_name),
+    )
+    inbox = [
+        row
+        for row in rows
+        if row.appeal_handler_id == me.employee_id and row.state == EvaluationState.APPEALED
+    ]
     return render_template(
         "evaluations/index.html",
         mine=mine,
         team=team,
         inbox=inbox,
-        flagged=flagged,
+        flagged={row.id for row in rows if row.waiting},
         only_waiting=only_waiting,
-        labels=EVALUATION_STATE_LABELS,
-        early=locked_early([*mine, *team]),
-        S=EvaluationState,
-        effective_deadline=effective_deadline,
+        status=status_texts(rows),
     )
+
+
+def status_texts(rows) -> dict[int, str]:
+    """Each row's state as a person reads it, a lock saying when HR closed the phase early;
+    translated once per state, not once per row."""
+    texts, status = {}, {}
+    for row in rows:
+        key = (row.state, bool(row.locked_early))
+        if key not in texts:
+            labels = LOCKED_EARLY_LABELS if row.locked_early else EVALUATION_STATE_LABELS
+            texts[key] = str(labels[EvaluationState(row.state)])
+        status[row.id] = texts[key]
+    return status
 
 
 @bp.route("/<int:evaluation_id>")

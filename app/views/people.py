@@ -1,6 +1,7 @@
 """People for HR (list, create, edit, deactivate, passwords, roles, CSV), and a supervisor's team."""
 
 import secrets
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from app.forms.people import EmployeeForm, ImportConfirmForm, ImportForm, Initia
 from app.imports import people as csv_import
 from app.inputs import parse_int
 from app.models import Account, Cycle, Employee, Evaluation, OrgUnit, Position, ReassignedRole, Role
+from app.models.types import UTCDateTime
 from app.output import people_csv as csv_export
 from app.policy import Action, require
 from app.services import Refused, accounts, people, reassign, tasks
@@ -91,35 +93,52 @@ def index():
     return render_template("people/index.html", page=page, q=q, unit_id=unit_id, status=status, units=units)
 
 
+@cache
+def _team_statement() -> sa.Select:
+    """The active direct subordinates of `:me` (signed in as `:account_id`), as plain rows with
+    the first of their evaluations that waits for them at `:now` (app/services/tasks.py), or
+    None. Built once per process: composing it costs more than running it."""
+    me, account_id = sa.bindparam("me"), sa.bindparam("account_id")
+    now = sa.bindparam("now", type_=UTCDateTime())
+    waiting = (
+        sa.select(sa.func.min(Evaluation.id))
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .where(Evaluation.employee_id == Employee.id, tasks.waits_for(me, account_id, now))
+        .correlate(Employee)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            Employee.id,
+            Employee.name,
+            Employee.nip,
+            Position.name.label("position_name"),
+            OrgUnit.name.label("unit_name"),
+            waiting.label("waiting"),
+        )
+        .join(Position, Position.id == Employee.position_id)
+        .join(OrgUnit, OrgUnit.id == Employee.unit_id)
+        .where(Employee.supervisor_id == me, Employee.active)
+        .order_by(Employee.name, Employee.id)
+    )
+
+
 @bp.route("/team")
 @login_required
 def team():
     """The signed-in supervisor's direct subordinates, those whose SKP waits for them marked with
     it (`?perlu=1`: only those), by the conditions of the home page (app/services/tasks.py)."""
     account = actor()
-    me = account.employee
     only_waiting = request.args.get("perlu") == "1"
-    members, waiting = [], {}
-    if me is not None:
-        mine = sa.select(Employee.id).where(Employee.supervisor_id == me.id, Employee.active)
-        waiting = dict(
-            db.session.execute(
-                sa.select(Evaluation.employee_id, sa.func.min(Evaluation.id))
-                .join(Cycle, Cycle.id == Evaluation.cycle_id)
-                .where(Evaluation.employee_id.in_(mine), tasks.needs_action(account))
-                .group_by(Evaluation.employee_id)
-            ).all()
-        )
-        query = mine.where(Employee.id.in_(waiting)) if only_waiting else mine
-        members = db.session.scalars(
-            sa.select(Employee)
-            .where(Employee.id.in_(query))
-            .options(joinedload(Employee.unit), joinedload(Employee.position))
-            .order_by(Employee.name)
+    members = []
+    if account.employee_id is not None:
+        members = db.session.execute(
+            _team_statement(), {"me": account.employee_id, "account_id": account.id, "now": clock.utcnow()}
         ).all()
-    return render_template(
-        "people/team.html", members=members, me=me, waiting=waiting, only_waiting=only_waiting
-    )
+    waiting = sum(1 for member in members if member.waiting)
+    if only_waiting:
+        members = [member for member in members if member.waiting]
+    return render_template("people/team.html", members=members, waiting=waiting, only_waiting=only_waiting)
 
 
 @bp.route("/new", methods=["GET", "POST"])
