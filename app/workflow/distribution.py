@@ -109,34 +109,29 @@ def distribution(cycle: Cycle) -> list[UnitDistribution]:
         ).all()
     )
     bands = bands_for(cycle)  # a published cycle keeps the rules it was published under
+    # Each rule's group, its names and the two messages are looked up once, not once per unit.
+    rules = {
+        org_predikat: [
+            (band, group, " + ".join(p.label for p in group))
+            for band in org_bands
+            for group in [[Predikat(p) for p in band.predikat_group.split(",")]]
+        ]
+        for org_predikat, org_bands in bands.items()
+    }
+    below_text = _("%(group)s %(share).0f%%, minimal %(min)d%%")
+    above_text = _("%(group)s %(share).0f%%, maksimal %(max)d%%")
     for entry in units.values():
         entry.org_predikat = org.get(entry.unit_id)
         if entry.org_predikat is None or not entry.rated:
             continue
-        for band in bands.get(entry.org_predikat, []):
-            group = [Predikat(p) for p in band.predikat_group.split(",")]
+        for band, group, names in rules.get(entry.org_predikat, []):
             share = sum(entry.share(p) for p in group)
-            names = " + ".join(p.label for p in group)
             check = BandCheck(names, share, band.min_pct, band.max_pct)
             entry.bands.append(check)
             if check.below:
-                entry.problems.append(
-                    _(
-                        "%(group)s %(share).0f%%, minimal %(min)d%%",
-                        group=names,
-                        share=share,
-                        min=band.min_pct,
-                    )
-                )
+                entry.problems.append(below_text % {"group": names, "share": share, "min": band.min_pct})
             if check.above:
-                entry.problems.append(
-                    _(
-                        "%(group)s %(share).0f%%, maksimal %(max)d%%",
-                        group=names,
-                        share=share,
-                        max=band.max_pct,
-                    )
-                )
+                entry.problems.append(above_text % {"group": names, "share": share, "max": band.max_pct})
     return sorted(units.values(), key=lambda u: u.unit_name)
 
 
