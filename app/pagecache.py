@@ -16,6 +16,7 @@ session's token. With PAGE_CACHE_VERIFY (on in the tests) every hit is rendered 
 be equal, so the whole suite checks that nothing shown is missing from the key.
 """
 
+import functools
 import secrets
 import threading
 from collections import OrderedDict
@@ -33,12 +34,10 @@ from app.models import (
     Account,
     Appeal,
     AuditEvent,
-    Comment,
     CreditJenjang,
     Cycle,
     Employee,
     Evaluation,
-    Evidence,
     Indicator,
     OrgUnit,
     Position,
@@ -53,6 +52,7 @@ from app.models.monitoring import (
     ProgressEntry,
     RhkTemplate,
 )
+from app.models.types import UTCDateTime
 
 # Per process and never shown: the fragment's forms carry it until `with_csrf` replaces it.
 CSRF_PLACEHOLDER = "csrf-" + secrets.token_hex(16)
@@ -152,42 +152,54 @@ def _first_difference(cached: str, fresh: str) -> str:
 # ---- the evaluation page ------------------------------------------------------------------------
 
 
-def evaluation_key(evaluation: Evaluation, viewer: Account | None) -> tuple:
-    """The key of the evaluation page's body for this viewer now (one statement: the stamp)."""
+def evaluation_page(evaluation_id: int, viewer: Account | None) -> tuple[sa.Row, tuple] | None:
+    """The evaluation's head (what the policy and the layout read: its people, state, deadlines,
+    the employee's name) and the key of its page's body for this viewer now, in one statement;
+    None when there is no such evaluation."""
     now = clock.utcnow()
-    cycle = evaluation.cycle
+    head = db.session.execute(
+        stamp_statement(), {"evaluation_id": evaluation_id, "evaluation_key": str(evaluation_id), "now": now}
+    ).one_or_none()
+    if head is None:
+        return None
     moments = (
-        cycle.target_deadline,
-        cycle.assessment_deadline,
-        cycle.review_deadline,
-        cycle.appeal_deadline,
-        evaluation.extended_until,
-        evaluation.appeal_until,
+        head.target_deadline,
+        head.assessment_deadline,
+        head.review_deadline,
+        head.appeal_deadline,
+        head.extended_until,
+        head.appeal_until,
     )
-    stamp = evaluation_stamp(evaluation.id, now)
     roles = tuple(sorted(str(role) for role in viewer.roles)) if viewer is not None else ()
-    return (
+    key = (
         "evaluation",
-        evaluation.id,
-        tuple(stamp),
+        tuple(head),
         (viewer.id, viewer.employee_id, roles) if viewer is not None else None,
         str(get_locale()),
         str(clock.tz()),
         tuple(moment is not None and now > moment for moment in moments),
         clock.now().date(),
     )
+    return head, key
 
 
-def evaluation_stamp(evaluation_id: int, now) -> sa.Row:
-    """Everything that changes when something the evaluation page shows changes, in one statement.
+@functools.cache
+def stamp_statement() -> sa.Select:
+    """The evaluation's head, then everything that changes when something its page shows changes.
 
-    The evaluation's own rows (RHK, indicators, evidence, behaviour notes, comments, the appeal)
-    move its version on every change; the rest is read as counts, largest ids, sums of versions
-    and latest moments: the cycle, the people named and their position and unit, the audit trail
-    (the timeline, the records' histories), the progress log the indicators read, the dialog
-    records with their follow-ups and attachments, the colleagues' input, the rater's SKP of the
-    cycle (the RHKs this one may intervene in), the employee's other SKPs (last year's to copy,
-    the annual one a periodic SKP logs against) and the position's RHK templates."""
+    The evaluation's own rows (RHK, indicators, evidence, behaviour notes, comments) move its
+    version on every change (the services call `touch()` or fire a transition); the rest is read
+    as counts, largest ids, sums of versions and latest moments: the cycle, the people named with
+    their position and unit, the audit trail (the timeline, the records' histories), the progress
+    log the indicators read, the dialog records with their follow-ups and attachments, the
+    colleagues' input, the rater's SKP of the cycle (the RHKs this one may intervene in), the
+    employee's other SKPs (last year's to copy, the annual one a periodic SKP logs against) and the
+    position's RHK templates.
+
+    Parameters: `evaluation_id`, `evaluation_key` (the id as text, as the audit trail names it)
+    and `now`. Built once per process: composing it costs more than running it."""
+    evaluation_id = sa.bindparam("evaluation_id", type_=sa.Integer)
+    now = sa.bindparam("now", type_=UTCDateTime())
     e = Evaluation.__table__.c
     person, rater, handler = aliased(Employee), aliased(Employee), aliased(Employee)
     other, other_cycle = aliased(Evaluation), aliased(Cycle)
@@ -207,45 +219,52 @@ def evaluation_stamp(evaluation_id: int, now) -> sa.Row:
         """How many rows, the largest id, and `more` aggregates."""
         return marks(sa.func.count(model.id), sa.func.max(model.id), *more, where=where)
 
-    indicator_ids = (
-        sa.select(Indicator.id)
-        .join(Rhk, Rhk.id == Indicator.rhk_id)
-        .where(Rhk.evaluation_id == evaluation_id)
-    )
     log_ids = (
         sa.select(sa.func.coalesce(Indicator.source_indicator_id, Indicator.id))
         .join(Rhk, Rhk.id == Indicator.rhk_id)
         .where(Rhk.evaluation_id == evaluation_id)
     )
     record_ids = sa.select(FeedbackRecord.id).where(FeedbackRecord.evaluation_id == evaluation_id)
+    record_keys = sa.select(sa.cast(FeedbackRecord.id, sa.String)).where(
+        FeedbackRecord.evaluation_id == evaluation_id
+    )
     record_events = sa.and_(
-        AuditEvent.object_type == "feedback_record",
-        AuditEvent.object_id.in_(
-            sa.select(sa.cast(FeedbackRecord.id, sa.String)).where(
-                FeedbackRecord.evaluation_id == evaluation_id
-            )
-        ),
+        AuditEvent.object_type == "feedback_record", AuditEvent.object_id.in_(record_keys)
     )
     evaluation_events = sa.and_(
-        AuditEvent.object_type == "evaluation", AuditEvent.object_id == str(evaluation_id)
+        AuditEvent.object_type == "evaluation",
+        AuditEvent.object_id == sa.bindparam("evaluation_key", type_=sa.String),
     )
-    named = sa.union(  # people named on the page besides the employee, the rater and the handler
+    # Who else is named: the timeline's actors (HR, a Plt.) and the colleagues asked for input; the
+    # records' authors and follow-ups' owners are the employee and the rater.
+    named = sa.union(
         sa.select(Account.employee_id)
         .join(AuditEvent, AuditEvent.actor_id == Account.id)
-        .where(sa.or_(evaluation_events, record_events)),
-        sa.select(FollowUp.owner_id).where(FollowUp.record_id.in_(record_ids)),
+        .where(evaluation_events),
         sa.select(PeerRequest.peer_id).where(PeerRequest.evaluation_id == evaluation_id),
-        sa.select(Comment.addressed_to_id).where(Comment.evaluation_id == evaluation_id),
     )
-    templates = sa.and_(RhkTemplate.position_id == person.position_id)
+    template_ids = (
+        sa.select(RhkTemplate.id).where(RhkTemplate.position_id == person.position_id).correlate(person)
+    )
     query = (
         sa.select(
-            e.version,
-            e.state,
+            # the head
+            e.id,
+            e.employee_id,
             e.rater_id,
             e.appeal_handler_id,
+            e.state,
+            e.extended_until,
+            e.extended_phase,
+            e.appeal_until,
+            person.name.label("employee_name"),
+            Cycle.target_deadline,
+            Cycle.assessment_deadline,
+            Cycle.review_deadline,
+            Cycle.appeal_deadline,
+            # the stamp
+            e.version,
             Cycle.version,
-            Cycle.state,
             person.version,
             rater.version,
             handler.version,
@@ -261,7 +280,6 @@ def evaluation_stamp(evaluation_id: int, now) -> sa.Row:
             marks(sa.func.max(AuditEvent.id), where=evaluation_events),
             marks(sa.func.max(AuditEvent.id), where=record_events),
             marks(sa.func.count(Employee.id), sa.func.sum(Employee.version), where=Employee.id.in_(named)),
-            rows(Comment, Comment.evaluation_id == evaluation_id),
             marks(
                 Appeal.id,
                 Appeal.decide_by,
@@ -269,8 +287,6 @@ def evaluation_stamp(evaluation_id: int, now) -> sa.Row:
                 Appeal.decided_at,
                 where=Appeal.evaluation_id == evaluation_id,
             ),
-            rows(Indicator, Indicator.id.in_(indicator_ids)),
-            rows(Evidence, Evidence.indicator_id.in_(indicator_ids)),
             rows(
                 ProgressEntry,
                 ProgressEntry.indicator_id.in_(log_ids),
@@ -301,18 +317,19 @@ def evaluation_stamp(evaluation_id: int, now) -> sa.Row:
                 sa.func.sum(other.version),
                 where=sa.and_(other.cycle_id == e.cycle_id, other.employee_id == e.rater_id),
             ),
-            marks(  # the employee's other SKPs, with their cycles
+            marks(  # the employee's other SKPs (last year's, the annual one), with their cycles
                 sa.func.count(other.id),
                 sa.func.sum(other.version),
                 sa.func.sum(other_cycle.version),
                 frm=sa.join(other, other_cycle, other_cycle.id == other.cycle_id),
                 where=sa.and_(other.employee_id == e.employee_id, other.id != evaluation_id),
             ),
-            rows(RhkTemplate, templates, sa.func.count(RhkTemplate.retired_at)),
             rows(
-                IndicatorTemplate,
-                IndicatorTemplate.template_id.in_(sa.select(RhkTemplate.id).where(templates)),
+                RhkTemplate,
+                RhkTemplate.position_id == person.position_id,
+                sa.func.count(RhkTemplate.retired_at),
             ),
+            rows(IndicatorTemplate, IndicatorTemplate.template_id.in_(template_ids)),
         )
         .select_from(Evaluation)
         .join(Cycle, Cycle.id == e.cycle_id)
@@ -323,4 +340,4 @@ def evaluation_stamp(evaluation_id: int, now) -> sa.Row:
         .join(OrgUnit, OrgUnit.id == e.unit_id)
         .where(Evaluation.id == evaluation_id)
     )
-    return db.session.execute(query).one()
+    return query

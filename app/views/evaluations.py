@@ -192,7 +192,7 @@ def body(evaluation: Evaluation, refused: PageForm | None = None) -> str:
 def page(evaluation: Evaluation, refused: PageForm | None = None, status: int = 200):
     """Render the evaluation page afresh (a refused form shows what was typed; never cached)."""
     content = pagecache.fragment(None, lambda: body(evaluation, refused))
-    return render_template("evaluations/page.html", ev=evaluation, body=content), status
+    return render_template("evaluations/page.html", name=evaluation.employee.name, body=content), status
 
 
 def act(evaluation_id: int, key: str, build, action, success: str, anchor: str | None = None):
@@ -329,15 +329,19 @@ def status_texts(rows) -> dict[int, str]:
 def view(evaluation_id: int):
     """The evaluation page: its body from the fragment cache while nothing it shows has changed
     (app/pagecache.py), else rendered from a full load."""
-    evaluation = load(evaluation_id, for_action=True)
-    key = pagecache.evaluation_key(evaluation, actor()) if pagecache.cache() is not None else None
+    if pagecache.cache() is None:
+        return page(load(evaluation_id))
+    found = pagecache.evaluation_page(evaluation_id, actor())
+    if found is None:
+        abort(404)
+    head, key = found
+    require(actor(), Action.VIEW_EVALUATION, head)
 
     def fresh() -> str:
-        db.session.expunge(evaluation)  # read after the key: never older than it
-        return body(load(evaluation_id))
+        return body(load(evaluation_id))  # read after the key: never older than it
 
     content = pagecache.fragment(key, fresh, fresh)
-    return render_template("evaluations/page.html", ev=evaluation, body=content)
+    return render_template("evaluations/page.html", name=head.employee_name, body=content)
 
 
 @bp.route("/<int:evaluation_id>/rhk", methods=["POST"])
