@@ -145,8 +145,8 @@ class Config:
     PAGE_SIZE = env_int("PAGE_SIZE", 25)
     SEND_FILE_MAX_AGE_DEFAULT = env_int("STATIC_MAX_AGE", 3600)  # static files, Bootstrap included
     EVIDENCE_MAX_MB = env_int("EVIDENCE_MAX_MB", 5)
-    # Rendered evaluation pages kept per worker process (app/pagecache.py); 0 turns the cache off.
-    PAGE_CACHE_SIZE = env_int("PAGE_CACHE_SIZE", 500)
+    # Rendered evaluation pages kept per worker process (app/pagecache.py; some 10-50 KB each); 0: off.
+    PAGE_CACHE_SIZE = env_int("PAGE_CACHE_SIZE", 200)
     # Render every cache hit again and fail when it differs (a check for the tests, costly).
     PAGE_CACHE_VERIFY = env_bool("PAGE_CACHE_VERIFY", False)
 
