@@ -3,7 +3,7 @@
 The evaluation page's body (everything but the layout: navigation, flash messages) is the costly
 part of the page and the same from one request to the next until something in it changes. It is
 kept in a bounded least-recently-used map per process, under a key made of
-- a stamp read in one statement (`evaluation_stamp`): the versions and change marks of every row
+- a stamp read in one statement (`stamp_statement`): the versions and change marks of every row
   the body shows, its own and its neighbours' (people, cycle, logs, records, colleagues' input);
 - the viewer (account, employee, granted roles), the locale and the time zone;
 - which of the moments that change the body have passed (deadlines, extensions, due dates) and
@@ -146,7 +146,8 @@ def _first_difference(cached: str, fresh: str) -> str:
         (i for i, (a, b) in enumerate(zip(cached, fresh, strict=False)) if a != b),
         min(len(cached), len(fresh)),
     )
-    return f"cached fragment differs at {at}: {cached[at - 80 : at + 80]!r} != {fresh[at - 80 : at + 80]!r}"
+    start = max(at - 80, 0)
+    return f"cached fragment differs at {at}: {cached[start : at + 80]!r} != {fresh[start : at + 80]!r}"
 
 
 # ---- the evaluation page ------------------------------------------------------------------------
