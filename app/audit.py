@@ -4,10 +4,21 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_login import current_user
 
+from app import clock
 from app.extensions import db
 from app.models import Account, AuditEvent
 
-_INSERT = sa.insert(AuditEvent.__table__)
+_COLUMNS = [
+    "action",
+    "actor_id",
+    "object_type",
+    "object_id",
+    "from_state",
+    "to_state",
+    "comment",
+    "data",
+    "ip",
+]
 
 
 def _values(
@@ -61,17 +72,23 @@ def record(
     return event
 
 
-def write(
-    action: str,
-    obj=None,
-    *,
-    actor: Account | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    comment: str | None = None,
-) -> None:
-    """The same event as `record`, written now with one INSERT of its own (no object to flush):
-    for a single record's transition, where the unit of work cost more than the statement.
-    The caller commits."""
+def inserted_from(rows) -> sa.Insert:
+    """An INSERT of one event per row of `rows` (a CTE, say an UPDATE ... RETURNING that claims a
+    record) in the same statement, its columns as parameters named `audit_<column>` (see
+    `parameters`): on PostgreSQL a transition and its audit row cost one round trip."""
+    table = AuditEvent.__table__
+    columns = [*_COLUMNS, "occurred_at"]
+    return sa.insert(table).from_select(
+        columns,
+        sa.select(*[sa.bindparam(f"audit_{name}", type_=table.c[name].type) for name in columns]).select_from(
+            rows
+        ),
+    )
+
+
+def parameters(
+    action: str, obj=None, *, actor: Account | None = None, from_state=None, to_state=None, comment=None
+) -> dict:
+    """The parameters of an `inserted_from` statement for this event."""
     values = _values(action, obj, actor, None, None, from_state, to_state, comment, None)
-    db.session.execute(_INSERT, values)
+    return {f"audit_{name}": value for name, value in values.items()} | {"audit_occurred_at": clock.utcnow()}

@@ -188,8 +188,7 @@ def fire_evaluation(
     # the same evaluation makes this one lose here, before it writes notifications or comments.
     event = dict(actor=actor, from_state=before, to_state=after, comment=comment)
     if _unchanged(evaluation):
-        _claim(evaluation, after)
-        audit.write(f"evaluation.{trigger}", evaluation, **event)
+        _claim(evaluation, after, audit.parameters(f"evaluation.{trigger}", evaluation, **event))
     else:  # the service changed the evaluation too (a review's ratings): one UPDATE with it all
         evaluation.state = after
         audit.record(f"evaluation.{trigger}", evaluation, **event)
@@ -203,6 +202,12 @@ _CLAIM = (
     .where(_EVALUATION.c.id == sa.bindparam("claimed_id"), _EVALUATION.c.version == sa.bindparam("loaded"))
     .values(state=sa.bindparam("new_state"), version=_EVALUATION.c.version + 1)
 )
+# PostgreSQL: the claim and its audit row in one statement (the row is audited only if claimed);
+# elsewhere the audit row follows the claim.
+_CLAIM_AUDITED = audit.inserted_from(_CLAIM.returning(_EVALUATION.c.id).cte("claimed")).execution_options(
+    preserve_rowcount=True  # an INSERT's count of rows: how many were claimed
+)
+_AUDITED = audit.inserted_from(sa.select(sa.literal(1)).subquery("claimed"))
 
 
 def _unchanged(evaluation: Evaluation) -> bool:
@@ -211,14 +216,21 @@ def _unchanged(evaluation: Evaluation) -> bool:
     return state.persistent and not state.modified
 
 
-def _claim(evaluation: Evaluation, after: str) -> None:
-    """Move an unchanged evaluation to `after` with one plain UPDATE, as the ORM's flush would
-    (state and version, on the version loaded) without its unit of work, which cost more than
-    the statement; a concurrent change of the row makes it lose as the flush does (StaleDataError).
-    The loaded object then holds what the row holds."""
+def _claim(evaluation: Evaluation, after: str, event: dict) -> None:
+    """Move an unchanged evaluation to `after` and audit it (`event`: `audit.parameters`) with
+    plain statements, as the ORM's flush would move it (state and version, on the version loaded)
+    without its unit of work, which cost more than the statements; on PostgreSQL both in one
+    statement. A concurrent change of the row makes it lose as the flush does (StaleDataError),
+    nothing written. The loaded object then holds what the row holds."""
     loaded = evaluation.version
-    result = db.session.execute(_CLAIM, {"claimed_id": evaluation.id, "loaded": loaded, "new_state": after})
-    if result.rowcount != 1:
+    claim = {"claimed_id": evaluation.id, "loaded": loaded, "new_state": after}
+    if db.engine.dialect.name == "postgresql":
+        moved = db.session.execute(_CLAIM_AUDITED, claim | event).rowcount
+    else:
+        moved = db.session.execute(_CLAIM, claim).rowcount
+        if moved == 1:
+            db.session.execute(_AUDITED, event)
+    if moved != 1:
         raise StaleDataError(f"evaluation {evaluation.id} changed since version {loaded}")
     set_committed_value(evaluation, "state", after)
     set_committed_value(evaluation, "version", loaded + 1)
