@@ -91,18 +91,19 @@ PG_STATEMENT_FUNCTIONS = {
         FROM old_rows o
         WHERE state <> '{DRAFT}' AND EXISTS (SELECT 1 FROM cycle WHERE cycle.id = o.cycle_id)"""
     ),
-    # A draft's first RHK: from "not started" to "draft".
+    # A draft's first RHK: from "not started" to "draft". A draft had none before when all its RHK
+    # now are the statement's (counted per evaluation: a NOT IN over the statement's rows would
+    # compare every RHK with every new one, hours for a bulk insert of 350 000).
     "rhk_tally_inserted": upsert(
         f"""SELECT cycle_id, unit_id, st, pr, d FROM firsts
         CROSS JOIN (VALUES ('{EMPTY}', -1), ('{DRAFT}', 1)) AS moves (st, d)""",
-        prefix=f"""WITH firsts AS (
+        prefix=f"""WITH added AS (
+            SELECT evaluation_id, count(*) AS k FROM new_rows GROUP BY evaluation_id
+        ), firsts AS (
             SELECT e.cycle_id, e.unit_id, coalesce(e.predikat, '') AS pr
-            FROM evaluation e
-            WHERE e.id IN (SELECT evaluation_id FROM new_rows) AND e.state = '{DRAFT}'
-              AND NOT EXISTS (
-                  SELECT 1 FROM rhk r
-                  WHERE r.evaluation_id = e.id AND r.id NOT IN (SELECT id FROM new_rows)
-              )
+            FROM evaluation e JOIN added a ON a.evaluation_id = e.id
+            WHERE e.state = '{DRAFT}'
+              AND (SELECT count(*) FROM rhk r WHERE r.evaluation_id = e.id) = a.k
         )""",
     ),
     # A draft's last RHK removed: back to "not started" (an evaluation deleted with its RHK is
