@@ -281,6 +281,14 @@ def stamp_statement() -> sa.Select:
             marks(sa.func.max(AuditEvent.id), where=evaluation_events),
             marks(sa.func.max(AuditEvent.id), where=record_events),
             marks(sa.func.count(Employee.id), sa.func.sum(Employee.version), where=Employee.id.in_(named)),
+            marks(  # the timeline's actors without an employee (HR or admin accounts): their shown name
+                sa.func.count(Account.id),
+                sa.func.aggregate_strings(sa.func.coalesce(Account.display_name, Account.email, "?"), "|"),
+                where=sa.and_(
+                    Account.employee_id.is_(None),
+                    Account.id.in_(sa.select(AuditEvent.actor_id).where(evaluation_events)),
+                ),
+            ),
             marks(
                 Appeal.id,
                 Appeal.decide_by,

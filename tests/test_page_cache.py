@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from app import clock, pagecache
 from app.extensions import db as _db
-from app.models import Evaluation, Indicator
+from app.models import Evaluation, Indicator, Role
+from app.services import accounts
 from app.workflow import cycles, evaluations, reassign
 from app.workflow.monitoring import dialog, progress
 from tests.conftest import csrf_token, login
@@ -293,3 +294,21 @@ def test_a_follow_up_marked_done_shows_on_the_next_request(app, w):
     dialog.complete_follow_up(follow_up, w.acc("nurse"), "Sudah diuji coba")
     for client in (nurse, head):
         assert "Catatan penyelesaian: Sudah diuji coba" in show(client, ev)
+
+
+def test_renaming_an_account_without_an_employee_named_in_the_timeline_shows(app, w):
+    """The HR office's shared account has no employee record: its name is its own."""
+    ev = w.skp()
+    office = accounts.create_system_account(
+        "bkpsdm@kinerja.example", "Admin BKPSDM", "rahasia-panjang-123", {Role.HR}
+    )
+    _db.session.commit()
+    cycles.extend_one(ev, office, clock.utcnow() + timedelta(days=3), "Sakit selama sepekan")
+    _db.session.commit()
+    nurse = visitor(app, w, "nurse")
+    assert "Admin BKPSDM" in show(nurse, ev)
+    assert "Admin BKPSDM" in show(nurse, ev)  # a hit
+    office.display_name = "Sekretariat BKPSDM"
+    _db.session.commit()
+    page = show(nurse, ev)
+    assert "Sekretariat BKPSDM" in page and "Admin BKPSDM" not in page
