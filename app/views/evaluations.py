@@ -598,7 +598,7 @@ def review(evaluation_id: int):
             "results_rating": form.results_rating.data,
             "behaviour_rating": form.behaviour_rating.data,
             "summary": form.summary.data,
-            "indicator_feedback": {i.id: form[f"feedback_{i.id}"].data for i in ev.indicators},
+            "indicator_feedback": {i.id: form[f"feedback_{i.id}"].data for i in service.with_indicators(ev)},
             "behaviour_feedback": {v.value: form[f"behaviour_{v.value}"].data for v in CoreValue},
         }
         service.review(ev, actor(), data, expected_version=version)
@@ -606,7 +606,7 @@ def review(evaluation_id: int):
     return act(
         evaluation_id,
         "review",
-        lambda ev, key: review_form(ev.indicators, key),
+        lambda ev, key: review_form(service.with_indicators(ev), key),  # RHKs with indicators: one read
         save,
         _("Penilaian disimpan dan hasilnya dikirim kepada pegawai."),
     )
