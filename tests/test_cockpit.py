@@ -242,3 +242,40 @@ def _data(org, start):
     from tests.workflow_helpers import cycle_data
 
     return cycle_data([org["kecamatan"]], start)
+
+
+def unit_rows(html: str) -> list[str]:
+    """The unit names of the dashboard's progress table, in order."""
+    start = html.index('id="unit-progress"')
+    table = html[start : html.index("</table>", start)]
+    return re.findall(r"<tr><td>([^<]+)</td>", table)
+
+
+def test_a_large_agency_sees_the_units_furthest_behind_first_and_can_list_them_all(
+    make, db, client, monkeypatch
+):
+    from app.views import cycles as views
+
+    org = agency(make)  # the kecamatan: 1 evaluation; the puskesmas: 3
+    cycle = open_annual(org)
+    login(client, org["hr"].nip)
+    assert unit_rows(dashboard(client, cycle)) == ["Kecamatan Rakumpit", "Puskesmas Rakumpit"]
+    assert 'id="unit-progress-shown"' not in dashboard(client, cycle)  # few units: all, no note
+
+    monkeypatch.setattr(views, "DASHBOARD_UNITS", 1)
+    # Nobody done yet: the unit with the most still to do is the furthest behind.
+    html = dashboard(client, cycle)
+    assert unit_rows(html) == ["Puskesmas Rakumpit"]
+    assert "1 unit dengan kemajuan terendah pada tahap ini, dari 2 unit." in html
+    assert f'href="/cycles/{cycle.id}?unit=semua#unit-progress"' in html
+
+    approved(org, cycle, db, "nurse")
+    approved(org, cycle, db, "colleague")
+    # 2 of 3 in the puskesmas, 0 of 1 in the kecamatan: the lowest share done comes first.
+    assert unit_rows(dashboard(client, cycle)) == ["Kecamatan Rakumpit"]
+    everything = client.get(f"/cycles/{cycle.id}?unit=semua").get_data(as_text=True)
+    assert unit_rows(everything) == ["Kecamatan Rakumpit", "Puskesmas Rakumpit"]  # by name
+    assert "Semua 2 unit, menurut nama." in everything
+    assert f'href="/cycles/{cycle.id}#unit-progress"' in everything
+    # The phase bars and the confirmations still count every unit, not the ones listed.
+    assert "2 dari 4 SKP ditetapkan (50%)" in dashboard(client, cycle)

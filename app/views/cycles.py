@@ -3,10 +3,21 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    get_template_attribute,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 from flask_sqlalchemy.pagination import Pagination
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
 from app import clock
@@ -39,6 +50,7 @@ from app.workflow.locks import locked_early
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
 OVERDUE_ON_DASHBOARD = 10  # the rest are on their own page, with a search
+DASHBOARD_UNITS = 20  # units in the dashboard's progress table; more: those furthest behind, and a link
 DISTRIBUTION_UNITS_PER_PAGE = 50
 
 
@@ -262,6 +274,18 @@ def curve_chart(cycle: Cycle) -> cockpit.CurveChart | None:
     return cockpit.curve_chart(distribution(cycle))
 
 
+def units_shown(cycle: Cycle, units: list[cockpit.UnitProgress]) -> list[cockpit.UnitProgress]:
+    """The units the dashboard's progress table lists: all of them, by name, when there are few
+    or the officer asked for all (`?unit=semua`); else the DASHBOARD_UNITS furthest behind in the
+    current phase (the lowest share done, then the most still to do), or the first by name once
+    no phase is running. A city's 200 units are a list to look up, not to read on every visit."""
+    if len(units) <= DASHBOARD_UNITS or request.args.get("unit") == "semua":
+        return units
+    if cycle.state not in cockpit.PHASES:
+        return units[:DASHBOARD_UNITS]
+    return sorted(units, key=lambda u: (u.percent, u.done - u.total, u.name, u.unit_id))[:DASHBOARD_UNITS]
+
+
 def dashboard(
     cycle: Cycle, status: int = 200, refused_ev: int | None = None, errors: dict[str, str] | None = None
 ):
@@ -286,7 +310,9 @@ def dashboard(
         ev_labels=EVALUATION_STATE_LABELS,
         kinds=KIND_LABELS,
         coverage=coverage,
-        progress=units,
+        progress=units_shown(cycle, units),
+        unit_count=len(units),
+        unit_limit=DASHBOARD_UNITS,
         columns=progress_columns(units),
         phases=cockpit.phase_bars(cycle, units),
         timeline=cockpit.completion_over_time(cycle, sum(u.total for u in units)),
@@ -480,6 +506,14 @@ def close(cycle_id: int):
     )
 
 
+def org_options() -> dict[str, Markup]:
+    """The org predikat select's options for each value a unit can have ("" for none yet), each
+    rendered once per page: a page of 50 units repeats six of them."""
+    choices = [("", _("— belum ditetapkan —"))] + [(o.value, o.label) for o in OrgPredikat]
+    render = get_template_attribute("cycles/_org_options.html", "org_options")
+    return {chosen: render(choices, chosen) for chosen in ["", *(o.value for o in OrgPredikat)]}
+
+
 @bp.route("/<int:cycle_id>/distribution", methods=["GET", "POST"])
 @login_required
 @form_checks_csrf
@@ -526,7 +560,7 @@ def publication(cycle_id: int):
         off_count=len(off_curve),
         only_off=only_off,
         OrgPredikat=OrgPredikat,
-        org_choices=[("", _("— belum ditetapkan —"))] + [(o.value, o.label) for o in OrgPredikat],
+        org_options=org_options(),
         Predikat=Predikat,
         labels=CYCLE_STATE_LABELS,
         typed=typed,

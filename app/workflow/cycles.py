@@ -548,7 +548,8 @@ def announced_to(cycle: Cycle) -> int:
         tally.cycle_id == cycle.id, tally.state != EvaluationState.WITHDRAWN.value
     )
     inactive = sa.select(sa.func.count()).where(
-        Employee.active.is_(False), Employee.id.in_(_evaluated(cycle))
+        ~Employee.active,
+        Employee.id.in_(_evaluated(cycle)),  # NOT active: the partial index
     )
     return int(db.session.scalar(sa.select(evaluated.scalar_subquery() - inactive.scalar_subquery())))
 

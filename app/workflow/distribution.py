@@ -1,5 +1,6 @@
 """The distribution of predikat per unit against its kurva distribusi (bands are data)."""
 
+import functools
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -76,31 +77,47 @@ class Violation:
     message: str
 
 
-def distribution(cycle: Cycle) -> list[UnitDistribution]:
-    """Per unit: counts per predikat (one grouped query), org predikat, and curve problems."""
-    units: dict[int, UnitDistribution] = {}
-    counts = (  # the counters the database keeps per unit, state and predikat (app/models/tally.py)
-        sa.select(EvaluationTally.unit_id, EvaluationTally.predikat, EvaluationTally.state, EvaluationTally.n)
-        .where(EvaluationTally.cycle_id == cycle.id, EvaluationTally.n != 0)
+@functools.cache
+def _counts_statement() -> sa.Select:
+    """Per unit of the bound `cycle_id`: its name, all its evaluations, those withdrawn, those
+    "tidak dinilai", and those rated per predikat; one row per unit (not one per unit, state and
+    predikat: the grouping is the database's), from the counters the database keeps
+    (app/models/tally.py). Built once per process."""
+    tally = EvaluationTally
+    rated = sa.and_(tally.predikat != "", tally.state.in_([str(s) for s in RATED_STATES]))
+
+    def total(condition) -> sa.ColumnElement:
+        return sa.func.sum(sa.case((condition, tally.n), else_=0))
+
+    counts = (
+        sa.select(
+            tally.unit_id,
+            sa.func.sum(tally.n).label("all"),
+            total(tally.state == EvaluationState.WITHDRAWN.value).label("withdrawn"),
+            total(tally.state == EvaluationState.NOT_RATED.value).label("not_rated"),
+            *(total(sa.and_(rated, tally.predikat == p.value)).label(p.value) for p in Predikat),
+        )
+        .where(tally.cycle_id == sa.bindparam("cycle_id"), tally.n != 0)
+        .group_by(tally.unit_id)
         .subquery()
     )
-    rows = db.session.execute(
-        sa.select(counts.c.unit_id, OrgUnit.name, counts.c.predikat, counts.c.state, counts.c.n).join(
-            OrgUnit, OrgUnit.id == counts.c.unit_id
+    return sa.select(OrgUnit.name, counts).join(OrgUnit, OrgUnit.id == counts.c.unit_id)
+
+
+def distribution(cycle: Cycle) -> list[UnitDistribution]:
+    """Per unit: counts per predikat (one grouped query), org predikat, and curve problems."""
+    rows = db.session.execute(_counts_statement(), {"cycle_id": cycle.id})
+    units: dict[int, UnitDistribution] = {}
+    for name, unit_id, everyone, withdrawn, not_rated, *per_predikat in rows:
+        given = dict(zip(Predikat, (int(n) for n in per_predikat), strict=True))
+        units[unit_id] = UnitDistribution(
+            unit_id,
+            name,
+            given,
+            unrated=int(everyone) - sum(given.values()) - int(withdrawn) - int(not_rated),
+            not_rated=int(not_rated),
+            withdrawn=int(withdrawn),
         )
-    )
-    for unit_id, name, predikat, state, count in rows:
-        entry = units.get(unit_id)
-        if entry is None:  # one per unit, not one per grouped row
-            entry = units[unit_id] = UnitDistribution(unit_id, name)
-        if predikat and state in RATED_STATES:  # "" when none
-            entry.counts[Predikat(predikat)] += count
-        elif state == EvaluationState.WITHDRAWN:
-            entry.withdrawn += count
-        elif state == EvaluationState.NOT_RATED:
-            entry.not_rated += count
-        else:
-            entry.unrated += count
     org = dict(
         db.session.execute(
             sa.select(UnitPredikat.unit_id, UnitPredikat.org_predikat).where(
@@ -124,8 +141,9 @@ def distribution(cycle: Cycle) -> list[UnitDistribution]:
         entry.org_predikat = org.get(entry.unit_id)
         if entry.org_predikat is None or not entry.rated:
             continue
+        rated = entry.rated
         for band, group, names in rules.get(entry.org_predikat, []):
-            share = sum(entry.share(p) for p in group)
+            share = 100.0 * sum(entry.counts[p] for p in group) / rated  # the group's share, summed first
             check = BandCheck(names, share, band.min_pct, band.max_pct)
             entry.bands.append(check)
             if check.below:
