@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from app.domain import OrgPredikat, Predikat
 from app.extensions import db
 from app.forms.curve import CurveForm
-from app.models import AuditEvent
+from app.models import Account, AuditEvent
 from app.policy import Action, require
 from app.services import Conflict, Refused
 from app.services import curve as service
@@ -29,7 +29,7 @@ def index():
     bands = service.bands_for()
     history = db.session.scalars(
         sa.select(AuditEvent)
-        .options(joinedload(AuditEvent.actor))
+        .options(joinedload(AuditEvent.actor).joinedload(Account.employee))  # the actor's name
         .where(AuditEvent.action == "curve.changed")
         .order_by(AuditEvent.id.desc())
         .limit(HISTORY)
