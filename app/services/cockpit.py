@@ -298,7 +298,7 @@ class Series:
 
 
 # The completion chart's drawing box (SVG user units): the plot inside a 600 x 240 view box.
-PLOT_LEFT, PLOT_TOP, PLOT_WIDTH, PLOT_HEIGHT = 56, 16, 520, 180
+PLOT_LEFT, PLOT_TOP, PLOT_WIDTH, PLOT_HEIGHT = 80, 16, 496, 180  # room left for a 6-digit count
 
 
 @dataclass
