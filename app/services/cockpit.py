@@ -126,11 +126,9 @@ def cycle_counts(ids: list[int], now: datetime) -> dict[int, CycleCounts]:
     ):
         result[cycle_id].states[state_] = int(n)
     # Who is late, as the dashboard counts it (the cycles are in the session: their callers loaded them).
-    parts = sa.union_all(
-        *(part for cycle_id in ids for part in _late_parts(db.session.get(Cycle, cycle_id), now))
-    ).subquery()
+    parts, params = _late_parts([db.session.get(Cycle, cycle_id) for cycle_id in ids], now)
     for cycle_id, n in db.session.execute(
-        sa.select(parts.c.cycle_id, sa.func.sum(parts.c.n)).group_by(parts.c.cycle_id)
+        sa.select(parts.c.cycle_id, sa.func.sum(parts.c.n)).group_by(parts.c.cycle_id), params
     ):
         result[cycle_id].late = int(n or 0)
     for cycle_id, n in db.session.execute(
@@ -504,12 +502,9 @@ class OverdueByUnit:
         return max((bar.count for bar in self.bars), default=0)
 
 
-def _late_parts(cycle: Cycle, now: datetime) -> list[sa.Select]:
-    """Two selects of (cycle_id, unit_id, n) that add up to the cycle's late evaluations per unit
-    (tasks.late): from the counters, those locked and those behind in the current phase whose
-    state's deadline passed; then a correction for the few under a personal extension (the partial
-    index ix_evaluation_extended), the only ones whose deadline is not their state's, judged by
-    `late` itself."""
+def _late_counted(cycle: Cycle, now: datetime) -> sa.Select:
+    """(cycle_id, unit_id, n) of the cycle's late evaluations as its counters give them: those
+    locked, and those behind in the current phase whose state's deadline passed."""
     states = {str(s) for s in LOCKED}
     if cycle.state in OPEN_PHASES:
         for state in behind_states(cycle.state):
@@ -519,39 +514,58 @@ def _late_parts(cycle: Cycle, now: datetime) -> list[sa.Select]:
     if E.TARGETS_DRAFT in states:
         states.add(NOT_STARTED)
     tally = EvaluationTally
-    counted = (
+    return (
         sa.select(
             tally.cycle_id.label("cycle_id"), tally.unit_id.label("unit_id"), sa.func.sum(tally.n).label("n")
         )
         .where(tally.cycle_id == cycle.id, tally.state.in_(sorted(states)), tally.n != 0)
         .group_by(tally.cycle_id, tally.unit_id)
     )
+
+
+@functools.cache
+def _late_corrected() -> sa.Select:
+    """(cycle_id, unit_id, n) correcting `_late_counted` for the few evaluations under a personal
+    extension (the partial index ix_evaluation_extended), the only ones whose deadline is not their
+    state's, judged by `late` itself; for the cycles `:cycle_ids` at `:now`. Built once per
+    process: composing `late` costs more than running it."""
+    now = sa.bindparam("now", type_=UTCDateTime())
     by_state = sa.or_(
         Evaluation.state.in_([str(s) for s in LOCKED]),
-        sa.and_(behind(), phase_deadline(own_phase()) < sa.literal(now, UTCDateTime())),
+        sa.and_(behind(), phase_deadline(own_phase()) < now),
     )
-    corrected = (
+    return (
         sa.select(
             Evaluation.cycle_id,
             Evaluation.unit_id,
             sa.func.sum(sa.case((late(now), 1), else_=0)) - sa.func.sum(sa.case((by_state, 1), else_=0)),
         )
         .join(Cycle, Cycle.id == Evaluation.cycle_id)
-        .where(Evaluation.cycle_id == cycle.id, Evaluation.extended_until.is_not(None))
+        .where(
+            Evaluation.cycle_id.in_(sa.bindparam("cycle_ids", expanding=True)),
+            Evaluation.extended_until.is_not(None),
+        )
         .group_by(Evaluation.cycle_id, Evaluation.unit_id)
     )
-    return [counted, corrected]
+
+
+def _late_parts(cycles: list[Cycle], now: datetime) -> tuple[sa.Subquery, dict]:
+    """(cycle_id, unit_id, n) rows that add up to these cycles' late evaluations per unit
+    (tasks.late), and the parameters to run them with."""
+    parts = sa.union_all(*(_late_counted(cycle, now) for cycle in cycles), _late_corrected()).subquery()
+    return parts, {"cycle_ids": [cycle.id for cycle in cycles], "now": now}
 
 
 def late_per_unit(cycle: Cycle, now: datetime) -> dict[int, tuple[str, int]]:
     """Late evaluations per unit (tasks.late) as {unit id: (name, n)}, in one statement (`_late_parts`)."""
-    parts = sa.union_all(*_late_parts(cycle, now)).subquery()
+    parts, params = _late_parts([cycle], now)
     total = sa.func.sum(parts.c.n)
     rows = db.session.execute(
         sa.select(OrgUnit.id, OrgUnit.name, total)
         .join(parts, parts.c.unit_id == OrgUnit.id)
         .group_by(OrgUnit.id, OrgUnit.name)
-        .having(total != 0)
+        .having(total != 0),
+        params,
     )
     return {unit_id: (name, int(n)) for unit_id, name, n in rows}
 
