@@ -38,11 +38,11 @@ from app.models import (
     Position,
     PositionKind,
 )
-from app.services.cockpit import done_label, unit_progress
+from app.services.cockpit import RATED_STATES, done_label, unit_progress
 from app.services.credit import MONTHS
 from app.templating import localtime, progress_columns
 from app.workflow.definitions import EVALUATION_STATE_LABELS
-from app.workflow.distribution import RATED_STATES, distribution
+from app.workflow.distribution import distribution
 
 BATCH = 2000  # rows fetched per round trip while streaming
 HEADER_ROW = 3  # title, subtitle, a blank row, then the header

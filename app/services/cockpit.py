@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
 from app import clock
+from app.domain import Predikat
 from app.extensions import db
 from app.models import Appeal, AuditEvent, Cycle, Evaluation, EvaluationTally, OrgUnit
 from app.models.tally import NOT_STARTED  # a draft with nothing written: "SKP disusun" counts SKPs written
@@ -199,20 +200,37 @@ class PhaseBar:
 
 
 _TALLY_STATES = [str(state) for state in E] + [NOT_STARTED]  # every state a counter can hold
+# The states in which an evaluation's predikat counts on the curve (app/workflow/distribution.py).
+RATED_STATES = (E.REVIEWED, E.APPEALED, E.DECIDED, E.FINAL, E.PUBLISHED)
+
+
+@dataclass
+class UnitCounts:
+    """One unit's evaluations in a cycle, as the counters give them: the dashboard's progress, the
+    curve and the overdue counts are all drawn from these."""
+
+    unit_id: int
+    name: str
+    states: dict[str, int]  # per state (NOT_STARTED: drafts with nothing written); none at 0
+    rated: dict[Predikat, int]  # per predikat, in a rated state; every predikat, 0 included
 
 
 @functools.cache
-def _unit_progress_statement() -> sa.Select:
-    """Counts per unit with a column per state (not a row per unit and state: 217 rows, not 1 200),
-    by unit name, for the bound `cycle_id`; built once per process."""
+def _unit_counts_statement() -> sa.Select:
+    """Per unit of the cycle `:cycle_id`, by name: a column per state and one per predikat given in a
+    rated state; one row per unit, not one per unit, state and predikat (217 rows at 100 000, not
+    1 900): the grouping is the database's. Built once per process."""
     tally = EvaluationTally
+
+    def total(condition) -> sa.ColumnElement:
+        return sa.func.sum(sa.case((condition, tally.n), else_=0))
+
+    rated = tally.state.in_([str(s) for s in RATED_STATES])
     counts = (
         sa.select(
             tally.unit_id,
-            *(
-                sa.func.sum(sa.case((tally.state == state, tally.n), else_=0)).label(state)
-                for state in _TALLY_STATES
-            ),
+            *(total(tally.state == state).label(state) for state in _TALLY_STATES),
+            *(total(sa.and_(rated, tally.predikat == p.value)).label(f"rated_{p.value}") for p in Predikat),
         )
         .where(tally.cycle_id == sa.bindparam("cycle_id"), tally.n != 0)
         .group_by(tally.unit_id)
@@ -225,22 +243,34 @@ def _unit_progress_statement() -> sa.Select:
     )
 
 
-def unit_progress(cycle: Cycle) -> list[UnitProgress]:
-    """Counts per state per unit, by unit name (one query of the counters the database keeps,
-    app/models/tally.py); drafts without any RHK count as NOT_STARTED; `done` counts the current
-    phase's step."""
-    states = _TALLY_STATES
-    rows = db.session.execute(_unit_progress_statement(), {"cycle_id": cycle.id})
-    units: dict[int, UnitProgress] = {}
-    for name, unit_id, *per_state in rows:
-        units[unit_id] = UnitProgress(
-            unit_id, name, {state: int(n) for state, n in zip(states, per_state, strict=True) if n}
+def unit_counts(cycle: Cycle) -> list[UnitCounts]:
+    """Every unit with evaluations in the cycle, by name (one statement, `_unit_counts_statement`)."""
+    states, width = _TALLY_STATES, len(_TALLY_STATES)
+    units = []
+    for name, unit_id, *values in db.session.execute(_unit_counts_statement(), {"cycle_id": cycle.id}):
+        units.append(
+            UnitCounts(
+                unit_id,
+                name,
+                {state: int(n) for state, n in zip(states, values[:width], strict=True) if n},
+                {p: int(n) for p, n in zip(Predikat, values[width:], strict=True)},
+            )
         )
-    for unit in units.values():
-        unit.done = done_in_phase(cycle.state, unit.states)
-        unit.total = counted(unit.states)
-        unit.percent = 100 * unit.done // unit.total if unit.total else 0
-    return list(units.values())
+    return units
+
+
+def unit_progress(cycle: Cycle, counts: list[UnitCounts] | None = None) -> list[UnitProgress]:
+    """Counts per state per unit, by unit name (`unit_counts`, unless given); drafts without any
+    RHK count as NOT_STARTED; `done` counts the current phase's step."""
+    units = []
+    for unit in unit_counts(cycle) if counts is None else counts:
+        done, total = done_in_phase(cycle.state, unit.states), counted(unit.states)
+        units.append(
+            UnitProgress(
+                unit.unit_id, unit.name, unit.states, done, total, 100 * done // total if total else 0
+            )
+        )
+    return units
 
 
 def totals(units: list[UnitProgress]) -> dict[str, int]:
@@ -502,9 +532,9 @@ class OverdueByUnit:
         return max((bar.count for bar in self.bars), default=0)
 
 
-def _late_counted(cycle: Cycle, now: datetime) -> sa.Select:
-    """(cycle_id, unit_id, n) of the cycle's late evaluations as its counters give them: those
-    locked, and those behind in the current phase whose state's deadline passed."""
+def _late_states(cycle: Cycle, now: datetime) -> list[str]:
+    """The states (as the counters hold them) whose evaluations are late in the cycle at `now` by
+    their state alone: locked, or behind in the current phase past its deadline."""
     states = {str(s) for s in LOCKED}
     if cycle.state in OPEN_PHASES:
         for state in behind_states(cycle.state):
@@ -513,12 +543,17 @@ def _late_counted(cycle: Cycle, now: datetime) -> sa.Select:
                 states.add(str(state))
     if E.TARGETS_DRAFT in states:
         states.add(NOT_STARTED)
+    return sorted(states)
+
+
+def _late_counted(cycle: Cycle, now: datetime) -> sa.Select:
+    """(cycle_id, unit_id, n) of the cycle's late evaluations as its counters give them (`_late_states`)."""
     tally = EvaluationTally
     return (
         sa.select(
             tally.cycle_id.label("cycle_id"), tally.unit_id.label("unit_id"), sa.func.sum(tally.n).label("n")
         )
-        .where(tally.cycle_id == cycle.id, tally.state.in_(sorted(states)), tally.n != 0)
+        .where(tally.cycle_id == cycle.id, tally.state.in_(_late_states(cycle, now)), tally.n != 0)
         .group_by(tally.cycle_id, tally.unit_id)
     )
 
@@ -556,18 +591,19 @@ def _late_parts(cycles: list[Cycle], now: datetime) -> tuple[sa.Subquery, dict]:
     return parts, {"cycle_ids": [cycle.id for cycle in cycles], "now": now}
 
 
-def late_per_unit(cycle: Cycle, now: datetime) -> dict[int, tuple[str, int]]:
-    """Late evaluations per unit (tasks.late) as {unit id: (name, n)}, in one statement (`_late_parts`)."""
-    parts, params = _late_parts([cycle], now)
-    total = sa.func.sum(parts.c.n)
-    rows = db.session.execute(
-        sa.select(OrgUnit.id, OrgUnit.name, total)
-        .join(parts, parts.c.unit_id == OrgUnit.id)
-        .group_by(OrgUnit.id, OrgUnit.name)
-        .having(total != 0),
-        params,
-    )
-    return {unit_id: (name, int(n)) for unit_id, name, n in rows}
+def late_per_unit(
+    cycle: Cycle, now: datetime, counts: list[UnitCounts] | None = None
+) -> dict[int, tuple[str, int]]:
+    """Late evaluations per unit (tasks.late) as {unit id: (name, n)}: from the counters
+    (`unit_counts`, unless given) by state, corrected for those under a personal extension."""
+    if counts is None:
+        counts = unit_counts(cycle)
+    states = _late_states(cycle, now)
+    per_unit = {unit.unit_id: [unit.name, sum(unit.states.get(s, 0) for s in states)] for unit in counts}
+    params = {"cycle_ids": [cycle.id], "now": now}
+    for _cycle_id, unit_id, n in db.session.execute(_late_corrected(), params):
+        per_unit[unit_id][1] += int(n)  # a unit with an extension has evaluations: it is counted
+    return {unit_id: (name, n) for unit_id, (name, n) in per_unit.items() if n}
 
 
 def overdue_by_unit(

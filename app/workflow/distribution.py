@@ -1,6 +1,5 @@
 """The distribution of predikat per unit against its kurva distribusi (bands are data)."""
 
-import functools
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -8,16 +7,9 @@ from flask_babel import gettext as _
 
 from app.domain import OrgPredikat, Predikat
 from app.extensions import db
-from app.models import Cycle, EvaluationState, EvaluationTally, OrgUnit, UnitPredikat
+from app.models import Cycle, EvaluationState, UnitPredikat
+from app.services.cockpit import UnitCounts, unit_counts
 from app.services.curve import bands_for
-
-RATED_STATES = [
-    EvaluationState.REVIEWED,
-    EvaluationState.APPEALED,
-    EvaluationState.DECIDED,
-    EvaluationState.FINAL,
-    EvaluationState.PUBLISHED,
-]
 
 
 @dataclass
@@ -77,46 +69,20 @@ class Violation:
     message: str
 
 
-@functools.cache
-def _counts_statement() -> sa.Select:
-    """Per unit of the bound `cycle_id`: its name, all its evaluations, those withdrawn, those
-    "tidak dinilai", and those rated per predikat; one row per unit (not one per unit, state and
-    predikat: the grouping is the database's), from the counters the database keeps
-    (app/models/tally.py). Built once per process."""
-    tally = EvaluationTally
-    rated = sa.and_(tally.predikat != "", tally.state.in_([str(s) for s in RATED_STATES]))
-
-    def total(condition) -> sa.ColumnElement:
-        return sa.func.sum(sa.case((condition, tally.n), else_=0))
-
-    counts = (
-        sa.select(
-            tally.unit_id,
-            sa.func.sum(tally.n).label("all"),
-            total(tally.state == EvaluationState.WITHDRAWN.value).label("withdrawn"),
-            total(tally.state == EvaluationState.NOT_RATED.value).label("not_rated"),
-            *(total(sa.and_(rated, tally.predikat == p.value)).label(p.value) for p in Predikat),
-        )
-        .where(tally.cycle_id == sa.bindparam("cycle_id"), tally.n != 0)
-        .group_by(tally.unit_id)
-        .subquery()
-    )
-    return sa.select(OrgUnit.name, counts).join(OrgUnit, OrgUnit.id == counts.c.unit_id)
-
-
-def distribution(cycle: Cycle) -> list[UnitDistribution]:
-    """Per unit: counts per predikat (one grouped query), org predikat, and curve problems."""
-    rows = db.session.execute(_counts_statement(), {"cycle_id": cycle.id})
+def distribution(cycle: Cycle, counts: list[UnitCounts] | None = None) -> list[UnitDistribution]:
+    """Per unit: counts per predikat (the counters per unit, `cockpit.unit_counts`, unless given),
+    org predikat, and curve problems."""
     units: dict[int, UnitDistribution] = {}
-    for name, unit_id, everyone, withdrawn, not_rated, *per_predikat in rows:
-        given = dict(zip(Predikat, (int(n) for n in per_predikat), strict=True))
-        units[unit_id] = UnitDistribution(
-            unit_id,
-            name,
-            given,
-            unrated=int(everyone) - sum(given.values()) - int(withdrawn) - int(not_rated),
-            not_rated=int(not_rated),
-            withdrawn=int(withdrawn),
+    for unit in unit_counts(cycle) if counts is None else counts:
+        withdrawn = unit.states.get(EvaluationState.WITHDRAWN.value, 0)
+        not_rated = unit.states.get(EvaluationState.NOT_RATED.value, 0)
+        units[unit.unit_id] = UnitDistribution(
+            unit.unit_id,
+            unit.name,
+            dict(unit.rated),
+            unrated=sum(unit.states.values()) - sum(unit.rated.values()) - withdrawn - not_rated,
+            not_rated=not_rated,
+            withdrawn=withdrawn,
         )
     org = dict(
         db.session.execute(
