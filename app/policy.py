@@ -5,6 +5,7 @@ supervisors their team (and the team's team, as appeal handler), HR everything i
 """
 
 import enum
+import functools
 
 import sqlalchemy as sa
 from flask import abort, g, has_request_context
@@ -48,6 +49,25 @@ def is_hr(actor: Account | None) -> bool:
     return actor is not None and bool(actor.roles & {Role.HR, Role.ADMIN})
 
 
+@functools.cache
+def _headed_statement() -> sa.Select:
+    """The units `:me` heads and every unit below them (see `headed_unit_ids`); built once per process."""
+    head, boss, member = aliased(Employee), aliased(Employee), aliased(Employee)
+    own = (
+        sa.select(head.unit_id.label("id"))
+        .outerjoin(boss, boss.id == head.supervisor_id)
+        .where(
+            head.id == sa.bindparam("me"),
+            head.active,
+            sa.or_(boss.id.is_(None), boss.unit_id != head.unit_id),
+            sa.exists().where(member.supervisor_id == head.id, member.active),
+        )
+        .cte("headed", recursive=True)
+    )
+    below = own.union(sa.select(OrgUnit.id).join(own, OrgUnit.parent_id == own.c.id))
+    return sa.select(below.c.id)
+
+
 def headed_unit_ids(actor: Account | None) -> set[int]:
     """The units the actor heads, with every unit below them (a unit head's reach).
 
@@ -60,20 +80,7 @@ def headed_unit_ids(actor: Account | None) -> set[int]:
     cache = g.setdefault("headed_unit_ids", {}) if has_request_context() else {}
     if actor.employee_id in cache:
         return cache[actor.employee_id]
-    head, boss, member = aliased(Employee), aliased(Employee), aliased(Employee)
-    own = (
-        sa.select(head.unit_id.label("id"))
-        .outerjoin(boss, boss.id == head.supervisor_id)
-        .where(
-            head.id == actor.employee_id,
-            head.active,
-            sa.or_(boss.id.is_(None), boss.unit_id != head.unit_id),
-            sa.exists().where(member.supervisor_id == head.id, member.active),
-        )
-        .cte("headed", recursive=True)
-    )
-    below = own.union(sa.select(OrgUnit.id).join(own, OrgUnit.parent_id == own.c.id))
-    found = set(db.session.scalars(sa.select(below.c.id)))
+    found = set(db.session.scalars(_headed_statement(), {"me": actor.employee_id}))
     cache[actor.employee_id] = found
     return found
 
