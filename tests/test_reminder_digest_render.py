@@ -7,8 +7,9 @@ from flask import current_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import DictLoader
+from markupsafe import escape
 
-from app.jobs.reminders import EMPLOYEE_SLOT, EVALUATION_SLOT, _item_form, item_renderer
+from app.jobs.reminders import EMPLOYEE_SLOT, EVALUATION_SLOT, RaterItems, _html_form, item_renderer
 from app.models import OutboxMessage
 from app.models.outbox import NAME_TOKEN, personalise
 from app.notify import ITEMS_TOKEN, _halves, build_digests, queue
@@ -50,15 +51,19 @@ def whole(tasks: list[dict]) -> tuple[str, str]:
 def assembled(tasks: list[dict]) -> tuple[str, str]:
     """(text, HTML) as `send_reminders` makes a digest: items rendered once, rater items filled in."""
     render = item_renderer()
-    items = []
+    linkify = current_app.jinja_env.filters["linkify"]
+    items, html_of = [], {}
     for task in tasks:
-        if task.get("path") is None and not task["own"]:  # a rater's item: the one form per duty
-            slotted = {**task, "employee": EMPLOYEE_SLOT, "evaluation_id": EVALUATION_SLOT}
-            items.append(_item_form(render(slotted)).format(task["employee"], task["evaluation_id"]))
+        if task.get("path") is None and not task["own"]:  # a rater's item: one form per duty
+            items.append(
+                RaterItems(render, linkify, task, html_of).item(task["employee"], task["evaluation_id"])
+            )
         else:
             items.append(render(task))
     person = type("Person", (), {"id": 1, "email": "x@example.go.id"})
-    (row,) = build_digests("reminder_digest", [person], lambda p: "k", SUBJECT, lambda p: tuple(items))
+    (row,) = build_digests(
+        "reminder_digest", [person], lambda p: "k", SUBJECT, lambda p: tuple(items), html_of=html_of
+    )
     return row["body"]
 
 
@@ -200,3 +205,21 @@ def test_queue_skips_a_queued_key_and_may_run_twice_in_one_transaction(app, db, 
         m.body_text.endswith("- sama\n\nPengingat ini berhenti setelah tugas diselesaikan.") for m in stored
     )
     assert [m.to_address for m in stored] == [p.email for p in people]
+
+
+def test_a_raters_item_is_made_html_once_per_duty_unless_an_address_could_touch_the_name(app):
+    render = item_renderer()
+    linkify = current_app.jinja_env.filters["linkify"]
+    rater = RaterItems(render, linkify, {**duty_task("Menetapkan SKP"), "own": False}, {})
+    assert rater.html_form is not None  # the digest's wording allows it
+    item = rater.item("Ani <A> & B", 42)
+    assert rater.html_of[item] == str(linkify(item))
+    rater.item("Ani http://contoh.example/x", 43)  # an address in a name: made HTML on its own
+    assert len(rater.html_of) == 1
+    # wording where an address could run into the name, or the id shown twice
+    assert _html_form(f"- lihat http://x/{EMPLOYEE_SLOT} {EVALUATION_SLOT}", linkify) is None
+    assert _html_form(f"- {EMPLOYEE_SLOT}x {EVALUATION_SLOT}", linkify) is None
+    assert _html_form(f"- {EMPLOYEE_SLOT} {EVALUATION_SLOT}{EVALUATION_SLOT}", linkify) is None
+    assert _html_form(f"- ({EMPLOYEE_SLOT}) {EVALUATION_SLOT}", linkify) is None  # "(" may end an address
+    form = _html_form(f'- "{EMPLOYEE_SLOT}" http://x/{EVALUATION_SLOT}', linkify)
+    assert form.format(escape("a&b"), 7) == str(linkify('- "a&b" http://x/7'))

@@ -249,7 +249,9 @@ def _halves(rendered: str) -> tuple[str, str]:
     return head, tail
 
 
-def build_digests(kind: str, recipients, key_of, subject: str, items_of, **context) -> list[dict]:
+def build_digests(
+    kind: str, recipients, key_of, subject: str, items_of, *, html_of: dict | None = None, **context
+) -> list[dict]:
     """Outbox rows for many people, each an email of the `kind` template around their own items
     (reminder days): `items_of(person)` is a tuple of rendered items, each starting with a line
     break, that the template shows as `{{ items }}`.
@@ -260,13 +262,13 @@ def build_digests(kind: str, recipients, key_of, subject: str, items_of, **conte
     rendering per person gives, because no web address spans a line break, so `linkify` of the
     whole text is `linkify` of its pieces when each piece begins with one
     (tests/test_reminder_digest_render.py compares the two). People with equal items share one
-    body, their name put in when it is sent.
+    body, their name put in when it is sent. `html_of` may give items' HTML already known.
     """
     frame = build_message(kind, _Addressee, "", subject, items=ITEMS_TOKEN, **context)
     text_head, text_tail = _halves(frame["body"][0])
     html_head, html_tail = _halves(frame["body"][1])
     linkify = current_app.jinja_env.filters["linkify"]
-    html_of: dict[str, str] = {}
+    html_of = html_of if html_of is not None else {}
     shared: dict[tuple, dict] = {}
     rows = []
     for person in recipients:
