@@ -10,6 +10,7 @@ while the owner still is a party of the evaluation.
 """
 
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -117,19 +118,7 @@ def home_tasks(account: Account, now: datetime) -> list[Task]:
         return []
     today = _local_day(now)
     found: list[Task] = []
-    waiting = db.session.execute(
-        sa.select(Evaluation.id, Cycle.name, sa.func.count(FeedbackRecord.id))
-        .join(Evaluation, Evaluation.id == FeedbackRecord.evaluation_id)
-        .join(Cycle, Cycle.id == Evaluation.cycle_id)
-        .where(
-            Evaluation.employee_id == me,
-            FeedbackRecord.kind != K.NOTE,
-            FeedbackRecord.acknowledged_at.is_(None),
-            _running(),
-        )
-        .group_by(Evaluation.id, Cycle.name)
-        .order_by(Evaluation.id)
-    ).all()
+    waiting = db.session.execute(_to_acknowledge_statement(), {"me": me}).all()
     for evaluation_id, cycle_name, count in waiting:
         found.append(
             Task(
@@ -145,23 +134,8 @@ def home_tasks(account: Account, now: datetime) -> list[Task]:
             )
         )
     found.extend(_notes_to_answer(me))
-    subject = aliased(Employee)
     due = db.session.execute(
-        sa.select(FollowUp.id, FollowUp.action, FollowUp.due_on, Evaluation.id, Evaluation.employee_id)
-        .add_columns(subject.name, Cycle.name)
-        .join(FeedbackRecord, FeedbackRecord.id == FollowUp.record_id)
-        .join(Evaluation, Evaluation.id == FeedbackRecord.evaluation_id)
-        .join(Cycle, Cycle.id == Evaluation.cycle_id)
-        .join(subject, subject.id == Evaluation.employee_id)
-        .where(
-            FollowUp.owner_id == me,
-            FollowUp.done_at.is_(None),
-            FollowUp.due_on <= today + timedelta(days=HOME_WINDOW_DAYS),
-            _owner_is_party(),
-            _running(),
-        )
-        .order_by(FollowUp.due_on, FollowUp.id)
-        .limit(HOME_LIMIT)
+        _follow_ups_due_statement(), {"me": me, "until": today + timedelta(days=HOME_WINDOW_DAYS)}
     ).all()
     for follow_up_id, action, due_on, evaluation_id, employee_id, employee_name, cycle_name in due:
         found.append(
@@ -180,9 +154,54 @@ def home_tasks(account: Account, now: datetime) -> list[Task]:
     return found
 
 
-def _notes_to_answer(me: int) -> list[Task]:
-    """The rater's: per evaluation, the employee's notes (requests for a dialogue) that no record
-    of the rater followed yet (one statement)."""
+# The home page's statements are built once per process with the person (`:me`) and the day
+# (`:until`) as bound parameters: composing them cost more than running them.
+
+
+@cache
+def _to_acknowledge_statement() -> sa.Select:
+    """Per evaluation of `:me` (the employee), the rater's records not yet acknowledged."""
+    return (
+        sa.select(Evaluation.id, Cycle.name, sa.func.count(FeedbackRecord.id))
+        .join(Evaluation, Evaluation.id == FeedbackRecord.evaluation_id)
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .where(
+            Evaluation.employee_id == sa.bindparam("me"),
+            FeedbackRecord.kind != K.NOTE,
+            FeedbackRecord.acknowledged_at.is_(None),
+            _running(),
+        )
+        .group_by(Evaluation.id, Cycle.name)
+        .order_by(Evaluation.id)
+    )
+
+
+@cache
+def _follow_ups_due_statement() -> sa.Select:
+    """The open follow-ups `:me` owns, due on or before `:until`, while `:me` is still a party."""
+    subject = aliased(Employee)
+    return (
+        sa.select(FollowUp.id, FollowUp.action, FollowUp.due_on, Evaluation.id, Evaluation.employee_id)
+        .add_columns(subject.name, Cycle.name)
+        .join(FeedbackRecord, FeedbackRecord.id == FollowUp.record_id)
+        .join(Evaluation, Evaluation.id == FeedbackRecord.evaluation_id)
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .join(subject, subject.id == Evaluation.employee_id)
+        .where(
+            FollowUp.owner_id == sa.bindparam("me"),
+            FollowUp.done_at.is_(None),
+            FollowUp.due_on <= sa.bindparam("until", type_=sa.Date()),
+            _owner_is_party(),
+            _running(),
+        )
+        .order_by(FollowUp.due_on, FollowUp.id)
+        .limit(HOME_LIMIT)
+    )
+
+
+@cache
+def _notes_to_answer_statement() -> sa.Select:
+    """Per evaluation `:me` rates (not their own), the employee's notes no record of the rater followed."""
     answer = aliased(FeedbackRecord)
     later = (
         sa.select(answer.id)
@@ -193,7 +212,8 @@ def _notes_to_answer(me: int) -> list[Task]:
         )
         .exists()
     )
-    rows = db.session.execute(
+    me = sa.bindparam("me")
+    return (
         sa.select(Evaluation.id, Employee.name, Cycle.name, sa.func.count(FeedbackRecord.id))
         .join(Evaluation, Evaluation.id == FeedbackRecord.evaluation_id)
         .join(Cycle, Cycle.id == Evaluation.cycle_id)
@@ -207,7 +227,13 @@ def _notes_to_answer(me: int) -> list[Task]:
         )
         .group_by(Evaluation.id, Employee.name, Cycle.name)
         .order_by(Evaluation.id)
-    ).all()
+    )
+
+
+def _notes_to_answer(me: int) -> list[Task]:
+    """The rater's: per evaluation, the employee's notes (requests for a dialogue) that no record
+    of the rater followed yet (one statement)."""
+    rows = db.session.execute(_notes_to_answer_statement(), {"me": me}).all()
     return [
         Task(
             kind="dialog_note",

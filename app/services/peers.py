@@ -7,6 +7,7 @@ which names the request on the cycle's reminder days before its deadline (7, 3 a
 """
 
 from datetime import date, datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -26,12 +27,15 @@ REVIEW_PHASES = (CycleState.SELF_ASSESSMENT, CycleState.SUPERVISOR_REVIEW, Cycle
 DIGEST_TASK = _l("Memberi masukan perilaku kerja")
 
 
-def open_requests(now: datetime) -> sa.ColumnElement:
-    """SQL over PeerRequest joined to Evaluation and Cycle: the colleague can still answer."""
+def open_requests(now: datetime | sa.BindParameter) -> sa.ColumnElement:
+    """SQL over PeerRequest joined to Evaluation and Cycle: the colleague can still answer at `now`
+    (a moment, or a bound parameter of a statement built once)."""
+    if not isinstance(now, sa.BindParameter):
+        now = sa.literal(now, UTCDateTime())
     return sa.and_(
         PeerRequest.answered_at.is_(None),
         PeerRequest.cancelled_at.is_(None),
-        PeerRequest.due_at >= sa.literal(now, UTCDateTime()),
+        PeerRequest.due_at >= now,
         Evaluation.state == str(EvaluationState.ASSESSMENT_SUBMITTED),
         Cycle.state.in_([str(phase) for phase in REVIEW_PHASES]),
     )
@@ -46,14 +50,7 @@ def home_tasks(account: Account, now: datetime) -> list[Task]:
     """The requests for input waiting for this person (one statement)."""
     if account.employee_id is None:
         return []
-    rows = db.session.execute(
-        sa.select(PeerRequest.id, PeerRequest.due_at, Employee.name, Cycle.name)
-        .join(Evaluation, Evaluation.id == PeerRequest.evaluation_id)
-        .join(Cycle, Cycle.id == Evaluation.cycle_id)
-        .join(Employee, Employee.id == Evaluation.employee_id)
-        .where(PeerRequest.peer_id == account.employee_id, open_requests(now))
-        .order_by(PeerRequest.due_at, PeerRequest.id)
-    ).all()
+    rows = db.session.execute(_waiting_statement(), {"me": account.employee_id, "now": now}).all()
     return [
         Task(
             kind="peer_input",
@@ -67,6 +64,24 @@ def home_tasks(account: Account, now: datetime) -> list[Task]:
         )
         for request_id, due_at, name, cycle_name in rows
     ]
+
+
+@cache
+def _waiting_statement() -> sa.Select:
+    """The requests `:me` can still answer at `:now`, soonest deadline first. Built once per
+    process with the person and the moment as bound parameters: composing it cost more than
+    running it."""
+    return (
+        sa.select(PeerRequest.id, PeerRequest.due_at, Employee.name, Cycle.name)
+        .join(Evaluation, Evaluation.id == PeerRequest.evaluation_id)
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .join(Employee, Employee.id == Evaluation.employee_id)
+        .where(
+            PeerRequest.peer_id == sa.bindparam("me"),
+            open_requests(sa.bindparam("now", type_=UTCDateTime())),
+        )
+        .order_by(PeerRequest.due_at, PeerRequest.id)
+    )
 
 
 def digest_items(now: datetime, today: date) -> dict[int, tuple[tuple, list[dict]]]:
