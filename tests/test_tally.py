@@ -341,3 +341,12 @@ def test_the_publication_page_counts_from_the_counters_equal_a_recount(app, db, 
     walk.phase_step("advance", lambda: cycles.advance(walk.cycle, walk.hr))
     walk.steps(4)
     check("self-assessment")
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="a PostgreSQL storage setting")
+def test_counter_pages_keep_room_for_the_next_values(db):
+    """Every transition rewrites a counter; with room on its page the new version stays there (a
+    HOT update) and the table does not grow with each bulk step (migration 7b3f9d2e4c18)."""
+    options = db.session.scalar(sa.text("SELECT reloptions FROM pg_class WHERE relname = 'evaluation_tally'"))
+    assert "fillfactor=40" in options
+    assert "autovacuum_vacuum_threshold=1000" in options
