@@ -56,6 +56,12 @@ DASHBOARD_UNITS = 20  # units in the dashboard's progress table; more: those fur
 DISTRIBUTION_UNITS_PER_PAGE = 50
 
 
+def translated(labels: dict) -> dict:
+    """The labels in the request's language, translated once for the page: a lazy label is
+    translated again each time a row shows it (ten rows of the overdue table, say)."""
+    return {key: str(label) for key, label in labels.items()}
+
+
 def get_cycle(cycle_id: int) -> Cycle:
     """The cycle or 404, for HR."""
     require(actor(), Action.MANAGE_CYCLES)
@@ -255,19 +261,26 @@ class LatePage(Pagination):
         return sum(self._per_unit.values())
 
 
-def extended(cycle: Cycle):
-    """Evaluations working under a personal extension that still runs."""
-    return db.session.scalars(
+@functools.cache
+def _extended_statement() -> sa.Select:
+    """Evaluations of the cycle `:cycle_id` under a personal extension still running at `:now`,
+    the soonest to end first; built once per process."""
+    return (
         sa.select(Evaluation)
         .where(
-            Evaluation.cycle_id == cycle.id,
+            Evaluation.cycle_id == sa.bindparam("cycle_id"),
             Evaluation.extended_until.is_not(None),  # the partial index ix_evaluation_extended
-            Evaluation.extended_until > clock.utcnow(),
+            Evaluation.extended_until > sa.bindparam("now", type_=UTCDateTime()),
         )
         .options(joinedload(Evaluation.employee), joinedload(Evaluation.unit))
         .order_by(Evaluation.extended_until)
         .limit(200)
-    ).all()
+    )
+
+
+def extended(cycle: Cycle):
+    """Evaluations working under a personal extension that still runs."""
+    return db.session.scalars(_extended_statement(), {"cycle_id": cycle.id, "now": clock.utcnow()}).all()
 
 
 @bp.route("/<int:cycle_id>")
@@ -350,8 +363,8 @@ def dashboard(
     return render_template(
         "cycles/view.html",
         cycle=cycle,
-        labels=CYCLE_STATE_LABELS,
-        ev_labels=EVALUATION_STATE_LABELS,
+        labels=translated(CYCLE_STATE_LABELS),
+        ev_labels=translated(EVALUATION_STATE_LABELS),
         kinds=KIND_LABELS,
         coverage=coverage,
         progress=units_shown(cycle, units),
@@ -398,8 +411,8 @@ def overdue_page(cycle: Cycle, status: int = 200, refused_ev: int | None = None,
         cycle=cycle,
         page=page,
         q=query,
-        labels=CYCLE_STATE_LABELS,
-        ev_labels=EVALUATION_STATE_LABELS,
+        labels=translated(CYCLE_STATE_LABELS),
+        ev_labels=translated(EVALUATION_STATE_LABELS),
         early=locked_early(page.items),
         # where a personal extension's form sends the officer back to (this page, this search)
         back={

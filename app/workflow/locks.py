@@ -5,6 +5,8 @@ them apart. The lock's audit row was written when the phase closed for that eval
 the phase's deadline means HR advanced the cycle early, otherwise the deadline had passed.
 """
 
+import functools
+
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -19,21 +21,28 @@ LOCKS = {
 }
 
 
+@functools.cache
+def _lock_times_statement() -> sa.Select:
+    """When each of the evaluations `:ids` (as audit object ids) was last locked, per lock action;
+    built once per process."""
+    return (
+        sa.select(AuditEvent.object_id, AuditEvent.action, sa.func.max(AuditEvent.occurred_at))
+        .where(
+            AuditEvent.object_type == "evaluation",
+            AuditEvent.object_id.in_(sa.bindparam("ids", expanding=True)),
+            AuditEvent.action.in_([action for action, _phase in LOCKS.values()]),
+        )
+        .group_by(AuditEvent.object_id, AuditEvent.action)
+    )
+
+
 def locked_early(evaluations) -> set[int]:
     """The ids of the locked evaluations among `evaluations` whose phase HR closed before its
     deadline (one query, whatever their number)."""
     locked = {e.id: e for e in evaluations if e.state in LOCKS}
     if not locked:
         return set()
-    rows = db.session.execute(
-        sa.select(AuditEvent.object_id, AuditEvent.action, sa.func.max(AuditEvent.occurred_at))
-        .where(
-            AuditEvent.object_type == "evaluation",
-            AuditEvent.object_id.in_([str(i) for i in locked]),
-            AuditEvent.action.in_([action for action, _phase in LOCKS.values()]),
-        )
-        .group_by(AuditEvent.object_id, AuditEvent.action)
-    ).all()
+    rows = db.session.execute(_lock_times_statement(), {"ids": [str(i) for i in locked]}).all()
     early = set()
     for object_id, action, locked_at in rows:
         evaluation = locked[int(object_id)]
