@@ -5,6 +5,7 @@ import re
 import sqlalchemy as sa
 
 from app import clock
+from app.domain import OrgPredikat
 from app.models import AuditEvent, Evaluation, MessageState, OrgUnit, OutboxBody, OutboxMessage, Role
 from app.notify import notify_many
 from app.notify.relay import relay
@@ -250,6 +251,12 @@ def test_the_distribution_page_pages_through_units_and_finds_those_off_the_curve
         url + "?page=2", data={"csrf_token": token, "unit_id": unit.id, "org_predikat": "baik"}
     )
     assert response.status_code == 302 and response.headers["Location"].endswith("?page=2")
+    # Each row's select shows the unit's own org predikat chosen, and only that one.
+    again = client.get(url + "?page=2").get_data(as_text=True)
+    rows = dict(re.findall(r"<tr class=\"[^\"]*\">\s*<td>([^<]+)</td>(.*?)</tr>", again, re.S))
+    assert re.findall(r'value="(\w*)" selected', rows[unit.name]) == ["baik"]
+    assert re.findall(r'value="(\w*)" selected', rows[units_on(second)[0]]) == []
+    assert rows[unit.name].count("<option") == len(OrgPredikat) + 1  # and "belum ditetapkan"
 
 
 def test_an_audit_search_matching_too_many_people_says_so(app, db, make, client, hr):
