@@ -602,7 +602,10 @@ def late_per_unit(
     per_unit = {unit.unit_id: [unit.name, sum(unit.states.get(s, 0) for s in states)] for unit in counts}
     params = {"cycle_ids": [cycle.id], "now": now}
     for _cycle_id, unit_id, n in db.session.execute(_late_corrected(), params):
-        per_unit[unit_id][1] += int(n)  # a unit with an extension has evaluations: it is counted
+        # A unit with an extension has evaluations, so it was counted; unless one moved to a new
+        # unit between the two reads, when the next view counts it.
+        if unit_id in per_unit:
+            per_unit[unit_id][1] += int(n)
     return {unit_id: (name, n) for unit_id, (name, n) in per_unit.items() if n}
 
 
