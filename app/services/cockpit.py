@@ -126,12 +126,14 @@ def cycle_counts(ids: list[int], now: datetime) -> dict[int, CycleCounts]:
         .group_by(tally.cycle_id, state)
     ):
         result[cycle_id].states[state_] = int(n)
-    # Who is late, as the dashboard counts it (the cycles are in the session: their callers loaded them).
-    parts, params = _late_parts([db.session.get(Cycle, cycle_id) for cycle_id in ids], now)
-    for cycle_id, n in db.session.execute(
-        sa.select(parts.c.cycle_id, sa.func.sum(parts.c.n)).group_by(parts.c.cycle_id), params
-    ):
-        result[cycle_id].late = int(n or 0)
+    # Who is late, as the dashboard counts it (`late_per_unit`): the counts of the late states (drafts
+    # not started are among the drafts here, and late together with them), then the correction for
+    # personal extensions. The cycles are in the session: their callers loaded them.
+    for cycle_id in ids:
+        late_states = _late_states(db.session.get(Cycle, cycle_id), now)
+        result[cycle_id].late = sum(result[cycle_id].states.get(s, 0) for s in late_states)
+    for cycle_id, _unit_id, n in db.session.execute(_late_corrected(), {"cycle_ids": ids, "now": now}):
+        result[cycle_id].late += int(n)
     for cycle_id, n in db.session.execute(
         sa.select(Evaluation.cycle_id, sa.func.count())
         .join(Appeal, Appeal.evaluation_id == Evaluation.id)
@@ -546,21 +548,9 @@ def _late_states(cycle: Cycle, now: datetime) -> list[str]:
     return sorted(states)
 
 
-def _late_counted(cycle: Cycle, now: datetime) -> sa.Select:
-    """(cycle_id, unit_id, n) of the cycle's late evaluations as its counters give them (`_late_states`)."""
-    tally = EvaluationTally
-    return (
-        sa.select(
-            tally.cycle_id.label("cycle_id"), tally.unit_id.label("unit_id"), sa.func.sum(tally.n).label("n")
-        )
-        .where(tally.cycle_id == cycle.id, tally.state.in_(_late_states(cycle, now)), tally.n != 0)
-        .group_by(tally.cycle_id, tally.unit_id)
-    )
-
-
 @functools.cache
 def _late_corrected() -> sa.Select:
-    """(cycle_id, unit_id, n) correcting `_late_counted` for the few evaluations under a personal
+    """(cycle_id, unit_id, n) correcting the counts of `_late_states` for the few evaluations under a personal
     extension (the partial index ix_evaluation_extended), the only ones whose deadline is not their
     state's, judged by `late` itself; for the cycles `:cycle_ids` at `:now`. Built once per
     process: composing `late` costs more than running it."""
@@ -582,13 +572,6 @@ def _late_corrected() -> sa.Select:
         )
         .group_by(Evaluation.cycle_id, Evaluation.unit_id)
     )
-
-
-def _late_parts(cycles: list[Cycle], now: datetime) -> tuple[sa.Subquery, dict]:
-    """(cycle_id, unit_id, n) rows that add up to these cycles' late evaluations per unit
-    (tasks.late), and the parameters to run them with."""
-    parts = sa.union_all(*(_late_counted(cycle, now) for cycle in cycles), _late_corrected()).subquery()
-    return parts, {"cycle_ids": [cycle.id for cycle in cycles], "now": now}
 
 
 def late_per_unit(
