@@ -1,11 +1,12 @@
 """Thin routes, one module per blueprint: parse, authorise, call a service, render."""
 
+import sqlalchemy as sa
 from flask import abort, flash, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 
-from app.extensions import csrf
+from app.extensions import csrf, db
 from app.inputs import int_or_none, keeps_typed_input
 from app.services import Refused
 
@@ -80,3 +81,19 @@ class ListPage(Pagination):
 
     def _query_count(self) -> int:
         return len(self._all)
+
+
+class RowPage(Pagination):
+    """A page of a statement's rows as they are (named tuples, not ORM objects: `db.paginate`
+    keeps the first column only), for the `pager` macro."""
+
+    def __init__(self, statement: sa.Select, per_page: int):
+        self._statement = statement
+        super().__init__(per_page=per_page, max_per_page=None, error_out=False)
+
+    def _query_items(self) -> list:
+        return db.session.execute(self._statement.limit(self.per_page).offset(self._query_offset)).all()
+
+    def _query_count(self) -> int:
+        counted = self._statement.order_by(None).subquery()
+        return db.session.scalar(sa.select(sa.func.count()).select_from(counted))

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from flask_sqlalchemy.pagination import Pagination
 from markupsafe import Markup
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased
 
 from app import clock
 from app.domain import OrgPredikat, Predikat
@@ -34,20 +34,21 @@ from app.models import (
     Employee,
     Evaluation,
     EvaluationState,
+    OrgUnit,
 )
 from app.models.types import UTCDateTime
 from app.policy import Action, require
 from app.services import Conflict, Refused, coaching, cockpit
 from app.services.cockpit import NOT_STARTED
+from app.services.home import locked_early
 from app.services.people import matching
-from app.services.tasks import late
+from app.services.tasks import flag, late
 from app.templating import progress_columns
-from app.views import ListPage, actor, apply_refusal, form_checks_csrf, form_version
+from app.views import ListPage, RowPage, actor, apply_refusal, form_checks_csrf, form_version
 from app.views.org import unit_tree
 from app.workflow import cycles as service
 from app.workflow.definitions import CYCLE_STATE_LABELS, EVALUATION_STATE_LABELS
 from app.workflow.distribution import distribution
-from app.workflow.locks import locked_early
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
@@ -177,24 +178,51 @@ def overdue_count(cycle: Cycle) -> int:
     )
 
 
-def overdue_query(cycle: Cycle) -> sa.Select:
-    """The late evaluations (app.services.tasks.late) with what the list shows, by unit."""
+def _late_rows(evaluations: sa.Select) -> sa.Select:
+    """What a row of the overdue table shows (`cycles/_overdue.html`) for the evaluations
+    `evaluations` selects (by id), in the list's order: plain rows, the names joined in and the
+    lock's cause (HR closed the phase early) judged in the same statement."""
+    rater = aliased(Employee)
     return (
-        sa.select(Evaluation)
+        sa.select(
+            Evaluation.id,
+            Evaluation.state,
+            Employee.name.label("employee_name"),
+            rater.name.label("rater_name"),
+            OrgUnit.name.label("unit_name"),
+            flag(locked_early()).label("locked_early"),
+        )
         .join(Cycle, Cycle.id == Evaluation.cycle_id)
-        .where(Evaluation.cycle_id == cycle.id, late(clock.utcnow()))
-        .options(joinedload(Evaluation.employee), joinedload(Evaluation.rater), joinedload(Evaluation.unit))
+        .join(Employee, Employee.id == Evaluation.employee_id)
+        .join(rater, rater.id == Evaluation.rater_id)
+        .join(OrgUnit, OrgUnit.id == Evaluation.unit_id)
+        .where(Evaluation.id.in_(evaluations))
         .order_by(Evaluation.unit_id, Evaluation.id)
     )
 
 
+def overdue_query(cycle: Cycle, query: str) -> sa.Select:
+    """The late evaluations (app.services.tasks.late) of the people `query` finds (by part of
+    their name or NIP), as the overdue table's rows, by unit."""
+    found = (
+        sa.select(Evaluation.id)
+        .join(Cycle, Cycle.id == Evaluation.cycle_id)
+        .where(
+            Evaluation.cycle_id == cycle.id,
+            late(clock.utcnow()),
+            Evaluation.employee_id.in_(sa.select(Employee.id).where(matching(query))),
+        )
+    )
+    return _late_rows(found)
+
+
 @functools.cache
 def _late_window_statement() -> sa.Select:
-    """`overdue_query` for the cycle `:cycle_id` at `:now`, limited to the units `:low` to `:high`
-    that are in `:units`, from `:offset`, `:limit` rows. The page's ids are picked first without
-    the people's names, then only those rows are read with them; the unit range keeps the index's
-    order (an IN list alone made PostgreSQL scan the cycle's every evaluation). Built once per
-    process: composing `late` costs more than running it."""
+    """The overdue table's rows of the cycle `:cycle_id` at `:now`, limited to the units `:low`
+    to `:high` that are in `:units`, from `:offset`, `:limit` rows. The page's ids are picked
+    first without the people's names, then only those rows are read with them; the unit range
+    keeps the index's order (an IN list alone made PostgreSQL scan the cycle's every
+    evaluation). Built once per process: composing `late` costs more than running it."""
     unit = Evaluation.unit_id
     page = (
         sa.select(Evaluation.id)
@@ -210,15 +238,10 @@ def _late_window_statement() -> sa.Select:
         .limit(sa.bindparam("limit"))
         .subquery()
     )
-    return (
-        sa.select(Evaluation)
-        .where(Evaluation.id.in_(sa.select(page.c.id)))
-        .options(joinedload(Evaluation.employee), joinedload(Evaluation.rater), joinedload(Evaluation.unit))
-        .order_by(unit, Evaluation.id)
-    )
+    return _late_rows(sa.select(page.c.id))
 
 
-def late_window(cycle: Cycle, per_unit: dict[int, int], offset: int, limit: int) -> list[Evaluation]:
+def late_window(cycle: Cycle, per_unit: dict[int, int], offset: int, limit: int) -> list[sa.Row]:
     """The late evaluations from `offset` on, in the list's order (by unit, then id), read from
     the units that part of the list falls in only: the counts per unit say which."""
     before, units, covered = 0, [], 0
@@ -242,7 +265,7 @@ def late_window(cycle: Cycle, per_unit: dict[int, int], offset: int, limit: int)
         "offset": offset - before,
         "limit": limit,
     }
-    return db.session.scalars(_late_window_statement(), params).all()
+    return db.session.execute(_late_window_statement(), params).all()
 
 
 class LatePage(Pagination):
@@ -264,23 +287,30 @@ class LatePage(Pagination):
 @functools.cache
 def _extended_statement() -> sa.Select:
     """Evaluations of the cycle `:cycle_id` under a personal extension still running at `:now`,
-    the soonest to end first; built once per process."""
+    the soonest to end first, as plain rows with the names shown; built once per process."""
     return (
-        sa.select(Evaluation)
+        sa.select(
+            Evaluation.id,
+            Evaluation.state,
+            Evaluation.extended_until,
+            Employee.name.label("employee_name"),
+            OrgUnit.name.label("unit_name"),
+        )
+        .join(Employee, Employee.id == Evaluation.employee_id)
+        .join(OrgUnit, OrgUnit.id == Evaluation.unit_id)
         .where(
             Evaluation.cycle_id == sa.bindparam("cycle_id"),
             Evaluation.extended_until.is_not(None),  # the partial index ix_evaluation_extended
             Evaluation.extended_until > sa.bindparam("now", type_=UTCDateTime()),
         )
-        .options(joinedload(Evaluation.employee), joinedload(Evaluation.unit))
-        .order_by(Evaluation.extended_until)
+        .order_by(Evaluation.extended_until, Evaluation.id)
         .limit(200)
     )
 
 
-def extended(cycle: Cycle):
+def extended(cycle: Cycle) -> list[sa.Row]:
     """Evaluations working under a personal extension that still runs."""
-    return db.session.scalars(_extended_statement(), {"cycle_id": cycle.id, "now": clock.utcnow()}).all()
+    return db.session.execute(_extended_statement(), {"cycle_id": cycle.id, "now": clock.utcnow()}).all()
 
 
 @bp.route("/<int:cycle_id>")
@@ -376,9 +406,8 @@ def dashboard(
         curve=curve_chart(cycle, counts),
         late=(late_by_unit := cockpit.overdue_by_unit(cycle, per_unit=late_per_unit)),
         confirm_text=texts,
-        overdue=(overdue := late_window(cycle, counts_of(late_per_unit), 0, OVERDUE_ON_DASHBOARD)),
+        overdue=late_window(cycle, counts_of(late_per_unit), 0, OVERDUE_ON_DASHBOARD),
         overdue_total=late_by_unit.total,
-        early=locked_early(overdue),
         extended=extended(cycle),
         coaching=coaching.open_by_unit(cycle.id) if cycle.state in cockpit.PHASES else [],
         extend_form=ExtendForm(),
@@ -400,9 +429,7 @@ def overdue_page(cycle: Cycle, status: int = 200, refused_ev: int | None = None,
     """Everyone late in this cycle, page by page (the page and search of the request)."""
     query = (request.args.get("q") or "").strip()
     if query:
-        late = overdue_query(cycle)
-        late = late.where(Evaluation.employee_id.in_(sa.select(Employee.id).where(matching(query))))
-        page = db.paginate(late, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+        page = RowPage(overdue_query(cycle, query), current_app.config["PAGE_SIZE"])
     else:
         per_unit = counts_of(cockpit.late_per_unit(cycle, clock.utcnow()))
         page = LatePage(cycle, per_unit, current_app.config["PAGE_SIZE"])
@@ -413,7 +440,6 @@ def overdue_page(cycle: Cycle, status: int = 200, refused_ev: int | None = None,
         q=query,
         labels=translated(CYCLE_STATE_LABELS),
         ev_labels=translated(EVALUATION_STATE_LABELS),
-        early=locked_early(page.items),
         # where a personal extension's form sends the officer back to (this page, this search)
         back={
             "list": "1",
