@@ -20,9 +20,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
 from app import clock
-from app.domain import Predikat
+from app.domain import OrgPredikat, Predikat
 from app.extensions import db
-from app.models import Appeal, AuditEvent, Cycle, Evaluation, EvaluationTally, OrgUnit
+from app.models import Appeal, AuditEvent, Cycle, Evaluation, EvaluationTally, OrgUnit, UnitPredikat
 from app.models.tally import NOT_STARTED  # a draft with nothing written: "SKP disusun" counts SKPs written
 from app.models.types import UTCDateTime
 from app.services.tasks import (
@@ -215,6 +215,7 @@ class UnitCounts:
     name: str
     states: dict[str, int]  # per state (NOT_STARTED: drafts with nothing written); none at 0
     rated: dict[Predikat, int]  # per predikat, in a rated state; every predikat, 0 included
+    org_predikat: OrgPredikat | None = None  # the unit's predikat in this cycle, once HR set it
 
 
 @functools.cache
@@ -238,24 +239,30 @@ def _unit_counts_statement() -> sa.Select:
         .group_by(tally.unit_id)
         .subquery()
     )
+    org = sa.and_(UnitPredikat.cycle_id == sa.bindparam("cycle_id"), UnitPredikat.unit_id == OrgUnit.id)
     return (
-        sa.select(OrgUnit.name, counts)
+        sa.select(OrgUnit.name, UnitPredikat.org_predikat, counts)
         .join(counts, counts.c.unit_id == OrgUnit.id)
+        .outerjoin(UnitPredikat, org)
         .order_by(OrgUnit.name, OrgUnit.id)
     )
 
 
 def unit_counts(cycle: Cycle) -> list[UnitCounts]:
-    """Every unit with evaluations in the cycle, by name (one statement, `_unit_counts_statement`)."""
+    """Every unit with evaluations in the cycle, by name, with its org predikat (one statement,
+    `_unit_counts_statement`)."""
     states, width = _TALLY_STATES, len(_TALLY_STATES)
     units = []
-    for name, unit_id, *values in db.session.execute(_unit_counts_statement(), {"cycle_id": cycle.id}):
+    for name, org_predikat, unit_id, *values in db.session.execute(
+        _unit_counts_statement(), {"cycle_id": cycle.id}
+    ):
         units.append(
             UnitCounts(
                 unit_id,
                 name,
                 {state: int(n) for state, n in zip(states, values[:width], strict=True) if n},
                 {p: int(n) for p, n in zip(Predikat, values[width:], strict=True)},
+                org_predikat,
             )
         )
     return units
@@ -396,16 +403,21 @@ class _Reached:
     counts: dict[tuple[str, date], int] = field(default_factory=dict)
 
 
-def _newest(actions: list[str]) -> tuple[int, tuple] | None:
-    """The newest audit row of these actions (one index seek per action) and its mark."""
+@functools.cache
+def _newest_statement(actions: tuple[str, ...]) -> sa.Select:
+    """The newest audit row of these actions (one index seek per action); built once per process
+    for each set of steps (a cycle's phases so far)."""
     newest = sa.union_all(
         *(sa.select(sa.func.max(AuditEvent.id).label("id")).where(AuditEvent.action == a) for a in actions)
     ).subquery()
-    row = db.session.execute(
-        sa.select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.object_id).where(
-            AuditEvent.id == sa.select(sa.func.max(newest.c.id)).scalar_subquery()
-        )
-    ).first()
+    return sa.select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.object_id).where(
+        AuditEvent.id == sa.select(sa.func.max(newest.c.id)).scalar_subquery()
+    )
+
+
+def _newest(actions: list[str]) -> tuple[int, tuple] | None:
+    """The newest audit row of these actions and its mark."""
+    row = db.session.execute(_newest_statement(tuple(actions))).first()
     return (row.id, (row.occurred_at, row.object_id)) if row else None
 
 

@@ -6,6 +6,7 @@ predikat's rules in force are retired and the new ones added, in one transaction
 cycle keeps being read against the rules it was published under (`bands_for`).
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import combinations
@@ -74,12 +75,25 @@ def in_force(at: datetime | None = None) -> sa.ColumnElement:
     )
 
 
+@functools.cache
+def _in_force_now() -> sa.Select:
+    """The rules in force now, in their order; built once per process."""
+    return sa.select(DistributionBand).where(in_force()).order_by(DistributionBand.id)
+
+
+@functools.cache
+def _in_force_at() -> sa.Select:
+    """The rules in force at `:at`, in their order; built once per process."""
+    at = sa.bindparam("at", type_=DistributionBand.valid_from.type)
+    return sa.select(DistributionBand).where(in_force(at)).order_by(DistributionBand.id)
+
+
 def bands_for(cycle: Cycle | None = None) -> dict[OrgPredikat, list[DistributionBand]]:
     """The rules a cycle is checked against: those in force when it was published, else today's."""
     at = cycle.published_at if cycle is not None else None
     bands: dict[OrgPredikat, list[DistributionBand]] = {}
-    query = sa.select(DistributionBand).where(in_force(at)).order_by(DistributionBand.id)
-    for band in db.session.scalars(query):
+    query = _in_force_now() if at is None else _in_force_at()
+    for band in db.session.scalars(query, {"at": at} if at is not None else {}):
         bands.setdefault(band.org_predikat, []).append(band)
     return bands
 

@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 from flask_sqlalchemy.pagination import Pagination
@@ -57,10 +58,18 @@ DASHBOARD_UNITS = 20  # units in the dashboard's progress table; more: those fur
 DISTRIBUTION_UNITS_PER_PAGE = 50
 
 
+_TRANSLATED: dict[tuple[int, str], dict] = {}
+
+
 def translated(labels: dict) -> dict:
-    """The labels in the request's language, translated once for the page: a lazy label is
-    translated again each time a row shows it (ten rows of the overdue table, say)."""
-    return {key: str(label) for key, label in labels.items()}
+    """A module's constant labels in the request's language, translated once per process and
+    language: a lazy label is translated again each time a row shows it (ten rows of the overdue
+    table, say), and the catalogues do not change while the process runs."""
+    key = (id(labels), str(get_locale()))
+    texts = _TRANSLATED.get(key)
+    if texts is None:
+        texts = _TRANSLATED[key] = {name: str(label) for name, label in labels.items()}
+    return texts
 
 
 def get_cycle(cycle_id: int) -> Cycle:

@@ -2,12 +2,10 @@
 
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app.domain import OrgPredikat, Predikat
-from app.extensions import db
-from app.models import Cycle, EvaluationState, UnitPredikat
+from app.models import Cycle, EvaluationState
 from app.services.cockpit import UnitCounts, unit_counts
 from app.services.curve import bands_for
 
@@ -70,10 +68,12 @@ class Violation:
 
 
 def distribution(cycle: Cycle, counts: list[UnitCounts] | None = None) -> list[UnitDistribution]:
-    """Per unit: counts per predikat (the counters per unit, `cockpit.unit_counts`, unless given),
-    org predikat, and curve problems."""
+    """Per unit: counts per predikat and org predikat (the counters per unit, `cockpit.unit_counts`,
+    unless given), and curve problems."""
     units: dict[int, UnitDistribution] = {}
+    org = {}
     for unit in unit_counts(cycle) if counts is None else counts:
+        org[unit.unit_id] = unit.org_predikat
         withdrawn = unit.states.get(EvaluationState.WITHDRAWN.value, 0)
         not_rated = unit.states.get(EvaluationState.NOT_RATED.value, 0)
         units[unit.unit_id] = UnitDistribution(
@@ -84,13 +84,6 @@ def distribution(cycle: Cycle, counts: list[UnitCounts] | None = None) -> list[U
             not_rated=not_rated,
             withdrawn=withdrawn,
         )
-    org = dict(
-        db.session.execute(
-            sa.select(UnitPredikat.unit_id, UnitPredikat.org_predikat).where(
-                UnitPredikat.cycle_id == cycle.id
-            )
-        ).all()
-    )
     bands = bands_for(cycle)  # a published cycle keeps the rules it was published under
     # Each rule's group, its names and the two messages are looked up once, not once per unit.
     rules = {
