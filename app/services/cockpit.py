@@ -78,17 +78,19 @@ REACHED = (
 OVERDUE_UNITS = 8  # bars of the overdue chart; the other units are summed as "lainnya"
 
 
+# DONE_IN_PHASE's states as the counters name them, by phase name (looked up per unit).
+_DONE_STATES = {str(phase): tuple(str(s) for s in done) for phase, (done, _label) in DONE_IN_PHASE.items()}
+_WITHDRAWN = str(E.WITHDRAWN)
+
+
 def counted(states: dict[str, int]) -> int:
     """The evaluations that count in a cycle's totals: all but those withdrawn from it."""
-    return sum(n for state, n in states.items() if state != E.WITHDRAWN)
+    return sum(states.values()) - states.get(_WITHDRAWN, 0)
 
 
 def done_in_phase(phase: str, counts: dict[str, int]) -> int:
     """How many of the counted evaluations (state -> n) have done `phase`'s step."""
-    if phase not in DONE_IN_PHASE:
-        return 0
-    states = DONE_IN_PHASE[C(phase)][0]
-    return sum(n for state, n in counts.items() if state in states)
+    return sum(counts.get(state, 0) for state in _DONE_STATES.get(str(phase), ()))
 
 
 def done_label(phase: str) -> str:
@@ -263,6 +265,7 @@ def _unit_counts_statement() -> sa.Select:
 
 _RATED = frozenset(str(s) for s in RATED_STATES)
 _PREDIKAT = {p.value: p for p in Predikat}
+_NO_RATINGS = dict.fromkeys(Predikat, 0)  # copied per unit: iterating the enum costs more
 
 
 def unit_counts(cycle: Cycle) -> list[UnitCounts]:
@@ -273,7 +276,7 @@ def unit_counts(cycle: Cycle) -> list[UnitCounts]:
         _unit_counts_statement(), {"cycle_id": cycle.id}
     ):
         states: dict[str, int] = {}
-        rated = dict.fromkeys(Predikat, 0)
+        rated = _NO_RATINGS.copy()
         for key, n in pairs.items():
             state, _sep, predikat = key.partition(":")
             states[state] = states.get(state, 0) + n
