@@ -153,6 +153,20 @@ def test_overdue_by_unit_adds_up_to_the_overdue_list_and_the_hr_home(make, db, c
         listed += found
     assert listed == late.total
 
+    # A search of the list pages its rows the same way: six "Staf" are late, four to a page.
+    client.application.config["PAGE_SIZE"] = 4
+    found, counts = [], set()
+    for number in (1, 2, 3):
+        page = client.get(f"/cycles/{cycle.id}/overdue", query_string={"q": "Staf", "page": number})
+        html = page.get_data(as_text=True)
+        counts.update(re.findall(r'id="overdue-count">(\d+)</span>', html))
+        found.append(re.findall(r">(Staf \d\d)</a>", html))
+    assert counts == {"6"}
+    assert [len(names) for names in found] == [4, 2, 0]
+    listed = [name for names in found for name in names]
+    assert sorted(listed) == ["Staf 00", "Staf 10", "Staf 11", "Staf 20", "Staf 21", "Staf 22"]
+    assert [name[5] for name in listed] == sorted(name[5] for name in listed)  # unit by unit
+
     # A personal extension takes one out of the chart, the list and the home alike.
     cycles.extend_one(
         evaluation_of(db, cycle, org["hr"]), org["hr"].account, clock.now() + timedelta(days=3), "Sakit"
