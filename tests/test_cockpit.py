@@ -166,6 +166,13 @@ def test_overdue_by_unit_adds_up_to_the_overdue_list_and_the_hr_home(make, db, c
     listed = [name for names in found for name in names]
     assert sorted(listed) == ["Staf 00", "Staf 10", "Staf 11", "Staf 20", "Staf 21", "Staf 22"]
     assert [name[5] for name in listed] == sorted(name[5] for name in listed)  # unit by unit
+    html = client.get(f"/cycles/{cycle.id}/overdue", query_string={"q": "Staf 11"}).get_data(as_text=True)
+    row = html[html.index(">Staf 11</a>") :]
+    row = row[: row.index("</tr>")]
+    assert "Kelurahan 1" in row and org["camat"].name in row and "SKP disusun" in row  # unit, rater, state
+    # a page number no list can reach is the first page, not an error
+    far = client.get(f"/cycles/{cycle.id}/overdue", query_string={"q": "Staf", "page": "9" * 30})
+    assert far.status_code == 200 and ">Staf 00</a>" in far.get_data(as_text=True)
 
     # A personal extension takes one out of the chart, the list and the home alike.
     cycles.extend_one(
@@ -173,7 +180,11 @@ def test_overdue_by_unit_adds_up_to_the_overdue_list_and_the_hr_home(make, db, c
     )
     assert cockpit.overdue_by_unit(cycle).total == 8
     assert home.for_account(org["hr"].account).cycles[0].late == 8
-    assert 'id="overdue-count">8</span>' in dashboard(client, cycle)
+    html = dashboard(client, cycle)
+    assert 'id="overdue-count">8</span>' in html
+    running = html[html.index('id="extended"') :]
+    running = running[: running.index("</section>")]
+    assert f"{org['hr'].name}</a> ({org['hr'].unit.name})" in running and "tenggat" in running
 
 
 def test_the_distribution_chart_shows_each_unit_against_its_band_in_words(make, db, client):

@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 
 from app.extensions import csrf, db
-from app.inputs import int_or_none, keeps_typed_input
+from app.inputs import int_or_none, keeps_typed_input, page_number
 from app.services import Refused
 
 
@@ -89,7 +89,9 @@ class RowPage(Pagination):
 
     def __init__(self, statement: sa.Select, per_page: int):
         self._statement = statement
-        super().__init__(per_page=per_page, max_per_page=None, error_out=False)
+        # the page as every list reads it (`page_number`: "٣" or an OFFSET the database cannot
+        # hold is the first page), not Flask-SQLAlchemy's own int()
+        super().__init__(page=page_number(), per_page=per_page, max_per_page=None, error_out=False)
 
     def _query_items(self) -> list:
         return db.session.execute(self._statement.limit(self.per_page).offset(self._query_offset)).all()

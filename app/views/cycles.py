@@ -58,17 +58,19 @@ DASHBOARD_UNITS = 20  # units in the dashboard's progress table; more: those fur
 DISTRIBUTION_UNITS_PER_PAGE = 50
 
 
-_TRANSLATED: dict[tuple[int, str], dict] = {}
+# The constant label sets a page may ask for translated, by name.
+LABEL_SETS = {"cycle_states": CYCLE_STATE_LABELS, "evaluation_states": EVALUATION_STATE_LABELS}
+_TRANSLATED: dict[tuple[str, str], dict] = {}
 
 
-def translated(labels: dict) -> dict:
-    """A module's constant labels in the request's language, translated once per process and
-    language: a lazy label is translated again each time a row shows it (ten rows of the overdue
-    table, say), and the catalogues do not change while the process runs."""
-    key = (id(labels), str(get_locale()))
+def translated(name: str) -> dict:
+    """The label set `name` (LABEL_SETS) in the request's language, translated once per process
+    and language: a lazy label is translated again each time a row shows it (ten rows of the
+    overdue table, say), and the catalogues do not change while the process runs."""
+    key = (name, str(get_locale()))
     texts = _TRANSLATED.get(key)
     if texts is None:
-        texts = _TRANSLATED[key] = {name: str(label) for name, label in labels.items()}
+        texts = _TRANSLATED[key] = {state: str(label) for state, label in LABEL_SETS[name].items()}
     return texts
 
 
@@ -402,8 +404,8 @@ def dashboard(
     return render_template(
         "cycles/view.html",
         cycle=cycle,
-        labels=translated(CYCLE_STATE_LABELS),
-        ev_labels=translated(EVALUATION_STATE_LABELS),
+        labels=translated("cycle_states"),
+        ev_labels=translated("evaluation_states"),
         kinds=KIND_LABELS,
         coverage=coverage,
         progress=units_shown(cycle, units),
@@ -447,8 +449,8 @@ def overdue_page(cycle: Cycle, status: int = 200, refused_ev: int | None = None,
         cycle=cycle,
         page=page,
         q=query,
-        labels=translated(CYCLE_STATE_LABELS),
-        ev_labels=translated(EVALUATION_STATE_LABELS),
+        labels=translated("cycle_states"),
+        ev_labels=translated("evaluation_states"),
         # where a personal extension's form sends the officer back to (this page, this search)
         back={
             "list": "1",
