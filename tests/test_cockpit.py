@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app import clock
-from app.models import Evaluation, OrgUnit
+from app.models import AuditEvent, Evaluation, OrgUnit
 from app.services import cockpit, home
 from app.workflow import cycles, evaluations
 from app.workflow.distribution import distribution
@@ -82,6 +82,59 @@ def test_progress_per_phase_and_unit_and_completion_day_by_day(make, db, client)
     units = html[html.index('id="unit-progress"') :]
     row = units[units.index("<td>Puskesmas Rakumpit</td>") :]
     assert "2 dari 3 (66%)" in row[: row.index("</tr>")]
+
+
+def test_an_approval_committed_after_a_later_one_is_still_counted(make, db):
+    """Audit ids are taken when a row is written, and transactions commit in any order: a row whose
+    id is lower than one the chart has read may appear afterwards. The chart reads the rows of the
+    last minutes again on each view, so it counts that row, and keeps it once they settle."""
+    org = agency(make)
+    cycle = open_annual(org)
+    clock.advance(timedelta(days=1))
+    approved(org, cycle, db, "nurse")
+    clock.advance(timedelta(hours=1))
+    day = clock.now().date()
+    [line] = cockpit.completion_over_time(cycle, total=4).series  # the nurse's approval has settled
+    assert line.last == 1
+
+    # an id taken by a transaction that has not committed yet: a hole below the rows that follow
+    def audit_row(action: str) -> int:
+        row = AuditEvent(action=action, object_type="test", object_id="0", occurred_at=clock.utcnow())
+        db.session.add(row)
+        db.session.flush()
+        return row.id
+
+    hole = audit_row("test.reserved")
+    audit_row("test.after_the_hole")
+    db.session.execute(sa.delete(AuditEvent).where(AuditEvent.id == hole))
+    db.session.commit()
+
+    approved(org, cycle, db, "colleague")  # committed first, with a higher id
+    [line] = cockpit.completion_over_time(cycle, total=4).series
+    assert line.last == 2
+
+    # the head's approval commits now, under the lower id it took before
+    head = evaluation_of(db, cycle, org["head"])
+    write_skp(head, org["head"])
+    evaluations.submit_targets(head, org["head"].account)
+    evaluations.approve_targets(head, org["camat"].account)
+    db.session.execute(
+        sa.update(AuditEvent)
+        .where(
+            AuditEvent.action == "evaluation.approve_targets",
+            AuditEvent.object_type == "evaluation",
+            AuditEvent.object_id == str(head.id),
+        )
+        .values(id=hole)
+    )
+    db.session.commit()
+    [line] = cockpit.completion_over_time(cycle, total=4).series
+    assert line.last == 3 and line.points[-1] == (day, 3)
+
+    clock.advance(cockpit.SETTLE_AFTER + timedelta(minutes=1))  # all three settle: read once more, kept
+    for _view in range(2):
+        [line] = cockpit.completion_over_time(cycle, total=4).series
+        assert line.points == [(day, 3)]  # all three on the same day
 
 
 def test_a_self_assessment_returned_and_sent_again_counts_once_on_its_first_day(make, db):

@@ -12,7 +12,7 @@ once per worker process and then only for the rows written since. The templates 
 import functools
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -404,39 +404,62 @@ def _local_day(column) -> sa.ColumnElement:
     return sa.func.date(column, f"{minutes:+d} minutes")
 
 
-# What the completion chart has read so far, per cycle: the audit trail only grows, so a page reads
-# the rows written since the last one it saw, never the whole history again (the first view of a
-# cycle in a worker process reads it all, in one set-based query).
+# What the completion chart has read so far, per cycle. Audit ids come from a sequence, taken when
+# a row is written, and transactions commit in any order: a row may become visible after a row with
+# a higher id was read. So the chart keeps, per worker process, only the counts of the *settled*
+# rows: those up to an id whose row was written at least SETTLE_AFTER ago, by when every transaction
+# that took a lower id has ended (the transitions counted are written by requests, whose statements
+# time out after seconds). The rows since are read again on every view; they are the last minutes'
+# few. The first view of a cycle in a worker reads the whole history, in one set-based query.
+SETTLE_AFTER = timedelta(minutes=5)
 _reached: dict[tuple, "_Reached"] = {}
 _reached_lock = threading.Lock()
 
 
 @dataclass
 class _Reached:
-    """Evaluations newly past each step, per local day, up to audit row `last_id` (whose moment and
-    object are kept: a different database, as in tests, never matches them)."""
+    """Evaluations newly past each step, per local day, up to the settled audit row `settled_id`
+    (whose moment and object are kept: a different database, as in tests, never matches them)."""
 
-    last_id: int
+    settled_id: int
     mark: tuple
     counts: dict[tuple[str, date], int] = field(default_factory=dict)
 
 
 @functools.cache
-def _newest_statement(actions: tuple[str, ...]) -> sa.Select:
-    """The newest audit row of these actions (one index seek per action); built once per process
-    for each set of steps (a cycle's phases so far)."""
+def _probe_statement(actions: tuple[str, ...]) -> sa.Select:
+    """One statement per view: the newest audit row of these actions (one index seek per action),
+    the moment and object of the row `:settled_id` (to recognise the database), and the newest row
+    of these actions after `:settled_id` written by `:cutoff`, the next settled point. Built once
+    per process for each set of steps (a cycle's phases so far)."""
+    settled_id = sa.bindparam("settled_id")
     newest = sa.union_all(
         *(sa.select(sa.func.max(AuditEvent.id).label("id")).where(AuditEvent.action == a) for a in actions)
     ).subquery()
-    return sa.select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.object_id).where(
-        AuditEvent.id == sa.select(sa.func.max(newest.c.id)).scalar_subquery()
+    mark = sa.select(AuditEvent.occurred_at, AuditEvent.object_id).where(AuditEvent.id == settled_id)
+    cutoff = sa.bindparam("cutoff", type_=UTCDateTime())
+    settle = sa.union_all(  # per action, so that each reads its own rows since, on ix_audit_event_action
+        *(
+            sa.select(sa.func.max(AuditEvent.id).label("id")).where(
+                AuditEvent.action == a, AuditEvent.id > settled_id, AuditEvent.occurred_at <= cutoff
+            )
+            for a in actions
+        )
+    ).subquery()
+    return sa.select(
+        sa.select(sa.func.max(newest.c.id)).scalar_subquery().label("newest"),
+        mark.with_only_columns(AuditEvent.occurred_at).scalar_subquery().label("mark_at"),
+        mark.with_only_columns(AuditEvent.object_id).scalar_subquery().label("mark_object"),
+        sa.select(sa.func.max(settle.c.id)).scalar_subquery().label("settle"),
     )
 
 
-def _newest(actions: list[str]) -> tuple[int, tuple] | None:
-    """The newest audit row of these actions and its mark."""
-    row = db.session.execute(_newest_statement(tuple(actions))).first()
-    return (row.id, (row.occurred_at, row.object_id)) if row else None
+def _mark(row_id: int) -> tuple:
+    """The moment and object of an audit row, or () when there is none."""
+    row = db.session.execute(
+        sa.select(AuditEvent.occurred_at, AuditEvent.object_id).where(AuditEvent.id == row_id)
+    ).first()
+    return tuple(row) if row else ()
 
 
 def _reached_between(cycle: Cycle, steps: list, after: int | None, upto: int) -> list[tuple[str, date, int]]:
@@ -493,27 +516,32 @@ def _reached_between(cycle: Cycle, steps: list, after: int | None, upto: int) ->
 
 
 def _reached_counts(cycle: Cycle, steps: list) -> dict[tuple[str, date], int]:
-    """Evaluations newly past each step per local day, read incrementally (see `_reached`)."""
-    newest = _newest([action for _p, action, _s in steps])
-    if newest is None:
-        return {}
-    last_id, mark = newest
+    """Evaluations newly past each step per local day: the settled counts this process keeps,
+    brought forward to the newest settled row, plus the rows since, read again (see `_reached`)."""
+    actions = tuple(action for _p, action, _s in steps)
     key = (str(db.engine.url), cycle.id, cycle.opened_at, tuple(str(s) for _p, _a, s in steps))
     with _reached_lock:
         known = _reached.get(key)
-    if known is not None and (known.last_id, known.mark) == (last_id, mark):
-        return known.counts
-    after = None
-    if known is not None and known.last_id < last_id:
-        seen = db.session.execute(
-            sa.select(AuditEvent.occurred_at, AuditEvent.object_id).where(AuditEvent.id == known.last_id)
-        ).first()
-        after = known.last_id if seen is not None and tuple(seen) == known.mark else None
-    counts = dict(known.counts) if after is not None else {}
-    for state, day, n in _reached_between(cycle, steps, after, last_id):
-        counts[(state, day)] = counts.get((state, day), 0) + n
-    with _reached_lock:
-        _reached[key] = _Reached(last_id, mark, counts)
+    settled_id = known.settled_id if known is not None else 0
+    params = {"settled_id": settled_id, "cutoff": clock.utcnow() - SETTLE_AFTER}
+    probe = db.session.execute(_probe_statement(actions), params).one()
+    if probe.newest is None:
+        return {}
+    if known is not None and (probe.mark_at, probe.mark_object) != known.mark:
+        # another database under the same URL (tests): start again
+        known, params["settled_id"] = None, 0
+        probe = db.session.execute(_probe_statement(actions), params).one()
+    after = known.settled_id if known is not None else None
+    counts = dict(known.counts) if known is not None else {}
+    if probe.settle is not None:
+        for state, day, n in _reached_between(cycle, steps, after, probe.settle):
+            counts[(state, day)] = counts.get((state, day), 0) + n
+        after = probe.settle
+        with _reached_lock:
+            _reached[key] = _Reached(probe.settle, _mark(probe.settle), dict(counts))
+    if after is None or after < probe.newest:
+        for state, day, n in _reached_between(cycle, steps, after, probe.newest):
+            counts[(state, day)] = counts.get((state, day), 0) + n
     return counts
 
 
