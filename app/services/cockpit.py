@@ -405,12 +405,17 @@ def _local_day(column) -> sa.ColumnElement:
 
 
 # What the completion chart has read so far, per cycle. Audit ids come from a sequence, taken when
-# a row is written, and transactions commit in any order: a row may become visible after a row with
-# a higher id was read. So the chart keeps, per worker process, only the counts of the *settled*
-# rows: those up to an id whose row was written at least SETTLE_AFTER ago, by when every transaction
-# that took a lower id has ended (the transitions counted are written by requests, whose statements
-# time out after seconds). The rows since are read again on every view; they are the last minutes'
-# few. The first view of a cycle in a worker reads the whole history, in one set-based query.
+# a row is written, and on PostgreSQL transactions commit in any order: a row may become visible
+# after a row with a higher id was read. So each worker keeps the counts of the *settled* rows only,
+# those up to an id below which no row can appear any more, and reads the rows since again on every
+# view (the last moments' few). An id is settled
+# - on PostgreSQL, once every transaction that was running when a view saw it as the newest has
+#   ended: the oldest running transaction (`pg_snapshot_xmin`) is past that view's `xmax`. Any
+#   transaction that took a lower id was running then, or it would have been visible;
+# - or once its row was written SETTLE_AFTER ago (request transactions end within seconds): this
+#   settles most of the history at a worker's first view of the cycle, which reads it all in one
+#   set-based query;
+# - on SQLite at once: one writer at a time, so ids are committed in order.
 SETTLE_AFTER = timedelta(minutes=5)
 _reached: dict[tuple, "_Reached"] = {}
 _reached_lock = threading.Lock()
@@ -419,39 +424,47 @@ _reached_lock = threading.Lock()
 @dataclass
 class _Reached:
     """Evaluations newly past each step, per local day, up to the settled audit row `settled_id`
-    (whose moment and object are kept: a different database, as in tests, never matches them)."""
+    (whose moment and object are kept: a different database, as in tests, never matches them),
+    and the views' newest ids still waiting to settle, each with the `xmax` of its view."""
 
     settled_id: int
     mark: tuple
     counts: dict[tuple[str, date], int] = field(default_factory=dict)
+    waiting: tuple[tuple[int, int], ...] = ()
 
 
 @functools.cache
-def _probe_statement(actions: tuple[str, ...]) -> sa.Select:
+def _probe_statement(actions: tuple[str, ...], dialect: str) -> sa.Select:
     """One statement per view: the newest audit row of these actions (one index seek per action),
-    the moment and object of the row `:settled_id` (to recognise the database), and the newest row
-    of these actions after `:settled_id` written by `:cutoff`, the next settled point. Built once
-    per process for each set of steps (a cycle's phases so far)."""
+    the moment and object of the row `:settled_id` (to recognise the database), the newest row of
+    these actions after `:settled_id` written by `:cutoff`, and on PostgreSQL the statement's
+    snapshot bounds (see `_reached`). Built once per process for each set of steps (a cycle's
+    phases so far)."""
     settled_id = sa.bindparam("settled_id")
-    newest = sa.union_all(
-        *(sa.select(sa.func.max(AuditEvent.id).label("id")).where(AuditEvent.action == a) for a in actions)
-    ).subquery()
-    mark = sa.select(AuditEvent.occurred_at, AuditEvent.object_id).where(AuditEvent.id == settled_id)
     cutoff = sa.bindparam("cutoff", type_=UTCDateTime())
-    settle = sa.union_all(  # per action, so that each reads its own rows since, on ix_audit_event_action
-        *(
-            sa.select(sa.func.max(AuditEvent.id).label("id")).where(
-                AuditEvent.action == a, AuditEvent.id > settled_id, AuditEvent.occurred_at <= cutoff
+
+    def newest(*conditions) -> sa.ScalarSelect:  # per action, each on ix_audit_event_action
+        per_action = sa.union_all(
+            *(
+                sa.select(sa.func.max(AuditEvent.id).label("id")).where(AuditEvent.action == a, *conditions)
+                for a in actions
             )
-            for a in actions
-        )
-    ).subquery()
-    return sa.select(
-        sa.select(sa.func.max(newest.c.id)).scalar_subquery().label("newest"),
+        ).subquery()
+        return sa.select(sa.func.max(per_action.c.id)).scalar_subquery()
+
+    mark = sa.select(AuditEvent.occurred_at, AuditEvent.object_id).where(AuditEvent.id == settled_id)
+    columns = [
+        newest().label("newest"),
         mark.with_only_columns(AuditEvent.occurred_at).scalar_subquery().label("mark_at"),
         mark.with_only_columns(AuditEvent.object_id).scalar_subquery().label("mark_object"),
-        sa.select(sa.func.max(settle.c.id)).scalar_subquery().label("settle"),
-    )
+        newest(AuditEvent.id > settled_id, AuditEvent.occurred_at <= cutoff).label("written_before"),
+    ]
+    if dialect == "postgresql":
+        snapshot = sa.func.pg_current_snapshot()
+        for bound in ("xmin", "xmax"):
+            xid = getattr(sa.func, f"pg_snapshot_{bound}")(snapshot)  # an xid8, through text
+            columns.append(sa.cast(sa.cast(xid, sa.Text), sa.BigInteger).label(bound))
+    return sa.select(*columns)
 
 
 def _mark(row_id: int) -> tuple:
@@ -519,26 +532,39 @@ def _reached_counts(cycle: Cycle, steps: list) -> dict[tuple[str, date], int]:
     """Evaluations newly past each step per local day: the settled counts this process keeps,
     brought forward to the newest settled row, plus the rows since, read again (see `_reached`)."""
     actions = tuple(action for _p, action, _s in steps)
+    dialect = db.engine.dialect.name
     key = (str(db.engine.url), cycle.id, cycle.opened_at, tuple(str(s) for _p, _a, s in steps))
     with _reached_lock:
         known = _reached.get(key)
-    settled_id = known.settled_id if known is not None else 0
-    params = {"settled_id": settled_id, "cutoff": clock.utcnow() - SETTLE_AFTER}
-    probe = db.session.execute(_probe_statement(actions), params).one()
+    params = {"settled_id": known.settled_id if known else 0, "cutoff": clock.utcnow() - SETTLE_AFTER}
+    probe = db.session.execute(_probe_statement(actions, dialect), params).one()
+    if known is not None and (probe.mark_at, probe.mark_object) != known.mark:
+        known, params["settled_id"] = None, 0  # another database under the same URL (tests)
+        probe = db.session.execute(_probe_statement(actions, dialect), params).one()
     if probe.newest is None:
         return {}
-    if known is not None and (probe.mark_at, probe.mark_object) != known.mark:
-        # another database under the same URL (tests): start again
-        known, params["settled_id"] = None, 0
-        probe = db.session.execute(_probe_statement(actions), params).one()
-    after = known.settled_id if known is not None else None
+    after = known.settled_id or None if known is not None else None  # None: from the opening on
     counts = dict(known.counts) if known is not None else {}
-    if probe.settle is not None:
-        for state, day, n in _reached_between(cycle, steps, after, probe.settle):
+    if dialect == "postgresql":
+        waiting = known.waiting if known is not None else ()
+        ended = [newest for xmax, newest in waiting if probe.xmin >= xmax]
+        settle = max([after or 0, probe.written_before or 0, *ended])
+        waiting = tuple((xmax, newest) for xmax, newest in waiting if newest > settle)
+        if probe.newest > settle and not any(newest >= probe.newest for _x, newest in waiting):
+            waiting = (*waiting[-20:], (probe.xmax, probe.newest))  # a few views' worth
+    else:
+        settle, waiting = probe.newest, ()
+    if settle > (after or 0):
+        for state, day, n in _reached_between(cycle, steps, after, settle):
             counts[(state, day)] = counts.get((state, day), 0) + n
-        after = probe.settle
-        with _reached_lock:
-            _reached[key] = _Reached(probe.settle, _mark(probe.settle), dict(counts))
+        known = _Reached(settle, _mark(settle), dict(counts), waiting)
+        after = settle
+    elif known is not None:
+        known = _Reached(known.settled_id, known.mark, known.counts, waiting)
+    else:
+        known = _Reached(0, (None, None), {}, waiting)  # nothing settled yet: only what waits
+    with _reached_lock:
+        _reached[key] = known
     if after is None or after < probe.newest:
         for state, day, n in _reached_between(cycle, steps, after, probe.newest):
             counts[(state, day)] = counts.get((state, day), 0) + n
