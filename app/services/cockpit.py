@@ -423,23 +423,24 @@ _reached_lock = threading.Lock()
 
 @dataclass
 class _Reached:
-    """Evaluations newly past each step, per local day, up to the settled audit row `settled_id`
-    (whose moment and object are kept: a different database, as in tests, never matches them),
-    and the views' newest ids still waiting to settle, each with the `xmax` of its view."""
+    """Evaluations newly past each step, per local day, up to the settled audit row `settled_id`;
+    the views' newest ids still waiting to settle, each with the `xmax` of its view; and the newest
+    row at the last view with its moment and object (`checked`, `mark`), to recognise the database."""
 
     settled_id: int
+    counts: dict[tuple[str, date], int]
+    waiting: tuple[tuple[int, int], ...]
+    checked: int
     mark: tuple
-    counts: dict[tuple[str, date], int] = field(default_factory=dict)
-    waiting: tuple[tuple[int, int], ...] = ()
 
 
 @functools.cache
 def _probe_statement(actions: tuple[str, ...], dialect: str) -> sa.Select:
-    """One statement per view: the newest audit row of these actions (one index seek per action),
-    the moment and object of the row `:settled_id` (to recognise the database), the newest row of
-    these actions after `:settled_id` written by `:cutoff`, and on PostgreSQL the statement's
-    snapshot bounds (see `_reached`). Built once per process for each set of steps (a cycle's
-    phases so far)."""
+    """One statement per view: the newest audit row of these actions (one index seek per action)
+    with its moment and object, those of the row `:checked` (the newest at the view before: a
+    different database, as in tests, never matches them), the newest row of these actions after
+    `:settled_id` written by `:cutoff`, and on PostgreSQL the statement's snapshot bounds (see
+    `_reached`). Built once per process for each set of steps (a cycle's phases so far)."""
     settled_id = sa.bindparam("settled_id")
     cutoff = sa.bindparam("cutoff", type_=UTCDateTime())
 
@@ -452,11 +453,17 @@ def _probe_statement(actions: tuple[str, ...], dialect: str) -> sa.Select:
         ).subquery()
         return sa.select(sa.func.max(per_action.c.id)).scalar_subquery()
 
-    mark = sa.select(AuditEvent.occurred_at, AuditEvent.object_id).where(AuditEvent.id == settled_id)
+    def at(row_id, column) -> sa.ScalarSelect:
+        return sa.select(column).where(AuditEvent.id == row_id).scalar_subquery()
+
+    newest_id = newest()
+    checked = sa.bindparam("checked")
     columns = [
-        newest().label("newest"),
-        mark.with_only_columns(AuditEvent.occurred_at).scalar_subquery().label("mark_at"),
-        mark.with_only_columns(AuditEvent.object_id).scalar_subquery().label("mark_object"),
+        newest_id.label("newest"),
+        at(newest_id, AuditEvent.occurred_at).label("newest_at"),
+        at(newest_id, AuditEvent.object_id).label("newest_object"),
+        at(checked, AuditEvent.occurred_at).label("checked_at"),
+        at(checked, AuditEvent.object_id).label("checked_object"),
         newest(AuditEvent.id > settled_id, AuditEvent.occurred_at <= cutoff).label("written_before"),
     ]
     if dialect == "postgresql":
@@ -467,17 +474,12 @@ def _probe_statement(actions: tuple[str, ...], dialect: str) -> sa.Select:
     return sa.select(*columns)
 
 
-def _mark(row_id: int) -> tuple:
-    """The moment and object of an audit row, or () when there is none."""
-    row = db.session.execute(
-        sa.select(AuditEvent.occurred_at, AuditEvent.object_id).where(AuditEvent.id == row_id)
-    ).first()
-    return tuple(row) if row else ()
-
-
-def _reached_between(cycle: Cycle, steps: list, after: int | None, upto: int) -> list[tuple[str, date, int]]:
-    """Per step and local day: the cycle's evaluations whose first transition into the step is an
-    audit row in (`after`, `upto`]; `after` None reads from the cycle's opening on."""
+def _reached_between(
+    cycle: Cycle, steps: list, after: int | None, upto: int, settled: int
+) -> list[tuple[str, date, bool, int]]:
+    """Per step, local day and whether settled (first row at most `settled`): the cycle's
+    evaluations whose first transition into the step is an audit row in (`after`, `upto`];
+    `after` None reads from the cycle's opening on."""
     actions = [action for _p, action, _s in steps]
     states = [str(state) for _p, _a, state in steps]
     conditions = [
@@ -512,39 +514,51 @@ def _reached_between(cycle: Cycle, steps: list, after: int | None, upto: int) ->
         query = sa.select(AuditEvent.to_state, AuditEvent.object_id, AuditEvent.occurred_at).join(
             Evaluation, Evaluation.id == evaluation_id
         )
-    rows = query.where(*conditions).subquery()
+    rows = query.add_columns(AuditEvent.id).where(*conditions).subquery()
     first = (
-        sa.select(rows.c.to_state, sa.func.min(rows.c.occurred_at).label("at"))
+        sa.select(
+            rows.c.to_state,
+            sa.func.min(rows.c.occurred_at).label("at"),
+            sa.case((sa.func.min(rows.c.id) <= settled, 1), else_=0).label("settled"),
+        )
         .group_by(rows.c.to_state, rows.c.object_id)
         .subquery()
     )
     day = _local_day(first.c.at).label("day")
     result = db.session.execute(
-        sa.select(first.c.to_state, day, sa.func.count()).group_by(first.c.to_state, day)
+        sa.select(first.c.to_state, day, first.c.settled, sa.func.count()).group_by(
+            first.c.to_state, day, first.c.settled
+        )
     ).all()
     return [
-        (state, when if isinstance(when, date) else date.fromisoformat(str(when)), n)
-        for state, when, n in result
+        (state, when if isinstance(when, date) else date.fromisoformat(str(when)), bool(kept), n)
+        for state, when, kept, n in result
     ]
 
 
 def _reached_counts(cycle: Cycle, steps: list) -> dict[tuple[str, date], int]:
     """Evaluations newly past each step per local day: the settled counts this process keeps,
-    brought forward to the newest settled row, plus the rows since, read again (see `_reached`)."""
+    brought forward to the newest settled row, plus the rows since, read again (see `_reached`).
+    One probe, then at most one read of the rows since the kept point."""
     actions = tuple(action for _p, action, _s in steps)
     dialect = db.engine.dialect.name
     key = (str(db.engine.url), cycle.id, cycle.opened_at, tuple(str(s) for _p, _a, s in steps))
     with _reached_lock:
         known = _reached.get(key)
-    params = {"settled_id": known.settled_id if known else 0, "cutoff": clock.utcnow() - SETTLE_AFTER}
+    params = {
+        "settled_id": known.settled_id if known else 0,
+        "checked": known.checked if known else 0,
+        "cutoff": clock.utcnow() - SETTLE_AFTER,
+    }
     probe = db.session.execute(_probe_statement(actions, dialect), params).one()
-    if known is not None and (probe.mark_at, probe.mark_object) != known.mark:
-        known, params["settled_id"] = None, 0  # another database under the same URL (tests)
+    if known is not None and (probe.checked_at, probe.checked_object) != known.mark:
+        known = None  # another database under the same URL (tests): start again
+        params.update(settled_id=0, checked=0)
         probe = db.session.execute(_probe_statement(actions, dialect), params).one()
     if probe.newest is None:
         return {}
     after = known.settled_id or None if known is not None else None  # None: from the opening on
-    counts = dict(known.counts) if known is not None else {}
+    kept = dict(known.counts) if known is not None else {}
     if dialect == "postgresql":
         waiting = known.waiting if known is not None else ()
         ended = [newest for xmax, newest in waiting if probe.xmin >= xmax]
@@ -554,20 +568,15 @@ def _reached_counts(cycle: Cycle, steps: list) -> dict[tuple[str, date], int]:
             waiting = (*waiting[-20:], (probe.xmax, probe.newest))  # a few views' worth
     else:
         settle, waiting = probe.newest, ()
-    if settle > (after or 0):
-        for state, day, n in _reached_between(cycle, steps, after, settle):
+    counts = dict(kept)
+    if after is None or after < probe.newest:
+        for state, day, settled, n in _reached_between(cycle, steps, after, probe.newest, settle):
             counts[(state, day)] = counts.get((state, day), 0) + n
-        known = _Reached(settle, _mark(settle), dict(counts), waiting)
-        after = settle
-    elif known is not None:
-        known = _Reached(known.settled_id, known.mark, known.counts, waiting)
-    else:
-        known = _Reached(0, (None, None), {}, waiting)  # nothing settled yet: only what waits
+            if settled:
+                kept[(state, day)] = kept.get((state, day), 0) + n
+    known = _Reached(settle, kept, waiting, probe.newest, (probe.newest_at, probe.newest_object))
     with _reached_lock:
         _reached[key] = known
-    if after is None or after < probe.newest:
-        for state, day, n in _reached_between(cycle, steps, after, probe.newest):
-            counts[(state, day)] = counts.get((state, day), 0) + n
     return counts
 
 
