@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from app import clock, create_app
 from app.extensions import db as _db
 from app.models import Account, Employee, EmploymentType, OrgUnit, Position, PositionKind, Role
+from app.services import cockpit
 from app.services.accounts import hash_password
 from config import normalise_database_url
 
@@ -93,6 +94,7 @@ def app(migrated_template, tmp_path):
         url = f"sqlite:///{path}"
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance")})
     app.test_client_class = IsolatedClient
+    cockpit.forget_reached()  # the charts' counts of the previous test's rows, under the same URL
     with app.app_context():
         if ON_POSTGRES:
             # Reference data seeded by the migrations stays; everything else is emptied.
