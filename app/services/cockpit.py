@@ -5,8 +5,8 @@ Each figure is one grouped query whose result the pages reuse, so a number is co
 agrees wherever it shows: the HR home's progress bar reads `cycle_counts` and `done_in_phase` as
 the dashboard does; the overdue badge is the sum of the overdue-by-unit bars. Who is late is
 app/services/tasks.py's `late()`. Completion over time comes from the audit trail, read in full
-once per worker process and then only for the rows written since. The templates draw the charts
-(cycles/_charts.html).
+once per worker process and then only for the rows not settled yet (see `_reached`). The
+templates draw the charts (cycles/_charts.html).
 """
 
 import functools

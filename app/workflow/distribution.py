@@ -71,9 +71,7 @@ def distribution(cycle: Cycle, counts: list[UnitCounts] | None = None) -> list[U
     """Per unit: counts per predikat and org predikat (the counters per unit, `cockpit.unit_counts`,
     unless given), and curve problems."""
     units: dict[int, UnitDistribution] = {}
-    org = {}
     for unit in unit_counts(cycle) if counts is None else counts:
-        org[unit.unit_id] = unit.org_predikat
         withdrawn = unit.states.get(EvaluationState.WITHDRAWN.value, 0)
         not_rated = unit.states.get(EvaluationState.NOT_RATED.value, 0)
         units[unit.unit_id] = UnitDistribution(
@@ -83,6 +81,7 @@ def distribution(cycle: Cycle, counts: list[UnitCounts] | None = None) -> list[U
             unrated=sum(unit.states.values()) - sum(unit.rated.values()) - withdrawn - not_rated,
             not_rated=not_rated,
             withdrawn=withdrawn,
+            org_predikat=unit.org_predikat,
         )
     bands = bands_for(cycle)  # a published cycle keeps the rules it was published under
     # Each rule's group, its names and the two messages are looked up once, not once per unit.
@@ -97,7 +96,6 @@ def distribution(cycle: Cycle, counts: list[UnitCounts] | None = None) -> list[U
     below_text = _("%(group)s %(share).0f%%, minimal %(min)d%%")
     above_text = _("%(group)s %(share).0f%%, maksimal %(max)d%%")
     for entry in units.values():
-        entry.org_predikat = org.get(entry.unit_id)
         if entry.org_predikat is None or not entry.rated:
             continue
         rated = entry.rated
